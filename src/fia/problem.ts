@@ -1,0 +1,226 @@
+// The operator's inputs, and the one normalized `Problem` that validation, planning, the kernels
+// and the CPU reference all read (DESIGN "One picture"). Names follow the glossary in STYLE §2.
+import type { DataType } from '../acl/dtype.js';
+import type { IntArray, Tensor, TensorList } from '../acl/tensor.js';
+
+export type Layout = 'BSH' | 'BSND' | 'BNSD' | 'BNSD_BSND';
+/** The layout of a stored tensor (BNSD_BSND reads BNSD and writes BSND). */
+export type StorageLayout = 'BSH' | 'BSND' | 'BNSD';
+
+/**
+ * The 37 inputs of aclnnFusedInferAttentionScoreV2GetWorkspaceSize plus its two outputs, by the
+ * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr.
+ */
+export interface FiaInputs {
+  query: Tensor | null;
+  key: TensorList | null;
+  value: TensorList | null;
+  pseShift?: Tensor | null;
+  attenMask?: Tensor | null;
+  actualSeqLengths?: IntArray | null;
+  actualSeqLengthsKv?: IntArray | null;
+  deqScale1?: Tensor | null;
+  quantScale1?: Tensor | null;
+  deqScale2?: Tensor | null;
+  quantScale2?: Tensor | null;
+  quantOffset2?: Tensor | null;
+  antiquantScale?: Tensor | null;
+  antiquantOffset?: Tensor | null;
+  blockTable?: Tensor | null;
+  queryPaddingSize?: Tensor | null;
+  kvPaddingSize?: Tensor | null;
+  keyAntiquantScale?: Tensor | null;
+  keyAntiquantOffset?: Tensor | null;
+  valueAntiquantScale?: Tensor | null;
+  valueAntiquantOffset?: Tensor | null;
+  keySharedPrefix?: Tensor | null;
+  valueSharedPrefix?: Tensor | null;
+  actualSharedPrefixLen?: IntArray | null;
+  numHeads: number;
+  scaleValue: number;
+  preTokens: number;
+  nextTokens: number;
+  inputLayout: string | null;
+  numKeyValueHeads: number;
+  sparseMode: number;
+  innerPrecise: number;
+  blockSize: number;
+  antiquantMode: number;
+  softmaxLseFlag: boolean;
+  keyAntiquantMode: number;
+  valueAntiquantMode: number;
+  attentionOut: Tensor | null;
+  softmaxLse?: Tensor | null;
+}
+
+/** The names of FiaInputs fields that hold a single device tensor. */
+export type TensorParam =
+  | 'query' | 'pseShift' | 'attenMask' | 'deqScale1' | 'quantScale1' | 'deqScale2' | 'quantScale2'
+  | 'quantOffset2' | 'antiquantScale' | 'antiquantOffset' | 'blockTable' | 'queryPaddingSize'
+  | 'kvPaddingSize' | 'keyAntiquantScale' | 'keyAntiquantOffset' | 'valueAntiquantScale'
+  | 'valueAntiquantOffset' | 'keySharedPrefix' | 'valueSharedPrefix' | 'attentionOut' | 'softmaxLse';
+
+export const INT_MAX = 2147483647;
+
+/**
+ * Affine element index into a parameter tensor (all parameter tensors are contiguous):
+ *   index = base + b·batch + h·head + t·token + d·dim            (t: per-token position, §8)
+ * For the paged per-token modes (4, 5) `b` is the block id from the block table and `t` the slot:
+ *   index = base + blockId·batch + h·head + slot·token
+ * A stride of 0 broadcasts that axis. `h` is the KV head; `d` runs over the unpacked head dim.
+ */
+export interface ParamIndex {
+  base: number;
+  batch: number;
+  head: number;
+  token: number;
+  dim: number;
+}
+
+/** How one of K or V is dequantized: x = (q + offset) · scale (SEMANTICS §8). */
+export interface Antiquant {
+  /** The doc's mode number (combined params: antiquantMode 0 → 0, 1 → 1). */
+  mode: 0 | 1 | 2 | 3 | 4 | 5;
+  scale: TensorParam;
+  /** Absent: symmetric (offset 0). Indexed exactly like `scale`. */
+  offset: TensorParam | null;
+  dtype: DataType;
+  index: ParamIndex;
+  /** Modes 4 and 5: `b` in the index is the block id, `t` the slot within the block. */
+  pagedToken: boolean;
+}
+
+/**
+ * Where the kept-column predicate comes from (SEMANTICS §3-4). A column j of logical row i of
+ * batch b is kept iff:
+ *   (mask == null || mask[b][physRow(i)][physCol(j)] == 0)
+ *   ∧ (band == null || -preTokens ≤ j - (i + anchorOffset_b) ≤ nextTokens)
+ *   ∧ j < P + Skv_b
+ * with anchorOffset_b = 0 for 'topLeft' and o_b = (Skv_b + P) - Sq_b for 'rightDown'.
+ */
+export interface MaskView {
+  source: 'attenMask';
+  dtype: DataType;
+  /** Element strides (0 broadcasts): batch, query row, key column. Decode: row stride 0. */
+  batchStride: number;
+  rowStride: number;
+  colStride: number;
+  offset: number;
+}
+
+export interface Band {
+  anchor: 'topLeft' | 'rightDown';
+  /** Clamped to ±INT_MAX. */
+  preTokens: number;
+  nextTokens: number;
+}
+
+/** pseShift (B or 1, N, rows, cols), added after scaling; element strides, batch stride 0 when dim 0 is 1. */
+export interface PseView {
+  source: 'pseShift';
+  dtype: DataType;
+  batchStride: number;
+  headStride: number;
+  rowStride: number;
+  colStride: number;
+  offset: number;
+}
+
+/**
+ * How K/V are stored.
+ * - dense: key/value are one tensor each in `kvLayout` with `seqLen` = KV_S rows per batch.
+ * - list: key/value are B tensors of batch 1 (tensor b serves batch b), `seqLens[b]` rows each.
+ * - paged: a cache addressed through blockTable (SEMANTICS §6). 'BSH' cache = (blockNum, blockSize,
+ *   KV_N·D); 'BNSD' cache = (blockNum, KV_N, blockSize, D).
+ */
+export type KvStorage =
+  | { kind: 'dense'; kvLayout: StorageLayout; seqLen: number }
+  | { kind: 'list'; kvLayout: StorageLayout; seqLens: number[] }
+  | { kind: 'paged'; cacheLayout: 'BSH' | 'BNSD'; blockSize: number; maxBlocksPerSeq: number; numBlocks: number };
+
+export interface Problem {
+  /** Q_S == 1: the IncreFlashAttention branch. */
+  isDecode: boolean;
+  layout: Layout;
+  /** Layout of query (BNSD for BNSD_BSND). */
+  queryLayout: StorageLayout;
+  /** Layout of attentionOut (BSND for BNSD_BSND). */
+  outLayout: StorageLayout;
+  batch: number;          // B
+  numQoHeads: number;     // N
+  numKvHeads: number;     // KV_N
+  groupSize: number;      // G = N / KV_N
+  headDim: number;        // D (unpacked: INT4 counts int4 elements)
+  qSeqLen: number;        // Q_S
+  /** KV_S: dense: the key S; list: the largest entry S; paged: maxBlocksPerSeq·blockSize. */
+  kvSeqLen: number;
+  scaleValue: number;
+
+  queryDtype: DataType;   // FLOAT16 | BFLOAT16 | FLOAT32 | INT8
+  /** FLOAT16 | BFLOAT16 | FLOAT32 | INT8 | INT4 (INT32 words holding 8 int4 each). */
+  kvDtype: DataType;
+  outDtype: DataType;     // FLOAT16 | BFLOAT16 | FLOAT32 | INT8
+
+  /** Sq_b per batch (decode: 1). */
+  qLens: number[];
+  /** Skv_b per batch, without the prefix. */
+  kvLens: number[];
+  /** Left padding active: the pad count is read on the device from queryPaddingSize / kvPaddingSize. */
+  qLeftPadding: boolean;
+  kvLeftPadding: boolean;
+
+  kv: KvStorage;
+  /** Shared prefix: P = `len` rows of keySharedPrefix/valueSharedPrefix (stored with `seqLen` rows, batch 1, KV layout). */
+  prefix: { len: number; seqLen: number } | null;
+
+  mask: MaskView | null;
+  band: Band | null;
+  /** The doc's sparseMode as given (Q_S > 1), 0 for decode; the predicate is `mask` + `band`. */
+  sparseMode: number;
+  pse: PseView | null;
+  innerPrecise: number;
+  softmaxLse: boolean;
+
+  /** FLOAT16/BFLOAT16 query with INT8/INT4 K/V. */
+  antiquant: { key: Antiquant; value: Antiquant } | null;
+  /** INT8 query, key and value (Q_S > 1 only, SEMANTICS §9). Scales are device tensors deqScale1, quantScale1, deqScale2. */
+  int8Attention: { deqScale1Dtype: DataType; deqScale2Dtype: DataType } | null;
+  /** INT8 attentionOut: out8 = sat(rint(o·scale + offset)); per-channel index n·D + d. */
+  outQuant: { perChannel: boolean; dtype: DataType; hasOffset: boolean } | null;
+}
+
+/**
+ * Host copies of the device tensors, decoded to logical values, row-major over each tensor's
+ * shape (strides and offset already applied). INT32-packed INT4 key/value/prefix tensors are
+ * given unpacked: the last dim ×8, int4 values −8..7. This is what the CPU reference reads.
+ */
+export interface HostInputs {
+  query: Float64Array;
+  key: Float64Array[];
+  value: Float64Array[];
+  pseShift?: Float64Array;
+  attenMask?: Float64Array;
+  /** deqScale1/deqScale2 as the float scale (UINT64: from the low word), before the bit-mask of §9. */
+  deqScale1?: number;
+  quantScale1?: number;
+  deqScale2?: number;
+  quantScale2?: Float64Array;
+  quantOffset2?: Float64Array;
+  antiquantScale?: Float64Array;
+  antiquantOffset?: Float64Array;
+  keyAntiquantScale?: Float64Array;
+  keyAntiquantOffset?: Float64Array;
+  valueAntiquantScale?: Float64Array;
+  valueAntiquantOffset?: Float64Array;
+  blockTable?: Int32Array;
+  queryPaddingSize?: number;
+  kvPaddingSize?: number;
+  keySharedPrefix?: Float64Array;
+  valueSharedPrefix?: Float64Array;
+}
+
+/** The reference's result: attentionOut row-major over its shape (INT8 out: integer values), lse [B,N,Q_S]. */
+export interface ReferenceResult {
+  attentionOut: Float64Array;
+  softmaxLse: Float64Array | null;
+}

@@ -1,0 +1,140 @@
+// Shared kernel plumbing: WGSL sources, element loaders per dtype, uniform blocks, pipeline cache.
+import type { DataType } from '../acl/dtype.js';
+import { WGSL_SOURCES } from './wgsl.generated.js';
+
+/** The text of shaders/<path>. */
+export function wgsl(path: string): string {
+  const src = WGSL_SOURCES[path];
+  if (src === undefined) throw new Error(`shader not found: shaders/${path}`);
+  return src;
+}
+
+/**
+ * Replaces `{{NAME}}` placeholders; every placeholder must be given and every key used, so a
+ * template and its specialization cannot drift apart silently.
+ */
+export function fill(template: string, values: Readonly<Record<string, string | number>>): string {
+  const used = new Set<string>();
+  const out = template.replace(/\{\{(\w+)\}\}/g, (_, k: string) => {
+    if (!(k in values)) throw new Error(`template placeholder {{${k}}} has no value`);
+    used.add(k);
+    return String(values[k]);
+  });
+  for (const k of Object.keys(values)) if (!used.has(k)) throw new Error(`template has no placeholder {{${k}}}`);
+  return out;
+}
+
+/**
+ * WGSL for `fn <name>(i: u32) -> f32`: element i (in elements of `dtype`) of the u32-packed
+ * storage array `buf`. Sub-word types are unpacked in f32, so no `shader-f16` is needed.
+ * INT4: element i is nibble i%8 of word i/8, lowest nibble first, sign-extended.
+ */
+export function loaderFn(name: string, buf: string, dtype: DataType): string {
+  switch (dtype) {
+    case 'FLOAT32':
+      return `fn ${name}(i: u32) -> f32 { return bitcast<f32>(${buf}[i]); }`;
+    case 'FLOAT16':
+      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 1u]; return unpack2x16float(w)[i & 1u]; }`;
+    case 'BFLOAT16':
+      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 1u]; return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u)); }`;
+    case 'INT8':
+      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 2u]; return f32(extractBits(bitcast<i32>(w), (i & 3u) * 8u, 8u)); }`;
+    case 'UINT8': case 'BOOL':
+      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 2u]; return f32(extractBits(w, (i & 3u) * 8u, 8u)); }`;
+    case 'INT4':
+      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 3u]; return f32(extractBits(bitcast<i32>(w), (i & 7u) * 4u, 4u)); }`;
+    case 'INT32':
+      return `fn ${name}(i: u32) -> f32 { return f32(bitcast<i32>(${buf}[i])); }`;
+    default:
+      throw new Error(`no WGSL loader for ${dtype}`);
+  }
+}
+
+/** Elements of `dtype` per u32 word. */
+export function elementsPerWord(dtype: DataType): number {
+  switch (dtype) {
+    case 'FLOAT16': case 'BFLOAT16': return 2;
+    case 'INT8': case 'UINT8': case 'BOOL': return 4;
+    case 'INT4': return 8;
+    default: return 1;
+  }
+}
+
+export type UniformType = 'u32' | 'i32' | 'f32';
+
+/**
+ * A uniform block made of scalar fields only (no vec3 padding to get wrong, STYLE §6). The same
+ * descriptor renders the WGSL struct and packs the host values, so names and order cannot drift.
+ */
+export class UniformBlock<F extends Record<string, UniformType>> {
+  readonly fieldNames: (keyof F & string)[];
+  constructor(readonly structName: string, readonly fields: F) {
+    this.fieldNames = Object.keys(fields) as (keyof F & string)[];
+  }
+
+  /** Size in bytes, rounded up to 16 as uniform buffers need. */
+  get byteLength(): number {
+    return Math.max(16, Math.ceil((this.fieldNames.length * 4) / 16) * 16);
+  }
+
+  wgslStruct(): string {
+    return `struct ${this.structName} {\n${this.fieldNames.map((n) => `  ${n}: ${this.fields[n]},`).join('\n')}\n}`;
+  }
+
+  pack(values: { [K in keyof F]: number }): ArrayBuffer {
+    const buf = new ArrayBuffer(this.byteLength);
+    const view = new DataView(buf);
+    this.fieldNames.forEach((n, i) => {
+      const v = values[n];
+      if (typeof v !== 'number' || Number.isNaN(v) && this.fields[n] !== 'f32') {
+        throw new Error(`uniform ${this.structName}.${n}: bad value ${String(v)}`);
+      }
+      switch (this.fields[n]) {
+        case 'u32': view.setUint32(i * 4, v >>> 0, true); break;
+        case 'i32': view.setInt32(i * 4, v | 0, true); break;
+        case 'f32': view.setFloat32(i * 4, v, true); break;
+      }
+    });
+    return buf;
+  }
+}
+
+const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+/**
+ * A compute pipeline cached per device under `key`, which must be a stable serialization of
+ * everything the code depends on (build it with `specKey`). Creation runs in a validation
+ * error scope; a shader that fails to compile is reported through `onError`.
+ */
+export function getPipeline(
+  device: GPUDevice, key: string, build: () => { code: string; label: string; constants?: Record<string, number> },
+): GPUComputePipeline {
+  let perDevice = pipelineCache.get(device);
+  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
+  const hit = perDevice.get(key);
+  if (hit) return hit;
+  const { code, label, constants } = build();
+  const module = device.createShaderModule({ code, label });
+  const pipeline = device.createComputePipeline({
+    label, layout: 'auto', compute: { module, entryPoint: 'main', constants },
+  });
+  perDevice.set(key, pipeline);
+  return pipeline;
+}
+
+/** A stable cache key from a flat specialization object (sorted keys). */
+export function specKey(kernel: string, spec: Readonly<Record<string, string | number | boolean>>): string {
+  return `${kernel}{${Object.keys(spec).sort().map((k) => `${k}=${String(spec[k])}`).join(',')}}`;
+}
+
+const dummies = new WeakMap<GPUDevice, GPUBuffer>();
+
+/** A 16-byte storage buffer bound where an optional input is absent (the kernel never reads it). */
+export function dummyBuffer(device: GPUDevice): GPUBuffer {
+  let b = dummies.get(device);
+  if (!b) {
+    b = device.createBuffer({ size: 16, usage: 0x80 | 0x08 /* STORAGE | COPY_DST */, label: 'fia.absent' });
+    dummies.set(device, b);
+  }
+  return b;
+}
