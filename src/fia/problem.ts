@@ -63,7 +63,8 @@ export type TensorParam =
 export const INT_MAX = 2147483647;
 
 /**
- * Affine element index into a parameter tensor (all parameter tensors are contiguous):
+ * Affine element index into a parameter tensor (all parameter tensors are contiguous), counted
+ * from the tensor's first element (kernels add the tensor's storage offset themselves):
  *   index = base + b·batch + h·head + t·token + d·dim            (t: per-token position, §8)
  * For the paged per-token modes (4, 5) `b` is the block id from the block table and `t` the slot:
  *   index = base + blockId·batch + h·head + slot·token
@@ -100,6 +101,7 @@ export interface Antiquant {
  */
 export interface MaskView {
   source: 'attenMask';
+  // `offset` is the tensor's storage offset: kernels add it; host arrays already start at element 0.
   dtype: DataType;
   /** Element strides (0 broadcasts): batch, query row, key column. Decode: row stride 0. */
   batchStride: number;
@@ -118,6 +120,7 @@ export interface Band {
 /** pseShift (B or 1, N, rows, cols), added after scaling; element strides, batch stride 0 when dim 0 is 1. */
 export interface PseView {
   source: 'pseShift';
+  // `offset`: as in MaskView.
   dtype: DataType;
   batchStride: number;
   headStride: number;

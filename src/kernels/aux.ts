@@ -1,0 +1,35 @@
+// The aux region: small device-side scalars kernels read, copied from the caller's tensors into
+// the workspace in the same command buffer (one binding instead of one per tiny tensor).
+import type { FiaInputs } from '../fia/problem.js';
+import { given } from '../fia/normalize.js';
+import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
+
+/**
+ * Word slots of the aux array<u32>:
+ *   [0..1] queryPaddingSize (int64: low word, high word), 0 when absent
+ *   [2..3] kvPaddingSize, likewise
+ *   [4]    deqScale1 float32 bits (UINT64: its low word), [5] quantScale1, [6] deqScale2
+ * A kernel turns a pad into a count with `auxPad` (shaders/common/aux.wgsl): negative → 0,
+ * ≥ 2^31 → 2^31 - 1 (the window then leaves [0, S) and the batch is treated as invalid).
+ */
+export const AUX_SLOTS = { queryPad: 0, kvPad: 2, deqScale1: 4, quantScale1: 5, deqScale2: 6 } as const;
+export const AUX_BYTES = 32;
+
+export function allocAux(ws: WorkspaceAllocator): WorkspaceRegion {
+  return ws.alloc(AUX_BYTES);
+}
+
+/** Records the copies that fill the aux region (clear, then copy each present scalar). */
+export function encodeAuxCopies(encoder: GPUCommandEncoder, inputs: FiaInputs, buffer: GPUBuffer, aux: WorkspaceRegion): void {
+  encoder.clearBuffer(buffer, aux.offset, aux.size);
+  const copy = (t: FiaInputs['query'] | undefined, slot: number, bytes: number, elementBytes: number): void => {
+    if (!given(t)) return;
+    encoder.copyBufferToBuffer(t.buffer, t.offset * elementBytes, buffer, aux.offset + slot * 4, bytes);
+  };
+  copy(inputs.queryPaddingSize, AUX_SLOTS.queryPad, 8, 8);
+  copy(inputs.kvPaddingSize, AUX_SLOTS.kvPad, 8, 8);
+  const scaleBytes = (t: FiaInputs['query'] | undefined): number => (t?.dtype === 'UINT64' ? 8 : 4);
+  copy(inputs.deqScale1, AUX_SLOTS.deqScale1, 4, scaleBytes(inputs.deqScale1));
+  copy(inputs.quantScale1, AUX_SLOTS.quantScale1, 4, 4);
+  copy(inputs.deqScale2, AUX_SLOTS.deqScale2, 4, scaleBytes(inputs.deqScale2));
+}
