@@ -1,0 +1,38 @@
+// What a plan may assume about the device: its limits and optional fast-path features.
+
+export interface DeviceCaps {
+  maxWorkgroupStorageBytes: number;
+  maxInvocationsPerWorkgroup: number;
+  maxWorkgroupSizeX: number;
+  maxStorageBuffersPerStage: number;
+  maxStorageBindingBytes: number;
+  maxWorkgroupsPerDimension: number;
+  shaderF16: boolean;
+  subgroups: boolean;
+}
+
+export function capsOf(device: GPUDevice): DeviceCaps {
+  const l = device.limits;
+  return {
+    maxWorkgroupStorageBytes: l.maxComputeWorkgroupStorageSize,
+    maxInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxStorageBuffersPerStage: l.maxStorageBuffersPerShaderStage,
+    maxStorageBindingBytes: l.maxStorageBufferBindingSize,
+    maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    shaderF16: device.features.has('shader-f16'),
+    subgroups: device.features.has('subgroups'),
+  };
+}
+
+/** The WebGPU defaults: what every adapter grants (used when planning without a device). */
+export const DEFAULT_CAPS: DeviceCaps = {
+  maxWorkgroupStorageBytes: 16384,
+  maxInvocationsPerWorkgroup: 256,
+  maxWorkgroupSizeX: 256,
+  maxStorageBuffersPerStage: 8,
+  maxStorageBindingBytes: 134217728,
+  maxWorkgroupsPerDimension: 65535,
+  shaderF16: false,
+  subgroups: false,
+};
