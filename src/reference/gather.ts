@@ -59,7 +59,9 @@ function rowSource(problem: Problem, host: HostInputs, b: number, h: number, c: 
   }
   // Paged (§6): logical position j is in block blockTable[b][⌊j / bs⌋], slot j mod bs.
   const bs = kv.blockSize;
-  const block = host.blockTable![b * kv.maxBlocksPerSeq + Math.floor(j / bs)]!;
+  const entry = Math.floor(j / bs);
+  if (entry >= kv.maxBlocksPerSeq) return null; // past the table row: never read another batch's ids
+  const block = host.blockTable![b * kv.maxBlocksPerSeq + entry]!;
   if (!(block >= 0 && block < kv.numBlocks)) return null;
   const slot = j % bs;
   const base = kv.cacheLayout === 'BSH'

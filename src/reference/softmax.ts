@@ -38,7 +38,7 @@ export function denseAttentionRow(
     if (!kept[c]) continue;
     const e = round(Math.exp(scores[c]! - m));
     l += e;
-    for (let d = 0; d < headDim; d++) acc[d] += e * v[c * headDim + d]!;
+    for (let d = 0; d < headDim; d++) acc[d] = acc[d]! + e * v[c * headDim + d]!;
   }
   const out = new Float64Array(headDim);
   for (let d = 0; d < headDim; d++) out[d] = round(acc[d]! / l);
@@ -68,7 +68,7 @@ export function int8AttentionRow(
     const e = Math.exp(scores[c]! - m);
     l += e;
     const p8 = quantizeInt8(e * quantScale1);
-    for (let d = 0; d < headDim; d++) acc[d] += p8 * v[c * headDim + d]!;
+    for (let d = 0; d < headDim; d++) acc[d] = acc[d]! + p8 * v[c * headDim + d]!;
   }
   const out = new Float64Array(headDim);
   for (let d = 0; d < headDim; d++) out[d] = round((acc[d]! * deqScale2) / l);
@@ -96,9 +96,9 @@ export function mergeStatesReference(
       if (l === Infinity) continue;
       const w = Math.exp(l - m);
       sum += w;
-      for (let d = 0; d < headDim; d++) out[r * headDim + d] += w * outs[k]![r * headDim + d]!;
+      for (let d = 0; d < headDim; d++) out[r * headDim + d] = out[r * headDim + d]! + w * outs[k]![r * headDim + d]!;
     }
-    for (let d = 0; d < headDim; d++) out[r * headDim + d] /= sum;
+    for (let d = 0; d < headDim; d++) out[r * headDim + d] = out[r * headDim + d]! / sum;
     lse[r] = m + Math.log(sum);
   }
   return { out, lse };
