@@ -89,6 +89,18 @@ describe('attenMask (§3)', () => {
     expectClose(r.softmaxLse!, [LN2, LN2, LN2, LN2]);
   });
 
+  it('host copies have the view offset applied: MaskView/PseView offsets are not added again', () => {
+    // A device mask at buffer offset 5: the host copy starts at the tensor's first element. Mask [0, 1] keeps col 0 → 3;
+    // pse [ln3, 0] at device offset 7 → only col 0 kept, lse = ln 3.
+    const p = zeroQuery(1, 2, {
+      mask: { source: 'attenMask', dtype: 'BOOL', batchStride: 0, rowStride: 0, colStride: 1, offset: 5 },
+      pse: { source: 'pseShift', dtype: 'FLOAT16', batchStride: 0, headStride: 2, rowStride: 0, colStride: 1, offset: 7 },
+    });
+    const r = attentionReference(p, host([0], [0, 0], [3, 5], { attenMask: f64([0, 1]), pseShift: f64([LN3, 0]) }));
+    expectClose(r.attentionOut, [3]);
+    expectClose(r.softmaxLse!, [LN3]);
+  });
+
   it('a per-batch mask uses its batch stride', () => {
     // Mask (2, 1, 2): batch 0 [0,1] keeps col 0 → v=1; batch 1 [1,0] keeps col 1 → v=20. Decode-style row stride 0.
     const p = makeProblem({

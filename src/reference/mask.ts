@@ -1,4 +1,7 @@
 // The kept-column predicate (SEMANTICS §3-4, MaskView/Band in problem.ts) and pseShift (§5).
+// Host copies are row-major over the tensor's shape with the view offset already applied
+// (HostInputs), so the views' `offset` (a device-buffer offset) is not added here; their strides
+// equal row-major strides because validation requires a contiguous mask and pse (0 = broadcast).
 import type { HostInputs, Problem } from '../fia/problem.js';
 import type { BatchWindow } from './lengths.js';
 
@@ -18,7 +21,7 @@ export function anchorOffset(problem: Problem, win: BatchWindow): number {
 export function maskKeeps(problem: Problem, host: HostInputs, b: number, i: number, c: number, win: BatchWindow): boolean {
   const m = problem.mask;
   if (!m) return true;
-  const idx = m.offset + b * m.batchStride + (win.qStart + i) * m.rowStride + (win.kvStart + c) * m.colStride;
+  const idx = b * m.batchStride + (win.qStart + i) * m.rowStride + (win.kvStart + c) * m.colStride;
   return host.attenMask![idx] === 0;
 }
 
@@ -49,6 +52,6 @@ export function keptColumns(problem: Problem, host: HostInputs, b: number, i: nu
 export function pseValue(problem: Problem, host: HostInputs, b: number, n: number, i: number, c: number, win: BatchWindow): number {
   const p = problem.pse;
   if (!p) return 0;
-  const idx = p.offset + b * p.batchStride + n * p.headStride + (win.qStart + i) * p.rowStride + (win.kvStart + c) * p.colStride;
+  const idx = b * p.batchStride + n * p.headStride + (win.qStart + i) * p.rowStride + (win.kvStart + c) * p.colStride;
   return host.pseShift![idx]!;
 }
