@@ -50,6 +50,19 @@ describe('INT8 full-quant path (§9)', () => {
     expectClose(attentionReference(problem(), host(300)).attentionOut, [19.84375, 19.84375]);
   });
 
+  it('pse is added after deqScale1\'·scaleValue; a fully masked row gives out 0, lse +Inf', () => {
+    // pse [ln2, 0] → s = [0 + ln2, ln2 + 0] = [ln2, ln2]; e = [1, 1], l = 2; quantScale1 100 → P8 = [100, 100];
+    // out = (1000 + 2000)·2^-7 / 2 = 1500/128 = 11.71875; lse = ln2 + ln2 = ln 4.
+    // Mask (2, 2): row 0 [0, 0], row 1 [1, 1] → row 1 empty.
+    const p = problem({
+      pse: { source: 'pseShift', dtype: 'FLOAT16', batchStride: 0, headStride: 4, rowStride: 0, colStride: 1, offset: 0 },
+      mask: { source: 'attenMask', dtype: 'BOOL', batchStride: 0, rowStride: 2, colStride: 1, offset: 0 },
+    });
+    const r = attentionReference(p, { ...host(100), pseShift: f64([LN2, 0]), attenMask: f64([0, 0, 1, 1]) });
+    expectClose(r.attentionOut, [11.71875, 0]);
+    expectClose(r.softmaxLse!, [LN4, Infinity]);
+  });
+
   it('INT8 out: sat(rint(o·quantScale2 + offset)); an empty row gives sat(rint(offset))', () => {
     // o = 16.5625 (quantScale1 127); quantScale2 4 → 66.25, offset 0.5 → 66.75 → 67.
     // Row 1 beyond Sq = 1 has o = 0 → rint(0.5) = 0 (half to even).
