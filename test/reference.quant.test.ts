@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { HostInputs, Problem, StorageLayout } from '../src/fia/problem.js';
 import {
   attentionReference, compareOutputs, denseAttentionRow, elementIndex, mergeStatesReference, splitKvPartials,
-  splitKvReference, toleranceFor,
+  splitKvReference, toleranceFloor, toleranceFor,
 } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
 
@@ -204,6 +204,13 @@ describe('tolerance helpers', () => {
     expect(toleranceFor(f64([1, 2]), f64([1.01, 2]), 1e-3)).toBeCloseTo(0.02, 12);
     expect(toleranceFor(f64([1, 2]), f64([1.0001, 2]), 1e-3)).toBe(1e-3);
     expect(toleranceFor(f64([1, 2]), null, 5e-3)).toBe(5e-3);
+  });
+
+  it('toleranceFloor per output dtype', () => {
+    expect(toleranceFloor('FLOAT16')).toBe(2 ** -9);
+    expect(toleranceFloor('BFLOAT16')).toBe(2 ** -6);
+    expect(toleranceFloor('FLOAT32')).toBe(2 ** -21);
+    expect(toleranceFloor('INT8')).toBe(1);
   });
 
   it('compareOutputs reports the worst element; equal infinities match', () => {

@@ -1,6 +1,23 @@
 // Tolerances for kernel tests (STYLE §8): error ≤ max(floor, factor × the error the storage dtype
 // itself causes), measured as |refLow - ref| with refLow = attentionReference(…, { roundTo }).
 
+import type { DataType } from '../acl/dtype.js';
+
+/**
+ * A default absolute floor per output dtype, for outputs of magnitude ≲ 1 (inputs in [-1, 1]):
+ * about 4 ulp at 1 for the float types (FLOAT32 2^-21, FLOAT16 2^-9, BFLOAT16 2^-6) and ±1 for INT8
+ * (§9: hardware rounding differs by kernel). Kernel tests may pass their own.
+ */
+export function toleranceFloor(dtype: DataType): number {
+  switch (dtype) {
+    case 'FLOAT32': return 2 ** -21;
+    case 'FLOAT16': return 2 ** -9;
+    case 'BFLOAT16': return 2 ** -6;
+    case 'INT8': return 1;
+    default: throw new RangeError(`toleranceFloor(${dtype}): only output dtypes FLOAT32, FLOAT16, BFLOAT16, INT8 have a floor`);
+  }
+}
+
 /** |a - b| with equal infinities and NaN-vs-NaN counting as 0, any other non-finite mismatch as +Inf. */
 export function elementError(a: number, b: number): number {
   if (Number.isNaN(a) || Number.isNaN(b)) return Number.isNaN(a) && Number.isNaN(b) ? 0 : Infinity;

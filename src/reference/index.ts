@@ -10,5 +10,5 @@ export {
 export { dequant, maskedDeqScale, paramIndex, quantizeOutput, type DequantAt } from './quant.js';
 export { elementIndex, shapeOf, type Dims } from './layout.js';
 export { exact, rounderFor, type Rounder } from './emulate.js';
-export { compareOutputs, elementError, maxError, toleranceFor, type Comparison } from './compare.js';
+export { compareOutputs, elementError, maxError, toleranceFloor, toleranceFor, type Comparison } from './compare.js';
 export type { HostInputs, Problem, ReferenceResult } from '../fia/problem.js';
