@@ -1,6 +1,5 @@
 // Tolerances for kernel tests (STYLE §8): error ≤ max(floor, factor × the error the storage dtype
 // itself causes), measured as |refLow - ref| with refLow = attentionReference(…, { roundTo }).
-
 import type { DataType } from '../acl/dtype.js';
 
 /**
