@@ -1,0 +1,347 @@
+// The public operator: CANN's two-phase API and the named-options wrapper (DESIGN "Public surface").
+//
+//   aclnnFusedInferAttentionScoreV2GetWorkspaceSize(37 inputs, attentionOut, softmaxLse)
+//     null checks → validate → normalize → kernel choice → plan (current device) → workspace size
+//     → { status, workspaceSize, executor }
+//   aclnnFusedInferAttentionScoreV2(workspace, workspaceSize, executor, stream[, encoder]) → status
+//   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
+//
+// Every non-zero status records its message for aclGetRecentErrMsg(); a rejected call writes nothing.
+import type { DataType } from '../acl/dtype.js';
+import {
+  AclnnError, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus, aclGetRecentErrMsg,
+  setRecentErrMsg, statusOf,
+} from '../acl/status.js';
+import { aclrtGetDevice, aclrtSetDevice, aclrtSynchronizeStream, type Stream } from '../acl/stream.js';
+import {
+  aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, type IntArray, type Tensor, type TensorList,
+} from '../acl/tensor.js';
+import { paddedByteLength } from '../acl/dtype.js';
+import { capsOf } from '../kernels/caps.js';
+import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
+import { FiaExecutor, runExecutor } from './executor.js';
+import { normalize } from './normalize.js';
+import { planFia } from './plan.js';
+import { type FiaInputs, INT_MAX } from './problem.js';
+import { isEmptyOutput, validate } from './validate.js';
+
+export { FiaExecutor } from './executor.js';
+
+export interface GetWorkspaceSizeResult {
+  status: AclnnStatus;
+  /** Bytes of workspace the second phase needs (0: pass null). */
+  workspaceSize: number;
+  /** null unless status is ACLNN_SUCCESS. */
+  executor: FiaExecutor | null;
+}
+
+/**
+ * GetWorkspaceSize from a FiaInputs object (the 39 parameters by name). Plans for the current
+ * device (aclrtSetDevice, or the first createStream): none → 361001.
+ */
+export function fiaGetWorkspaceSize(inputs: FiaInputs): GetWorkspaceSizeResult {
+  try {
+    const executor = createExecutor(inputs);
+    return { status: ACLNN_SUCCESS, workspaceSize: executor.workspaceSize, executor };
+  } catch (e) {
+    return { status: statusOf(e), workspaceSize: 0, executor: null };
+  }
+}
+
+function createExecutor(raw: FiaInputs): FiaExecutor {
+  validate(raw);
+  const inputs: FiaInputs = { ...raw };
+  if (isEmptyOutput(inputs)) return new FiaExecutor(null, inputs, null, null, 0);
+  const device = aclrtGetDevice();
+  if (device === null) {
+    throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, 'no current device: call aclrtSetDevice(device) or createStream(device) before GetWorkspaceSize');
+  }
+  const problem = normalize(inputs);
+  const plan = planFia(problem, capsOf(device));
+  return new FiaExecutor(device, inputs, problem, plan, plan.workspaceBytes);
+}
+
+/**
+ * aclnnFusedInferAttentionScoreV2GetWorkspaceSize: the 37 inputs in the doc's order, then
+ * attentionOut and softmaxLse (CANN's workspaceSize/executor out-pointers are the result's fields).
+ */
+export function aclnnFusedInferAttentionScoreV2GetWorkspaceSize(
+  query: Tensor | null, key: TensorList | null, value: TensorList | null,
+  pseShiftOptional: Tensor | null, attenMaskOptional: Tensor | null,
+  actualSeqLengthsOptional: IntArray | null, actualSeqLengthsKvOptional: IntArray | null,
+  deqScale1Optional: Tensor | null, quantScale1Optional: Tensor | null, deqScale2Optional: Tensor | null,
+  quantScale2Optional: Tensor | null, quantOffset2Optional: Tensor | null,
+  antiquantScaleOptional: Tensor | null, antiquantOffsetOptional: Tensor | null,
+  blockTableOptional: Tensor | null, queryPaddingSizeOptional: Tensor | null, kvPaddingSizeOptional: Tensor | null,
+  keyAntiquantScaleOptional: Tensor | null, keyAntiquantOffsetOptional: Tensor | null,
+  valueAntiquantScaleOptional: Tensor | null, valueAntiquantOffsetOptional: Tensor | null,
+  keySharedPrefixOptional: Tensor | null, valueSharedPrefixOptional: Tensor | null,
+  actualSharedPrefixLenOptional: IntArray | null,
+  numHeads: number, scaleValue: number, preTokens: number, nextTokens: number, inputLayout: string | null,
+  numKeyValueHeads: number, sparseMode: number, innerPrecise: number, blockSize: number, antiquantMode: number,
+  softmaxLseFlag: boolean, keyAntiquantMode: number, valueAntiquantMode: number,
+  attentionOut: Tensor | null, softmaxLse: Tensor | null,
+): GetWorkspaceSizeResult {
+  return fiaGetWorkspaceSize({
+    query, key, value,
+    pseShift: pseShiftOptional, attenMask: attenMaskOptional,
+    actualSeqLengths: actualSeqLengthsOptional, actualSeqLengthsKv: actualSeqLengthsKvOptional,
+    deqScale1: deqScale1Optional, quantScale1: quantScale1Optional, deqScale2: deqScale2Optional,
+    quantScale2: quantScale2Optional, quantOffset2: quantOffset2Optional,
+    antiquantScale: antiquantScaleOptional, antiquantOffset: antiquantOffsetOptional,
+    blockTable: blockTableOptional, queryPaddingSize: queryPaddingSizeOptional, kvPaddingSize: kvPaddingSizeOptional,
+    keyAntiquantScale: keyAntiquantScaleOptional, keyAntiquantOffset: keyAntiquantOffsetOptional,
+    valueAntiquantScale: valueAntiquantScaleOptional, valueAntiquantOffset: valueAntiquantOffsetOptional,
+    keySharedPrefix: keySharedPrefixOptional, valueSharedPrefix: valueSharedPrefixOptional,
+    actualSharedPrefixLen: actualSharedPrefixLenOptional,
+    numHeads, scaleValue, preTokens, nextTokens, inputLayout, numKeyValueHeads, sparseMode, innerPrecise,
+    blockSize, antiquantMode, softmaxLseFlag, keyAntiquantMode, valueAntiquantMode,
+    attentionOut, softmaxLse,
+  });
+}
+
+/**
+ * aclnnFusedInferAttentionScoreV2: queues the executor's work on `stream` (null: the planned
+ * device's stream). `workspace` holds at least `workspaceSize` ≥ GetWorkspaceSize's bytes, usage
+ * STORAGE | COPY_DST | COPY_SRC (null when 0 bytes are needed). Port extension: pass a
+ * GPUCommandEncoder to record into it instead of submitting (the caller submits).
+ * Statuses: 161001 null executor/workspace, 161002 workspace too small or unusable, 361001 stream
+ * on another device, 561000 an internal fault while encoding.
+ */
+export function aclnnFusedInferAttentionScoreV2(
+  workspace: GPUBuffer | null, workspaceSize: number, executor: FiaExecutor | null, stream: Stream | null,
+  encoder?: GPUCommandEncoder,
+): AclnnStatus {
+  try {
+    return runExecutor(executor, workspace, workspaceSize, stream, encoder);
+  } catch (e) {
+    return statusOf(e);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Named options (torch_npu's npu_fused_infer_attention_score style)
+
+type KvArg = Tensor | readonly Tensor[] | TensorList;
+type LengthsArg = readonly number[] | IntArray;
+
+export interface FusedInferAttentionScoreOptions {
+  query: Tensor;
+  key: KvArg;
+  value: KvArg;
+  pseShift?: Tensor | null;
+  attenMask?: Tensor | null;
+  actualSeqLengths?: LengthsArg | null;
+  actualSeqLengthsKv?: LengthsArg | null;
+  deqScale1?: Tensor | null;
+  quantScale1?: Tensor | null;
+  deqScale2?: Tensor | null;
+  quantScale2?: Tensor | null;
+  quantOffset2?: Tensor | null;
+  antiquantScale?: Tensor | null;
+  antiquantOffset?: Tensor | null;
+  blockTable?: Tensor | null;
+  queryPaddingSize?: Tensor | null;
+  kvPaddingSize?: Tensor | null;
+  keyAntiquantScale?: Tensor | null;
+  keyAntiquantOffset?: Tensor | null;
+  valueAntiquantScale?: Tensor | null;
+  valueAntiquantOffset?: Tensor | null;
+  keySharedPrefix?: Tensor | null;
+  valueSharedPrefix?: Tensor | null;
+  actualSharedPrefixLen?: LengthsArg | null;
+  /** Required: query heads N. */
+  numHeads: number;
+  /** Default 1.0. */
+  scaleValue?: number;
+  /** Default 2147483647. */
+  preTokens?: number;
+  /** Default 2147483647. */
+  nextTokens?: number;
+  /** Default "BSH". */
+  inputLayout?: string;
+  /** Default 0 (= numHeads). */
+  numKeyValueHeads?: number;
+  /** Default 0. */
+  sparseMode?: number;
+  /** Default 0 (the doc names no default; torch_npu uses 0). */
+  innerPrecise?: number;
+  /** Default 0. */
+  blockSize?: number;
+  /** Default 0. */
+  antiquantMode?: number;
+  /** Default false. */
+  softmaxLseFlag?: boolean;
+  /** Default 0. */
+  keyAntiquantMode?: number;
+  /** Default 0. */
+  valueAntiquantMode?: number;
+  /**
+   * attentionOut dtype. Default: INT8 when quantScale2 is given, FLOAT16 for an INT8 query, else
+   * the query dtype.
+   */
+  outDtype?: DataType;
+}
+
+export interface FusedInferAttentionScoreResult {
+  /** Shape per layout: query's, or (B, Q_S, N, D) for BNSD_BSND. */
+  attentionOut: Tensor;
+  /** [B, N, Q_S, 1] FLOAT32 when softmaxLseFlag, else null. */
+  softmaxLse: Tensor | null;
+}
+
+function toList(kv: KvArg | null | undefined): TensorList | null {
+  if (kv == null) return null;
+  if (Array.isArray(kv)) return aclCreateTensorList(kv as readonly Tensor[]);
+  if ((kv as TensorList).kind === 'tensorList' || Array.isArray((kv as TensorList).tensors)) return kv as TensorList;
+  return aclCreateTensorList([kv as Tensor]);
+}
+
+function toIntArray(a: LengthsArg | null | undefined): IntArray | null {
+  if (a == null) return null;
+  return Array.isArray(a) ? aclCreateIntArray(a as readonly number[]) : (a as IntArray);
+}
+
+/** FiaInputs from named options with the doc's defaults (outputs left null). */
+export function inputsFromOptions(o: FusedInferAttentionScoreOptions): FiaInputs {
+  return {
+    query: o.query ?? null, key: toList(o.key), value: toList(o.value),
+    pseShift: o.pseShift ?? null, attenMask: o.attenMask ?? null,
+    actualSeqLengths: toIntArray(o.actualSeqLengths), actualSeqLengthsKv: toIntArray(o.actualSeqLengthsKv),
+    deqScale1: o.deqScale1 ?? null, quantScale1: o.quantScale1 ?? null, deqScale2: o.deqScale2 ?? null,
+    quantScale2: o.quantScale2 ?? null, quantOffset2: o.quantOffset2 ?? null,
+    antiquantScale: o.antiquantScale ?? null, antiquantOffset: o.antiquantOffset ?? null,
+    blockTable: o.blockTable ?? null, queryPaddingSize: o.queryPaddingSize ?? null, kvPaddingSize: o.kvPaddingSize ?? null,
+    keyAntiquantScale: o.keyAntiquantScale ?? null, keyAntiquantOffset: o.keyAntiquantOffset ?? null,
+    valueAntiquantScale: o.valueAntiquantScale ?? null, valueAntiquantOffset: o.valueAntiquantOffset ?? null,
+    keySharedPrefix: o.keySharedPrefix ?? null, valueSharedPrefix: o.valueSharedPrefix ?? null,
+    actualSharedPrefixLen: toIntArray(o.actualSharedPrefixLen),
+    numHeads: o.numHeads,
+    scaleValue: o.scaleValue ?? 1.0,
+    preTokens: o.preTokens ?? INT_MAX,
+    nextTokens: o.nextTokens ?? INT_MAX,
+    inputLayout: o.inputLayout ?? 'BSH',
+    numKeyValueHeads: o.numKeyValueHeads ?? 0,
+    sparseMode: o.sparseMode ?? 0,
+    innerPrecise: o.innerPrecise ?? 0,
+    blockSize: o.blockSize ?? 0,
+    antiquantMode: o.antiquantMode ?? 0,
+    softmaxLseFlag: o.softmaxLseFlag ?? false,
+    keyAntiquantMode: o.keyAntiquantMode ?? 0,
+    valueAntiquantMode: o.valueAntiquantMode ?? 0,
+    attentionOut: null,
+    softmaxLse: null,
+  };
+}
+
+/**
+ * The output shapes for these inputs, read leniently (validation judges them): attentionOut in
+ * the output layout, softmaxLse [B,N,Q_S,1]. Falls back to the query shape when it cannot be read.
+ */
+function outputShapes(x: FiaInputs): { out: number[]; lse: number[] } {
+  const qShape = Array.isArray(x.query?.shape) ? [...x.query.shape] : [1];
+  const layout = x.inputLayout;
+  const fallback = { out: qShape, lse: [1, 1, 1, 1] };
+  if (!isLayout(layout) || !Number.isInteger(x.numHeads) || x.numHeads < 1) return fallback;
+  const qLayout = inputStorage(layout);
+  if (qShape.length !== (qLayout === 'BSH' ? 3 : 4) || !qShape.every((d) => Number.isInteger(d) && d >= 0)) return fallback;
+  const a = axesOf(qShape, qLayout, x.numHeads);
+  if (!Number.isInteger(a.headDim)) return fallback;
+  return { out: shapeOf(outputStorage(layout), a), lse: [a.batch, a.heads, a.seq, 1] };
+}
+
+function defaultOutDtype(x: FiaInputs): DataType {
+  const q = x.query?.dtype ?? 'FLOAT16';
+  if (x.quantScale2 != null) return 'INT8';
+  return q === 'INT8' ? 'FLOAT16' : q;
+}
+
+/** A buffer-shaped placeholder for validating before allocating (never bound). */
+function placeholder(shape: readonly number[], dtype: DataType): Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const size = Math.max(4, paddedByteLength(dtype, Math.max(0, n)));
+  const buffer = { size, usage: 0x80 | 0x08 | 0x04, label: 'fia.placeholder' } as unknown as GPUBuffer;
+  return { kind: 'tensor', buffer, shape: [...shape], strides: contiguous(shape), offset: 0, dtype, format: 'ND' };
+}
+
+function contiguous(shape: readonly number[]): number[] {
+  const s = new Array<number>(shape.length);
+  let acc = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    s[i] = acc;
+    acc *= shape[i]!;
+  }
+  return s;
+}
+
+/** GetWorkspaceSize planned for `stream`'s device (the current device is restored afterwards). */
+function workspaceSizeOn(stream: Stream, inputs: FiaInputs): GetWorkspaceSizeResult {
+  const previous = aclrtGetDevice();
+  aclrtSetDevice(stream.device);
+  try {
+    return fiaGetWorkspaceSize(inputs);
+  } finally {
+    if (previous) aclrtSetDevice(previous);
+  }
+}
+
+function fail(status: AclnnStatus): never {
+  throw new AclnnError(status, aclGetRecentErrMsg());
+}
+
+/**
+ * The operator with named options and the doc's defaults: validates (the same validate() as
+ * GetWorkspaceSize, before anything is allocated), allocates attentionOut, softmaxLse (when
+ * softmaxLseFlag) and the workspace, runs, waits for the stream and resolves to the outputs.
+ * Throws AclnnError { status, message } on any non-zero status.
+ */
+export async function fusedInferAttentionScore(
+  stream: Stream, opts: FusedInferAttentionScoreOptions,
+): Promise<FusedInferAttentionScoreResult> {
+  if (stream == null || typeof stream !== 'object' || !stream.device) {
+    setRecentErrMsg('stream=null: a stream is required');
+    throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'stream=null: a stream is required');
+  }
+  if (opts == null || typeof opts !== 'object') {
+    setRecentErrMsg('opts=null: the options object is required');
+    throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'opts=null: the options object is required');
+  }
+  const inputs = inputsFromOptions(opts);
+  const shapes = outputShapes(inputs);
+  const outDtype = opts.outDtype ?? defaultOutDtype(inputs);
+  // Validate against placeholders first, so a rejected call allocates nothing.
+  const dry = workspaceSizeOn(stream, {
+    ...inputs,
+    attentionOut: placeholder(shapes.out, outDtype),
+    softmaxLse: inputs.softmaxLseFlag ? placeholder(shapes.lse, 'FLOAT32') : null,
+  });
+  if (dry.status !== ACLNN_SUCCESS) fail(dry.status);
+
+  const attentionOut = createEmptyTensor(stream, shapes.out, outDtype, 'fia.attentionOut');
+  const softmaxLse = inputs.softmaxLseFlag ? createEmptyTensor(stream, shapes.lse, 'FLOAT32', 'fia.softmaxLse') : null;
+  const real = workspaceSizeOn(stream, { ...inputs, attentionOut, softmaxLse });
+  const release = (): void => {
+    attentionOut.buffer.destroy();
+    softmaxLse?.buffer.destroy();
+  };
+  if (real.status !== ACLNN_SUCCESS) {
+    release();
+    fail(real.status);
+  }
+  const workspace = real.workspaceSize > 0 ? createBuffer(stream, real.workspaceSize, 'fia.workspace') : null;
+  try {
+    const status = aclnnFusedInferAttentionScoreV2(workspace, real.workspaceSize, real.executor, stream);
+    if (status !== ACLNN_SUCCESS) {
+      release();
+      fail(status);
+    }
+    const sync = await aclrtSynchronizeStream(stream);
+    if (sync !== ACLNN_SUCCESS) {
+      release();
+      fail(sync);
+    }
+  } finally {
+    workspace?.destroy();
+  }
+  return { attentionOut, softmaxLse };
+}

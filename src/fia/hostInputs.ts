@@ -1,0 +1,67 @@
+// Host copies of exactly the tensors the GPU reads, decoded as HostInputs documents, so the CPU
+// reference (src/reference) runs on the GPU's own inputs. For tests and the benchmark.
+import type { Stream } from '../acl/stream.js';
+import { contiguousStrides, numel, readTensor, readTensorBytes, type Tensor } from '../acl/tensor.js';
+import type { FiaInputs, HostInputs, Problem } from './problem.js';
+
+function present(t: Tensor | null | undefined): t is Tensor {
+  return !!t && numel(t.shape) > 0;
+}
+
+/**
+ * Logical values of a key/value/prefix tensor; INT32 words holding 8 int4 each are unpacked
+ * (last dim ×8, values −8..7, lowest nibble first). Validation keeps these tensors contiguous.
+ */
+async function readKv(stream: Stream, t: Tensor): Promise<Float64Array> {
+  if (t.dtype !== 'INT32') return readTensor(stream, t);
+  const shape = t.shape.map((d, i) => (i === t.shape.length - 1 ? d * 8 : d));
+  const asInt4: Tensor = { ...t, dtype: 'INT4', shape, strides: contiguousStrides(shape), offset: t.offset * 8 };
+  return readTensor(stream, asInt4);
+}
+
+/** A per-tensor scale: FLOAT32 as is; UINT64: the float32 whose bits are the low word. */
+async function readScalar(stream: Stream, t: Tensor): Promise<number> {
+  if (t.dtype !== 'UINT64') return (await readTensor(stream, t))[0]!;
+  const bytes = await readTensorBytes(stream, t);
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat32(t.offset * 8, true);
+}
+
+/**
+ * Reads every present device tensor of `inputs` back and decodes it for the reference:
+ * row-major over each tensor's shape, INT4 unpacked, deq scales as floats, padding sizes as
+ * numbers (int64, exact to 2^53), blockTable as Int32Array. Absent (null or 0-element) tensors
+ * are left out. `problem` says which inputs the operator reads.
+ */
+export async function readHostInputs(stream: Stream, inputs: FiaInputs, problem: Problem): Promise<HostInputs> {
+  const keys = inputs.key!.tensors.map((t) => t!);
+  const values = inputs.value!.tensors.map((t) => t!);
+  const host: HostInputs = {
+    query: await readTensor(stream, inputs.query!),
+    key: await Promise.all(keys.map((t) => readKv(stream, t))),
+    value: await Promise.all(values.map((t) => readKv(stream, t))),
+  };
+  const floats = [
+    'pseShift', 'attenMask', 'quantScale2', 'quantOffset2', 'antiquantScale', 'antiquantOffset',
+    'keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset',
+  ] as const;
+  for (const name of floats) {
+    const t = inputs[name];
+    if (present(t)) host[name] = await readTensor(stream, t);
+  }
+  for (const name of ['keySharedPrefix', 'valueSharedPrefix'] as const) {
+    const t = inputs[name];
+    if (present(t)) host[name] = await readKv(stream, t);
+  }
+  for (const name of ['deqScale1', 'quantScale1', 'deqScale2'] as const) {
+    const t = inputs[name];
+    if (present(t)) host[name] = await readScalar(stream, t);
+  }
+  for (const name of ['queryPaddingSize', 'kvPaddingSize'] as const) {
+    const t = inputs[name];
+    if (present(t)) host[name] = (await readTensor(stream, t))[0]!;
+  }
+  if (problem.kv.kind === 'paged' && present(inputs.blockTable)) {
+    host.blockTable = Int32Array.from(await readTensor(stream, inputs.blockTable));
+  }
+  return host;
+}
