@@ -603,3 +603,82 @@ describe('GetWorkspaceSize without a current device', () => {
     }
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Robustness: seeded random mutations of valid calls never throw and never give anything but
+// 0, 161001, 161002 or 561101 (a statusless crash or an "internal error" would be a validation gap).
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const FIELDS: (keyof FiaInputs)[] = [
+  'query', 'key', 'value', 'pseShift', 'attenMask', 'actualSeqLengths', 'actualSeqLengthsKv', 'deqScale1', 'quantScale1',
+  'deqScale2', 'quantScale2', 'quantOffset2', 'antiquantScale', 'antiquantOffset', 'blockTable', 'queryPaddingSize',
+  'kvPaddingSize', 'keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset',
+  'keySharedPrefix', 'valueSharedPrefix', 'actualSharedPrefixLen', 'numHeads', 'scaleValue', 'preTokens', 'nextTokens',
+  'inputLayout', 'numKeyValueHeads', 'sparseMode', 'innerPrecise', 'blockSize', 'antiquantMode', 'softmaxLseFlag',
+  'keyAntiquantMode', 'valueAntiquantMode', 'attentionOut', 'softmaxLse',
+];
+const DTYPES: DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16', 'INT8', 'UINT8', 'INT4', 'INT32', 'INT64', 'UINT64', 'BOOL'];
+
+function randomValue(rand: () => number): unknown {
+  const pick = <V>(xs: readonly V[]): V => xs[Math.floor(rand() * xs.length)]!;
+  const dims = [0, 1, 2, 3, 8, 16, 64, 128, 256, 2048, -1];
+  const shape = () => Array.from({ length: Math.floor(rand() * 6) }, () => pick(dims));
+  const tensor = () => {
+    const s = shape();
+    return rand() < 0.8 && s.every((d) => d >= 0) ? T(s, pick(DTYPES)) : aclCreateTensor(s, pick(DTYPES), fakeBuffer(Math.floor(rand() * 4096)));
+  };
+  switch (Math.floor(rand() * 12)) {
+    case 0: return null;
+    case 1: return undefined;
+    case 2: return pick([0, 1, -1, 2, 3, 4, 5, 8, 128, 1.5, NaN, Infinity, -INT_MAX, 2 ** 53]);
+    case 3: return pick(['BSH', 'BSND', 'BNSD', 'BNSD_BSND', 'TND', '', 'x']);
+    case 4: return pick([true, false, 'yes', {}]);
+    case 5: case 6: return tensor();
+    case 7: return list(...Array.from({ length: Math.floor(rand() * 4) }, () => (rand() < 0.1 ? null : tensor())));
+    case 8: return ints(...Array.from({ length: Math.floor(rand() * 4) }, () => pick([0, 1, 100, 256, -3, 1.5, 513])));
+    case 9: return { kind: 'tensor', shape: 'bad' };
+    case 10: return [1, 2];
+    default: return aclCreateTensor(shape(), pick(DTYPES), fakeBuffer(0), { strides: [1, 2, 3], offset: -2 });
+  }
+}
+
+describe('validation: random mutations never crash', () => {
+  const bases: [string, () => FiaInputs][] = [
+    ['prefill', () => make()], ['decode', () => dec()], ['paged', () => paged()], ['list', () => listKv({}, [100, 300])],
+    ['prefix', () => prefix({}, 16)], ['int4', () => decInt4()], ['int8', () => preInt8()], ['out int8', () => outInt8()],
+    ['sep', () => preSep()], ['mask', () => make({}, { attenMask: mask([128, 256]) })],
+  ];
+  it('2000 seeded mutations of 1-3 fields', () => {
+    const rand = mulberry32(20261125);
+    const allowed = [0, NP, IV, ACLNN_ERR_INNER_NOT_SUPPORTED];
+    for (let i = 0; i < 2000; i++) {
+      const [baseName, build] = bases[i % bases.length]!;
+      const x = build() as unknown as Record<string, unknown>;
+      const changed: string[] = [];
+      const count = 1 + Math.floor(rand() * 3);
+      for (let c = 0; c < count; c++) {
+        const f = FIELDS[Math.floor(rand() * FIELDS.length)]!;
+        x[f] = randomValue(rand);
+        changed.push(f);
+      }
+      let status: number;
+      try {
+        status = fiaGetWorkspaceSize(x as unknown as FiaInputs).status;
+      } catch (e) {
+        throw new Error(`mutation ${i} (${baseName}: ${changed.join(', ')}) threw: ${String(e)}`);
+      }
+      expect(allowed, `mutation ${i} (${baseName}: ${changed.join(', ')}): ${status} ${aclGetRecentErrMsg()}`).toContain(status);
+      if (status !== 0) expect(aclGetRecentErrMsg().length).toBeGreaterThan(0);
+    }
+  });
+});
