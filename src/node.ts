@@ -14,6 +14,19 @@ export const INSTALL_HINT =
   'No WebGPU adapter found. Install a Vulkan driver and loader; on Debian/Ubuntu the software one is: ' +
   'apt-get install chromium libvulkan1 (SwiftShader ships as /usr/lib/chromium/vk_swiftshader_icd.json).';
 
+/**
+ * Every dawn.node instance we create stays referenced for the life of the process: dawn.node
+ * pumps its callbacks only while the object returned by `create` is alive, and once it is
+ * garbage-collected pending promises (onSubmittedWorkDone, mapAsync) hang or the process aborts
+ * in a pthread mutex assertion (npm webgpu README "Lifetime"; crbug.com/387965810).
+ */
+const instances: GPU[] = [];
+function gpuInstance(): GPU {
+  const gpu = create([]);
+  instances.push(gpu);
+  return gpu;
+}
+
 let installed = false;
 function installGlobals(): void {
   if (installed) return;
@@ -34,13 +47,13 @@ export interface NodeAdapterOptions {
 export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPUAdapter> {
   installGlobals();
   if (!opts.forceSoftware) {
-    const adapter = await create([]).requestAdapter({ powerPreference: opts.powerPreference });
+    const adapter = await gpuInstance().requestAdapter({ powerPreference: opts.powerPreference });
     if (adapter) return adapter;
   }
   const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
   if (icd) {
     process.env.VK_ICD_FILENAMES = icd;
-    const adapter = await create([]).requestAdapter();
+    const adapter = await gpuInstance().requestAdapter();
     if (adapter) return adapter;
   }
   throw new Error(INSTALL_HINT);
