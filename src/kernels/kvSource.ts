@@ -1,0 +1,280 @@
+// The KV source: one reusable piece that turns (batch b, KV head h, logical column c, dim d) into
+// the dequantized f32 K or V element for every K/V storage of the operator (dense, tensor-list,
+// paged with either cache layout, shared prefix, INT8/INT4 antiquant in modes 0-5; SEMANTICS
+// §6-8), in WGSL (shaders/common/kv_source.wgsl) plus its host side here.
+//
+// Kernels are at the storage-buffer limit, so the source binds nothing of its own: K and V are
+// the kernel's `kBuf`/`vBuf`, and every small tensor it needs (blockTable, antiquant
+// scales/offsets, prefix K/V) is copied with copyBufferToBuffer into the kernel's workspace meta
+// region (`aux: array<u32>`) at word offsets handed out by `layoutKvSource`. Adoption steps: see
+// the comment on `kvSourceWgsl` and the report in notes/.
+import { elementBits, type DataType } from '../acl/dtype.js';
+import { numel, type Tensor } from '../acl/tensor.js';
+import { stridesOf } from '../fia/dims.js';
+import { given } from '../fia/normalize.js';
+import type { Antiquant, FiaInputs, Problem, StorageLayout, TensorParam } from '../fia/problem.js';
+import { elementsPerWord, fill, loaderFn, wgsl, type UniformType } from './shader.js';
+
+/** Hands out word offsets inside the kernel's meta binding (the binding's word 0 = offset 0). */
+export interface MetaWords {
+  alloc(words: number): number;
+}
+
+/** A simple MetaWords: words [start, …) in order; `words` is the total used so far. */
+export class MetaWordAllocator implements MetaWords {
+  constructor(public words = 0) {}
+  alloc(n: number): number {
+    const at = this.words;
+    this.words += Math.max(0, Math.ceil(n));
+    return at;
+  }
+}
+
+/**
+ * One copyBufferToBuffer from a caller tensor into the meta region: bytes [srcByte, srcByte +
+ * bytes) of the tensor's buffer land at meta word `word`. The tensor's first element then sits at
+ * element `elemBase` of the meta region seen as an array of that dtype (word·elementsPerWord +
+ * the sub-word shift of the tensor's offset).
+ */
+export interface KvSourceCopy {
+  param: TensorParam;
+  srcByte: number;
+  bytes: number;
+  word: number;
+  elemBase: number;
+}
+
+/** Where kvSource.ts put its copies (all positions inside the meta binding). */
+export interface KvSourceLayout {
+  copies: KvSourceCopy[];
+  /** Total meta words the copies take (informative). */
+  words: number;
+}
+
+/** Specialization: everything the WGSL text depends on (flat, for specKey). */
+export interface KvSourceSpec {
+  kvDtype: DataType;
+  paged: boolean;
+  prefix: boolean;
+  /** 'none' or the scale/offset dtype; per side. */
+  kDeq: DataType | 'none';
+  kPagedToken: boolean;
+  kOffset: boolean;
+  vDeq: DataType | 'none';
+  vPagedToken: boolean;
+  vOffset: boolean;
+}
+
+export function kvSourceSpec(problem: Problem): KvSourceSpec {
+  const aq = problem.antiquant;
+  const paged = problem.kv.kind === 'paged';
+  return {
+    kvDtype: problem.kvDtype,
+    paged,
+    prefix: problem.prefix !== null,
+    kDeq: aq ? aq.key.dtype : 'none',
+    kPagedToken: !!aq && paged && aq.key.pagedToken,
+    kOffset: !!aq?.key.offset,
+    vDeq: aq ? aq.value.dtype : 'none',
+    vPagedToken: !!aq && paged && aq.value.pagedToken,
+    vOffset: !!aq?.value.offset,
+  };
+}
+
+/** The spec as a flat record with prefixed keys, to spread into a kernel's specKey object. */
+export function kvSourceSpecKey(spec: KvSourceSpec): Record<string, string | boolean> {
+  return Object.fromEntries(Object.entries(spec).map(([k, v]) => [`kvs_${k}`, v as string | boolean]));
+}
+
+const RAW_KV_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16', 'INT8', 'INT4'];
+const PARAM_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
+const U32_LIMIT = 2 ** 32;
+
+/** null when the source reads `problem`'s K/V exactly; else the unsupported feature. */
+export function kvSourceUnsupported(problem: Problem): string | null {
+  if (!RAW_KV_TYPES.includes(problem.kvDtype)) return `key/value dtype ${problem.kvDtype} in the KV source`;
+  const aq = problem.antiquant;
+  for (const side of aq ? [aq.key, aq.value] : []) {
+    if (!PARAM_TYPES.includes(side.dtype)) return `antiquant scale dtype ${side.dtype} in the KV source`;
+  }
+  // Element indices are u32 (INT4: nibbles).
+  const { numKvHeads: N, headDim: D } = problem;
+  const kv = problem.kv;
+  const elements = kv.kind === 'paged' ? kv.numBlocks * kv.blockSize * N * D
+    : kv.kind === 'dense' ? problem.batch * kv.seqLen * N * D
+    : Math.max(0, ...kv.seqLens) * N * D;
+  if (elements >= U32_LIMIT) return `K/V of ${elements} elements (u32 indexing) in the KV source`;
+  return null;
+}
+
+/** Storage layout of K/V (paged: the cache's; prefix tensors share it). */
+function kvStorageLayout(problem: Problem): StorageLayout {
+  return problem.kv.kind === 'paged' ? problem.kv.cacheLayout : problem.kv.kvLayout;
+}
+
+/** Element strides of a contiguous K/V tensor in unpacked elements (INT4: nibbles); dim stride 1. */
+function kvStrides(problem: Problem, seq: number): { batch: number; head: number; seq: number } {
+  const s = stridesOf(kvStorageLayout(problem), { batch: 1, seq, heads: problem.numKvHeads, headDim: problem.headDim });
+  return { batch: s.batch, head: s.head, seq: s.seq };
+}
+
+const KV_PARAMS: readonly TensorParam[] = ['keySharedPrefix', 'valueSharedPrefix'];
+
+/**
+ * Bits per element and the offset in elements. K/V-typed tensors (key, value, prefix) that hold
+ * INT32-packed INT4 are seen as INT4 nibbles; every other tensor in its own dtype.
+ */
+function unitsOf(t: Tensor, kvTyped: boolean): { bits: number; offset: number } {
+  if (kvTyped && t.dtype === 'INT32') return { bits: 4, offset: t.offset * 8 };
+  return { bits: elementBits(t.dtype), offset: t.offset };
+}
+
+/** Elements (units of unitsOf) of `t` that the source reads, counted from its first element. */
+function readSpan(problem: Problem, param: TensorParam, t: Tensor): number {
+  if (KV_PARAMS.includes(param)) {
+    // Rows [0, P) of every head: up to the last element of head KV_N-1, row P-1.
+    const p = problem.prefix!;
+    const s = kvStrides(problem, p.seqLen);
+    return p.len === 0 ? 0 : (problem.numKvHeads - 1) * s.head + (p.len - 1) * s.seq + problem.headDim;
+  }
+  return numel(t.shape);
+}
+
+/** Parameters the source reads for `problem`, each once (combined params serve both sides). */
+function copiedParams(problem: Problem): TensorParam[] {
+  const out: TensorParam[] = [];
+  const add = (p: TensorParam | null): void => { if (p && !out.includes(p)) out.push(p); };
+  if (problem.kv.kind === 'paged') add('blockTable');
+  if (problem.prefix) { add('keySharedPrefix'); add('valueSharedPrefix'); }
+  const aq = problem.antiquant;
+  if (aq) for (const side of [aq.key, aq.value]) { add(side.scale); add(side.offset); }
+  return out;
+}
+
+/**
+ * Places the copies in the meta binding through `words` (call it with the same allocator state
+ * for GetWorkspaceSize and for the run: same answer). Byte ranges are whole words of the caller's
+ * buffer; validation keeps every tensor's word-padded span inside its buffer.
+ */
+export function layoutKvSource(problem: Problem, inputs: FiaInputs, words: MetaWords): KvSourceLayout {
+  const copies: KvSourceCopy[] = [];
+  let total = 0;
+  for (const param of copiedParams(problem)) {
+    const t = inputs[param] as Tensor | null | undefined;
+    if (!given(t)) throw new Error(`kvSource: ${param} is required by the problem but absent`);
+    const { bits, offset } = unitsOf(t, KV_PARAMS.includes(param));
+    const count = readSpan(problem, param, t);
+    const firstBit = offset * bits;
+    const srcByte = Math.floor(firstBit / 32) * 4;
+    const endByte = Math.ceil(((offset + count) * bits) / 32) * 4;
+    const bytes = Math.max(4, endByte - srcByte);
+    const n = bytes / 4;
+    const word = words.alloc(n);
+    total += n;
+    const perWord = 32 / bits;
+    copies.push({ param, srcByte, bytes, word, elemBase: word * perWord + (firstBit - srcByte * 8) / bits });
+  }
+  return { copies, words: total };
+}
+
+/**
+ * Records the copies into the meta region (at byte `metaByteOffset` of `workspace`, i.e. the
+ * offset of the kernel's meta binding). Record them before the kernel's pass.
+ */
+export function encodeKvSourceCopies(
+  encoder: GPUCommandEncoder, inputs: FiaInputs, workspace: GPUBuffer, metaByteOffset: number, layout: KvSourceLayout,
+): void {
+  for (const c of layout.copies) {
+    const t = inputs[c.param] as Tensor;
+    // Validation keeps the word-padded span inside the buffer; clamp anyway (never copy past it).
+    const bytes = Math.min(c.bytes, Math.floor(t.buffer.size / 4) * 4 - c.srcByte);
+    if (bytes > 0) encoder.copyBufferToBuffer(t.buffer, c.srcByte, workspace, metaByteOffset + c.word * 4, bytes);
+  }
+}
+
+/** Uniform fields the WGSL reads (`u.kvs*`): merge into the kernel's UniformBlock. */
+export const kvSourceUniformFields = {
+  // K/V tensors: first element (unpacked elements: INT4 nibbles) in kBuf/vBuf.
+  kvsKOffset: 'u32', kvsVOffset: 'u32',
+  // Dense/list: batch, head, row strides; paged: block, head, slot strides (d stride is 1).
+  kvsBatchStride: 'u32', kvsHeadStride: 'u32', kvsSeqStride: 'u32',
+  // Shared prefix: P, element bases of the K/V copies in aux, head and row strides.
+  kvsPrefixLen: 'u32', kvsPkBase: 'u32', kvsPvBase: 'u32', kvsPHeadStride: 'u32', kvsPSeqStride: 'u32',
+  // Paged: blockTable word base in aux, its row stride, maxBlocksPerSeq, blockSize, numBlocks.
+  kvsBtBase: 'u32', kvsBtRowStride: 'u32', kvsMaxBlocks: 'u32', kvsBlockSize: 'u32', kvsNumBlocks: 'u32',
+  // Antiquant K: scale/offset element bases in aux (incl. ParamIndex.base), index strides.
+  kvsKsBase: 'u32', kvsKoBase: 'u32', kvsKqBatch: 'u32', kvsKqHead: 'u32', kvsKqToken: 'u32', kvsKqDim: 'u32',
+  kvsVsBase: 'u32', kvsVoBase: 'u32', kvsVqBatch: 'u32', kvsVqHead: 'u32', kvsVqToken: 'u32', kvsVqDim: 'u32',
+} as const satisfies Record<string, UniformType>;
+
+export type KvSourceUniformValues = { [K in keyof typeof kvSourceUniformFields]: number };
+
+/**
+ * Uniform values. Tensor-list KV: pass `listBatch`, the batch whose K/V tensors the dispatch binds
+ * (the batch stride is then 0; the kernel still passes the real b to loadKey for the dequant).
+ */
+export function kvSourceUniformValues(problem: Problem, inputs: FiaInputs, layout: KvSourceLayout, listBatch = 0): KvSourceUniformValues {
+  const kv = problem.kv;
+  const tensorIndex = kv.kind === 'list' ? listBatch : 0;
+  const key = inputs.key!.tensors[tensorIndex]!;
+  const value = inputs.value!.tensors[tensorIndex]!;
+  const rows = kv.kind === 'dense' ? kv.seqLen : kv.kind === 'list' ? kv.seqLens[listBatch]! : kv.blockSize;
+  const s = kvStrides(problem, rows);
+  const base = (p: TensorParam | null): number => layout.copies.find((c) => c.param === p)?.elemBase ?? 0;
+  const ps = problem.prefix ? kvStrides(problem, problem.prefix.seqLen) : { head: 0, seq: 0 };
+  const bt = kv.kind === 'paged' ? inputs.blockTable! : null;
+  const side = (aq: Antiquant | undefined) => aq ? {
+    s: base(aq.scale) + aq.index.base, o: aq.offset ? base(aq.offset) + aq.index.base : 0,
+    b: aq.index.batch, h: aq.index.head, t: aq.index.token, d: aq.index.dim,
+  } : { s: 0, o: 0, b: 0, h: 0, t: 0, d: 0 };
+  const k = side(problem.antiquant?.key);
+  const v = side(problem.antiquant?.value);
+  return {
+    kvsKOffset: unitsOf(key, true).offset, kvsVOffset: unitsOf(value, true).offset,
+    kvsBatchStride: kv.kind === 'list' ? 0 : s.batch, kvsHeadStride: s.head, kvsSeqStride: s.seq,
+    kvsPrefixLen: problem.prefix?.len ?? 0, kvsPkBase: base('keySharedPrefix'), kvsPvBase: base('valueSharedPrefix'),
+    kvsPHeadStride: ps.head, kvsPSeqStride: ps.seq,
+    kvsBtBase: base('blockTable'), kvsBtRowStride: bt ? bt.strides[0]! : 0,
+    kvsMaxBlocks: kv.kind === 'paged' ? kv.maxBlocksPerSeq : 0,
+    kvsBlockSize: kv.kind === 'paged' ? kv.blockSize : 1,
+    kvsNumBlocks: kv.kind === 'paged' ? kv.numBlocks : 0,
+    kvsKsBase: k.s, kvsKoBase: k.o, kvsKqBatch: k.b, kvsKqHead: k.h, kvsKqToken: k.t, kvsKqDim: k.d,
+    kvsVsBase: v.s, kvsVoBase: v.o, kvsVqBatch: v.b, kvsVqHead: v.h, kvsVqToken: v.t, kvsVqDim: v.d,
+  };
+}
+
+/**
+ * WGSL defining `kvPresent(b, c) -> bool`, `loadKey(b, h, c, kvStart, d) -> f32`, `loadValue(…)`,
+ * and the hoistable pair `kvRow(b, h, c, kvStart) -> KvRow` + `loadKeyAt(row, d)` /
+ * `loadValueAt(row, d)` (resolve a column once, read all d). Needs bindings `kBuf`, `vBuf`,
+ * `aux` (array<u32>) and the uniform `u` with kvSourceUniformFields. Paste it after those
+ * declarations (it declares module-scope consts and fns prefixed kvs / KVS_, KvRow, kvRow, kvPresent,
+ * loadKey, loadValue, loadKeyAt, loadValueAt).
+ */
+export function kvSourceWgsl(problem: Problem, spec: KvSourceSpec = kvSourceSpec(problem)): string {
+  void problem;
+  const loaders = [
+    loaderFn('kvsRawK', 'kBuf', spec.kvDtype),
+    loaderFn('kvsRawV', 'vBuf', spec.kvDtype),
+    loaderFn('kvsRawPrefix', 'aux', spec.kvDtype),
+    loaderFn('kvsKParam', 'aux', spec.kDeq === 'none' ? 'FLOAT32' : spec.kDeq),
+    loaderFn('kvsVParam', 'aux', spec.vDeq === 'none' ? 'FLOAT32' : spec.vDeq),
+  ];
+  const b = (x: boolean): string => (x ? 'true' : 'false');
+  return fill(wgsl('common/kv_source.wgsl'), {
+    PAGED: b(spec.paged),
+    PREFIX: b(spec.prefix),
+    K_DEQ: b(spec.kDeq !== 'none'),
+    K_PAGED_TOKEN: b(spec.kPagedToken),
+    K_OFFSET: b(spec.kOffset),
+    V_DEQ: b(spec.vDeq !== 'none'),
+    V_PAGED_TOKEN: b(spec.vPagedToken),
+    V_OFFSET: b(spec.vOffset),
+    LOADERS: loaders.join('\n'),
+  });
+}
+
+/** Elements of the K/V dtype per u32 word (INT4: 8), for kernels sizing their own reads. */
+export function kvElementsPerWord(problem: Problem): number {
+  return elementsPerWord(problem.kvDtype);
+}
