@@ -1,0 +1,206 @@
+// Decode (Q_S == 1), flash-decoding split pass. Workgroup (x, y, z) = (batch - batchBase,
+// KV head · numHeadBlocks + head block, KV split). It owns GB query heads of one KV head's group
+// (GB divides G; usually GB = G) and the logical KV columns [split·splitLen, +splitLen) ∩ [0, L_b),
+// L_b = Skv_b (SEMANTICS §1-3). K and V rows of the slice are read once per workgroup.
+//
+// Per tile of TK columns (online softmax, m and l per head in f32):
+//   A  sc[g][t] = scale·dot(q_g, k_t) + pse, or MASKED           (all invocations over (g, t))
+//   B1 m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
+//   B2 sc[g][t] = exp(sc[g][t] - m_g')                            (all invocations over (g, t))
+//   C  acc = acc·alpha + Σ_t p·v_t and l = l·alpha + Σ_t p          (each invocation owns ELEMS outputs)
+// Output slots: invocation `lid` owns pairs p = lid + j·WG (j < ELEMS/2) of the flat index
+// e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1, so one invocation writes whole u32
+// words of a FLOAT16/BFLOAT16 attentionOut (no races; direct mode needs an even (b·N + n0)·D).
+//
+// Direct mode (numSplits == 1): writes attentionOut (dtype, RNE) and softmaxLse.
+// Split mode: writes the f32 partial out[row][split][d] (normalized) and lse[row][split] to the
+// workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf.
+//
+// Workgroup memory: qs GB·D + sc GB·TK + 2·GB floats (the plan keeps it under the device limit).
+
+{{UNIFORMS}}
+
+@group(0) @binding(0) var<storage, read> qBuf: array<u32>;
+@group(0) @binding(1) var<storage, read> kBuf: array<u32>;
+@group(0) @binding(2) var<storage, read> vBuf: array<u32>;
+@group(0) @binding(3) var<storage, read> maskBuf: array<u32>;
+@group(0) @binding(4) var<storage, read> pseBuf: array<u32>;
+// The workspace's meta region: aux scalars (src/kernels/aux.ts), then kvLens[B] at LENS_SLOT.
+// read_write only so every binding of the workspace in this pass has the same (storage) usage.
+@group(0) @binding(5) var<storage, read_write> aux: array<u32>;
+@group(0) @binding(6) var<storage, read_write> outBuf: array<u32>;
+@group(0) @binding(7) var<storage, read_write> lseBuf: array<u32>;
+@group(1) @binding(0) var<uniform> u: DecodeUniforms;
+
+{{AUX}}
+{{PACK}}
+
+{{LOADERS}}
+
+override WG: u32 = 64u;
+const GB: u32 = {{GB}}u;
+const D: u32 = {{HEAD_DIM}}u;
+const TK: u32 = {{TK}}u;
+const ELEMS: u32 = {{ELEMS}}u;
+const LENS_SLOT: u32 = {{LENS_SLOT}}u;
+const HAS_MASK: bool = {{HAS_MASK}};
+const HAS_PSE: bool = {{HAS_PSE}};
+const DIRECT: bool = {{DIRECT}};
+const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;   // 1: FLOAT32, 2: FLOAT16 / BFLOAT16
+// A masked / absent score. Finite so no Inf arithmetic is needed; real scores are > -1e38.
+const MASKED: f32 = -3.0e38;
+const KEPT_MIN: f32 = -1.0e38;
+
+var<workgroup> qs: array<f32, {{QS_LEN}}>;
+var<workgroup> sc: array<f32, {{SC_LEN}}>;
+var<workgroup> mW: array<f32, GB>;
+var<workgroup> alphaW: array<f32, GB>;
+var<workgroup> wgTotal: u32;
+var<workgroup> wgStart: u32;
+
+// The kept-column rule of decode (mask: byte 0 keeps); `col` is the physical key column.
+fn keepColumn(b: u32, col: u32) -> bool {
+  if (!HAS_MASK) { return true; }
+  return loadMask(u.maskOffset + b * u.maskBatchStride + col * u.maskColStride) == 0.0;
+}
+
+fn pseAt(b: u32, n: u32, col: u32) -> f32 {
+  if (!HAS_PSE) { return 0.0; }
+  return loadPse(u.pseOffset + b * u.pseBatchStride + n * u.pseHeadStride + col * u.pseColStride);
+}
+
+fn outWord(lo: f32, hi: f32) -> u32 {
+  {{OUT_PACK}}
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = u.batchBase + wg.x;
+  let h = wg.y / u.numHeadBlocks;
+  let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
+  let split = wg.z;
+
+  // Batch window (SEMANTICS §2): right padding rows [0, Skv_b); left padding rows
+  // [kvRows - pad - Skv_b, kvRows - pad), and a window leaving [0, kvRows) empties the batch.
+  if (lid == 0u) {
+    let kvLen = aux[LENS_SLOT + b];
+    var start = 0u;
+    var total = kvLen;
+    if (u.kvLeftPadding != 0u) {
+      let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
+      if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
+    }
+    wgTotal = total;
+    wgStart = start;
+  }
+  let total = workgroupUniformLoad(&wgTotal);
+  let kvStart = wgStart;
+  let c0 = min(split * u.splitLen, total);
+  let c1 = min(c0 + u.splitLen, total);
+
+  for (var i = lid; i < GB * D; i += WG) {
+    let g = i / D;
+    qs[i] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + (i % D) * u.qDimStride) * u.scaleValue;
+  }
+  if (lid < GB) { mW[lid] = MASKED; }
+  var acc: array<f32, ELEMS>;
+  var lsum: array<f32, ELEMS>;
+  let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
+  let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
+  workgroupBarrier();
+
+  for (var t0 = c0; t0 < c1; t0 += TK) {
+    let nk = min(TK, c1 - t0);
+    // A: scores.
+    for (var i = lid; i < GB * TK; i += WG) {
+      let g = i / TK;
+      let t = i % TK;
+      var s = MASKED;
+      let col = kvStart + t0 + t;
+      if (t < nk && keepColumn(b, col)) {
+        let kb = kBatch + col * u.kSeqStride;
+        var dot = 0.0;
+        for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadK(kb + d * u.kDimStride); }
+        s = dot + pseAt(b, n0 + g, col);
+      }
+      sc[i] = s;
+    }
+    workgroupBarrier();
+    // B1: running max and the rescale factor per head.
+    if (lid < GB) {
+      let mOld = mW[lid];
+      var mx = mOld;
+      for (var t = 0u; t < nk; t++) { mx = max(mx, sc[lid * TK + t]); }
+      mW[lid] = mx;
+      alphaW[lid] = select(0.0, exp(mOld - mx), mOld > KEPT_MIN);
+    }
+    workgroupBarrier();
+    // B2: probabilities (unnormalized) in place.
+    for (var i = lid; i < GB * TK; i += WG) {
+      let s = sc[i];
+      sc[i] = select(0.0, exp(s - mW[i / TK]), s > KEPT_MIN);
+    }
+    workgroupBarrier();
+    // C: accumulate P·V into this invocation's output slots.
+    for (var k = 0u; k < ELEMS; k++) {
+      let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
+      if (e < GB * D) {
+        let g = e / D;
+        let d = e % D;
+        let alpha = alphaW[g];
+        var a = acc[k] * alpha;
+        var l = lsum[k] * alpha;
+        var vb = vBatch + (kvStart + t0) * u.vSeqStride + d * u.vDimStride;
+        for (var t = 0u; t < nk; t++) {
+          let p = sc[g * TK + t];
+          a += p * loadV(vb);
+          l += p;
+          vb += u.vSeqStride;
+        }
+        acc[k] = a;
+        lsum[k] = l;
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // Epilogue: normalize; an empty slice (no kept column) gives out 0, lse +Inf.
+  let rowBase = b * u.numQoHeads + n0;
+  for (var k = 0u; k < ELEMS; k += 2u) {
+    let e = (lid + (k >> 1u) * WG) * 2u;
+    if (e >= GB * D) { continue; }
+    let o0 = select(0.0, acc[k] / lsum[k], lsum[k] > 0.0);
+    let o1 = select(0.0, acc[k + 1u] / lsum[k + 1u], lsum[k + 1u] > 0.0);
+    // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
+    for (var j = 0u; j < 2u; j++) {
+      let ej = e + j;
+      if (ej < GB * D && ej % D == 0u) {
+        let g = ej / D;
+        let l = lsum[k + j];
+        let lseBits = select(0x7f800000u, bitcast<u32>(mW[g] + log(l)), l > 0.0);
+        if (DIRECT) {
+          if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + g] = lseBits; }
+        } else {
+          lseBuf[u.lseOffset + (rowBase + g) * u.numSplits + split] = lseBits;
+        }
+      }
+    }
+    if (DIRECT) {
+      let flat = rowBase * D + e;
+      if (OUT_WORD_ELEMS == 2u) {
+        outBuf[(u.outOffset + flat) >> 1u] = outWord(o0, o1);
+      } else {
+        outBuf[u.outOffset + flat] = bitcast<u32>(o0);
+        if (e + 1u < GB * D) { outBuf[u.outOffset + flat + 1u] = bitcast<u32>(o1); }
+      }
+    } else {
+      // Partial out: f32 [row][split][d].
+      let g0 = e / D;
+      outBuf[u.outOffset + ((rowBase + g0) * u.numSplits + split) * D + e % D] = bitcast<u32>(o0);
+      if (e + 1u < GB * D) {
+        let e1 = e + 1u;
+        outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D] = bitcast<u32>(o1);
+      }
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// mergeAttentionStates: combine partial attention results over disjoint key sets by their
+// log-sum-exp (SEMANTICS §11), what ring / sequence-parallel attention needs between steps.
+import type { DataType } from '../acl/dtype.js';
+import { paddedByteLength } from '../acl/dtype.js';
+import type { Stream } from '../acl/stream.js';
+import { aclCreateTensor, createBuffer, isContiguous, numel, type Tensor } from '../acl/tensor.js';
+import { encodeCombine } from './combine.js';
+
+const MERGE_DTYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
+
+/**
+ * Merges k partial states of the same rows:
+ *   outs[i]: [rows, D] (or any shape whose last dim is D), FLOAT32 / FLOAT16 / BFLOAT16, all the same dtype;
+ *   lses[i]: [rows] (or any shape with `rows` elements) FLOAT32, natural-log LSE of partial i, +Inf = empty.
+ * Per row: m = max lse_i, w_i = exp(lse_i - m), out = Σ w_i·o_i / Σ w_i, lse = m + ln Σ w_i; empty
+ * partials (lse +Inf) are skipped and a row with none left gives out 0, lse +Inf.
+ * Returns new contiguous tensors out [rows, D] (dtype of outs) and lse [rows] FLOAT32; the work is
+ * queued on `stream` (read them with readTensor, or synchronize). Inputs must be contiguous with
+ * a 4-byte aligned start (tensors from createTensor are).
+ */
+export async function mergeAttentionStates(
+  stream: Stream, outs: readonly Tensor[], lses: readonly Tensor[],
+): Promise<{ out: Tensor; lse: Tensor }> {
+  const k = outs.length;
+  if (k === 0 || lses.length !== k) throw new RangeError(`mergeAttentionStates: ${k} outs and ${lses.length} lses (need the same count ≥ 1)`);
+  const first = outs[0]!;
+  const dtype = first.dtype;
+  if (!MERGE_DTYPES.includes(dtype)) throw new RangeError(`mergeAttentionStates: outs dtype ${dtype} (FLOAT32, FLOAT16 or BFLOAT16)`);
+  const headDim = first.shape[first.shape.length - 1] ?? 0;
+  const count = numel(first.shape);
+  const rows = headDim > 0 ? count / headDim : 0;
+  outs.forEach((t, i) => {
+    if (t.dtype !== dtype || numel(t.shape) !== count || t.shape[t.shape.length - 1] !== headDim) {
+      throw new RangeError(`mergeAttentionStates: outs[${i}] is ${t.dtype} [${t.shape.join(',')}], outs[0] is ${dtype} [${first.shape.join(',')}]`);
+    }
+  });
+  lses.forEach((t, i) => {
+    if (t.dtype !== 'FLOAT32' || numel(t.shape) !== rows) {
+      throw new RangeError(`mergeAttentionStates: lses[${i}] is ${t.dtype} [${t.shape.join(',')}], need FLOAT32 with ${rows} elements`);
+    }
+  });
+  const device = stream.device;
+  const out = aclCreateTensor([rows, headDim], dtype, createBuffer(stream, paddedByteLength(dtype, count), 'fia.merge.out'));
+  const lse = aclCreateTensor([rows], 'FLOAT32', createBuffer(stream, rows * 4, 'fia.merge.lse'));
+  if (count === 0) return { out, lse };
+
+  // Stage the partials side by side: parts [k][partStride] in `dtype`, lses [k][rows] f32.
+  const partBytes = paddedByteLength(dtype, count);
+  const partStride = (partBytes * 8) / (dtype === 'FLOAT32' ? 32 : 16);
+  const parts = createBuffer(stream, k * partBytes, 'fia.merge.parts');
+  const lseParts = createBuffer(stream, k * rows * 4, 'fia.merge.lses');
+  const encoder = device.createCommandEncoder({ label: 'fia.merge' });
+  const copy = (t: Tensor, dst: GPUBuffer, dstOffset: number, bytes: number, name: string): void => {
+    const elementBytes = t.dtype === 'FLOAT32' ? 4 : 2;
+    const src = t.offset * elementBytes;
+    if (!isContiguous(t) || src % 4 !== 0) throw new RangeError(`mergeAttentionStates: ${name} must be contiguous and start at a 4-byte boundary`);
+    encoder.copyBufferToBuffer(t.buffer, src, dst, dstOffset, Math.min(bytes, t.buffer.size - src));
+  };
+  outs.forEach((t, i) => copy(t, parts, i * partBytes, partBytes, `outs[${i}]`));
+  lses.forEach((t, i) => copy(t, lseParts, i * rows * 4, rows * 4, `lses[${i}]`));
+  encodeCombine(device, encoder, {
+    parts: { buffer: parts }, partsDtype: dtype, lses: { buffer: lseParts },
+    out: out.buffer, outDtype: dtype, outOffset: 0, lseOut: lse.buffer, lseOutOffset: 0,
+    rows, headDim, numParts: k,
+    partBase: 0, partRowStride: headDim, partSplitStride: partStride,
+    lseBase: 0, lseRowStride: 1, lseSplitStride: rows,
+  }, device.createBuffer({ size: 16, usage: 0x80, label: 'fia.merge.unused' }));
+  stream.queue.submit([encoder.finish()]);
+  return { out, lse };
+}

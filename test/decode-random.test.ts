@@ -1,0 +1,56 @@
+// Seeded randomized decode kernel-vs-reference matrix over layouts, dtypes, GQA, D, ragged and
+// padded lengths, masks, pse, tensor-list KV and split counts. A failure prints a one-line repro.
+import { describe, expect, it } from 'vitest';
+import type { Layout } from '../src/fia/problem.js';
+import { checkDecode, type DecodeSpec, type FloatType, type MaskShape, mulberry32 } from './decode-cases.js';
+import { testStream } from './helpers/gpu.js';
+
+const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
+const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
+
+/** A random valid decode spec (seeded). */
+export function randomSpec(seed: number): DecodeSpec {
+  const r = mulberry32(seed * 7919 + 17);
+  const layout = pick<Layout>(r, ['BSH', 'BSND', 'BNSD', 'BNSD_BSND']);
+  const dtype = pick<FloatType>(r, ['FLOAT32', 'FLOAT16', 'BFLOAT16']);
+  const numKvHeads = int(r, 1, 3);
+  const groupSize = pick(r, [1, 1, 2, 3, 4, 8]);
+  const headDim = layout === 'BNSD_BSND' ? pick(r, [16, 32, 64]) : pick(r, [4, 8, 16, 24, 40, 64, 96, 128, 5]);
+  const batch = int(r, 1, 4);
+  const list = layout !== 'BNSD_BSND' && r() < 0.15;
+  const maxS = pick(r, [1, 9, 64, 130, 300]);
+  const kvSeqLen = list ? Array.from({ length: batch }, () => int(r, 1, maxS)) : maxS;
+  const ragged = r() < 0.5;
+  const kvLens = ragged ? Array.from({ length: batch }, (_, b) => int(r, 0, list ? (kvSeqLen as number[])[b]! : maxS)) : null;
+  const leftPad = !list && ragged && r() < 0.3;
+  const spec: DecodeSpec = {
+    batch, numQoHeads: numKvHeads * groupSize, numKvHeads, headDim, kvSeqLen, dtype, layout, kvLens,
+    numSplits: pick(r, [undefined, 1, 2, 3, 8]),
+    softmaxLse: r() < 0.85,
+  };
+  if (list && kvLens) spec.kvLens = kvLens.map((l, b) => Math.min(l, (kvSeqLen as number[])[b]!));
+  if (leftPad) spec.kvPad = int(r, -2, 6);
+  if (r() < 0.35) {
+    spec.mask = {
+      shape: pick<MaskShape>(r, ['B,S', 'B,1,S', 'B,1,1,S', '1,1,1,S']),
+      dtype: pick(r, ['BOOL', 'INT8', 'UINT8'] as const), density: pick(r, [0.1, 0.5, 0.95]), extraCols: pick(r, [0, 3]),
+    };
+  }
+  if (r() < 0.3) spec.pse = { batch: pick(r, [1, 'B'] as const), extraCols: pick(r, [0, 2]) };
+  return spec;
+}
+
+const SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
+
+describe('decode randomized matrix', () => {
+  it(`${SEEDS.length} seeded cases`, async () => {
+    const stream = await testStream();
+    const failures: string[] = [];
+    for (const seed of SEEDS) {
+      const spec = randomSpec(seed);
+      const msg = await checkDecode(stream, spec, seed);
+      if (msg) failures.push(`seed ${seed}: ${msg}`);
+    }
+    expect(failures.join('\n')).toBe('');
+  });
+});
