@@ -1,0 +1,348 @@
+// The prefill kernel (Q_S > 1): plan, workspace layout and encoding of shaders/prefill.wgsl.
+// Kernel module contract: /work/notes/kernel-contract.md (xUnsupported, planX, layoutXWorkspace, encodeX).
+import type { DataType } from '../acl/dtype.js';
+import type { Tensor } from '../acl/tensor.js';
+import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
+import { encodeAuxCopies, allocAux, AUX_SLOTS } from './aux.js';
+import type { DeviceCaps } from './caps.js';
+import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
+import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
+
+/** Batches per dispatch: the per-batch length table is a uniform array of LENS_CAP vec4 (2 batches each). */
+const LENS_CAP = 1024;
+const BATCHES_PER_DISPATCH = LENS_CAP * 2;
+/** Band bounds are clamped to ±BAND_CLAMP so i32 arithmetic on them cannot overflow (lengths < 2^29). */
+const BAND_CLAMP = 1 << 30;
+
+/** Everything the WGSL text depends on (the pipeline cache key). */
+export interface PrefillSpec {
+  queryDtype: DataType;
+  kvDtype: DataType;
+  outDtype: DataType;
+  pseDtype: DataType | 'none';
+  mask: boolean;
+  band: boolean;
+  lse: boolean;
+  queryPad: boolean;
+  kvPad: boolean;
+  headDim: number;
+  groupSize: number;
+  blockQ: number;
+  blockKv: number;
+  rowsPerThread: number;
+  headsPerThread: number;
+}
+
+export interface PrefillPlan {
+  spec: PrefillSpec;
+  workgroupSize: number;
+  /** Workgroups along x: ⌈Q_S / blockQ⌉. */
+  numQTiles: number;
+  workgroupStorageBytes: number;
+}
+
+export interface PrefillRegions {
+  /** Device-side pad counts (left padding only). */
+  aux: WorkspaceRegion | null;
+}
+
+/** null when the prefill kernel computes `problem` exactly; else the missing feature. */
+export function prefillUnsupported(problem: Problem): string | null {
+  if (problem.isDecode) return 'Q_S == 1 (decode)';
+  if (problem.kv.kind === 'paged') return 'paged KV';
+  if (problem.prefix) return 'shared prefix';
+  if (problem.antiquant) return 'KV antiquant (INT8/INT4 key/value)';
+  if (problem.int8Attention) return 'INT8 query/key/value';
+  if (problem.outQuant) return 'INT8 attentionOut (output quant)';
+  const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
+  if (!floats.includes(problem.queryDtype) || !floats.includes(problem.kvDtype) || !floats.includes(problem.outDtype)) {
+    return `dtypes query ${problem.queryDtype} / kv ${problem.kvDtype} / out ${problem.outDtype}`;
+  }
+  if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
+  if (problem.pse && !floats.includes(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
+  return null;
+}
+
+const largestDivisorAtMost = (n: number, cap: number): number => {
+  for (let d = Math.min(n, cap); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+};
+
+/**
+ * Tiles from the device limits and the head dim:
+ * - blockKv: the two f32 K/V tiles (2·blockKv·D·4 bytes) fit the workgroup storage, ≤ 32 columns;
+ * - each invocation owns rowsPerThread rows × headsPerThread heads (register tiling: every K/V
+ *   element read from workgroup memory feeds all its slots);
+ * - blockQ rows × G heads per workgroup, within maxInvocationsPerWorkgroup.
+ */
+export function planPrefill(problem: Problem, caps: DeviceCaps): PrefillPlan {
+  const D = problem.headDim;
+  const G = problem.groupSize;
+  const tileBytesPerColumn = 2 * D * 4;
+  const blockKv = Math.max(1, Math.min(32, Math.floor(caps.maxWorkgroupStorageBytes / tileBytesPerColumn)));
+  const headsPerThread = largestDivisorAtMost(G, D <= 128 ? 4 : 1);
+  const rowsPerThread = D <= 128 ? Math.max(1, Math.floor(4 / headsPerThread)) : 1;
+  const headThreads = G / headsPerThread;
+  const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
+  // Rows per workgroup: enough for reuse, not so many that short queries waste a whole tile.
+  const rowThreads = Math.max(1, Math.min(maxRowThreads, 16, Math.ceil(problem.qSeqLen / rowsPerThread)));
+  const blockQ = rowThreads * rowsPerThread;
+  const spec: PrefillSpec = {
+    queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
+    pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
+    lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding,
+    headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
+  };
+  return {
+    spec, workgroupSize: rowThreads * headThreads, numQTiles: Math.ceil(problem.qSeqLen / blockQ),
+    workgroupStorageBytes: blockKv * tileBytesPerColumn,
+  };
+}
+
+export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator): PrefillRegions {
+  return { aux: problem.qLeftPadding || problem.kvLeftPadding ? allocAux(ws) : null };
+}
+
+const UNIFORMS = new UniformBlock('PrefillUniforms', {
+  batchBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',
+  bandRightDown: 'u32', preTokens: 'i32', nextTokens: 'i32',
+  qOffset: 'u32', qStrideB: 'u32', qStrideN: 'u32', qStrideS: 'u32', qStrideD: 'u32',
+  kOffset: 'u32', kStrideB: 'u32', kStrideN: 'u32', kStrideS: 'u32', kStrideD: 'u32',
+  vOffset: 'u32', vStrideB: 'u32', vStrideN: 'u32', vStrideS: 'u32', vStrideD: 'u32',
+  outOffset: 'u32', outStrideB: 'u32', outStrideN: 'u32', outStrideS: 'u32',
+  maskOffset: 'u32', maskStrideB: 'u32', maskStrideS: 'u32', maskStrideC: 'u32',
+  pseOffset: 'u32', pseStrideB: 'u32', pseStrideN: 'u32', pseStrideS: 'u32', pseStrideC: 'u32',
+  lseOffset: 'u32',
+});
+type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
+
+/** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
+function storageBindings(spec: PrefillSpec): { name: string; access: 'read' | 'read_write'; elem: string }[] {
+  const list: { name: string; access: 'read' | 'read_write'; elem: string }[] = [
+    { name: 'qBuf', access: 'read', elem: 'u32' },
+    { name: 'kBuf', access: 'read', elem: 'u32' },
+    { name: 'vBuf', access: 'read', elem: 'u32' },
+  ];
+  if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
+  if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
+  if (spec.queryPad || spec.kvPad) list.push({ name: 'aux', access: 'read', elem: 'u32' });
+  list.push({ name: 'outBuf', access: 'read_write', elem: 'u32' });
+  if (spec.lse) list.push({ name: 'lseBuf', access: 'read_write', elem: 'f32' });
+  return list;
+}
+
+/** Storage buffers one dispatch binds (counted against maxStorageBuffersPerStage by the caller/validation). */
+export function prefillStorageBufferCount(spec: PrefillSpec): number {
+  return storageBindings(spec).length;
+}
+
+/** WGSL `fn storeOut4(i, v)`: 4 consecutive output elements from element index i (i even for 16-bit types). */
+function storeOutFn(dtype: DataType): string {
+  switch (dtype) {
+    case 'FLOAT32':
+      return `fn storeOut4(i: u32, v: vec4<f32>) {
+  outBuf[i] = bitcast<u32>(v.x); outBuf[i + 1u] = bitcast<u32>(v.y);
+  outBuf[i + 2u] = bitcast<u32>(v.z); outBuf[i + 3u] = bitcast<u32>(v.w);
+}`;
+    case 'FLOAT16':
+      return `fn storeOut4(i: u32, v: vec4<f32>) {
+  outBuf[i >> 1u] = f32ToF16Bits(v.x) | (f32ToF16Bits(v.y) << 16u);
+  outBuf[(i >> 1u) + 1u] = f32ToF16Bits(v.z) | (f32ToF16Bits(v.w) << 16u);
+}`;
+    case 'BFLOAT16':
+      return `fn storeOut4(i: u32, v: vec4<f32>) {
+  outBuf[i >> 1u] = f32ToBf16Bits(v.x) | (f32ToBf16Bits(v.y) << 16u);
+  outBuf[(i >> 1u) + 1u] = f32ToBf16Bits(v.z) | (f32ToBf16Bits(v.w) << 16u);
+}`;
+    default:
+      throw new Error(`prefill: no output store for ${dtype}`);
+  }
+}
+
+/** The feature block: loaders, pad/mask/pse/lse functions and their on/off constants. */
+function featureBlock(spec: PrefillSpec): string {
+  const parts = [
+    loaderFn('loadQ', 'qBuf', spec.queryDtype),
+    loaderFn('loadK', 'kBuf', spec.kvDtype),
+    loaderFn('loadV', 'vBuf', spec.kvDtype),
+    `const HAS_MASK: bool = ${spec.mask};`,
+    `const HAS_PSE: bool = ${spec.pseDtype !== 'none'};`,
+    `const HAS_BAND: bool = ${spec.band};`,
+    `const HAS_QUERY_PAD: bool = ${spec.queryPad};`,
+    `const HAS_KV_PAD: bool = ${spec.kvPad};`,
+  ];
+  if (spec.queryPad || spec.kvPad) parts.push(wgsl('common/aux.wgsl'));
+  parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
+  parts.push(`fn kvPad() -> u32 { return ${spec.kvPad ? `auxPad(${AUX_SLOTS.kvPad}u)` : '0u'}; }`);
+  if (spec.mask) {
+    parts.push(loaderFn('loadMaskByte', 'maskBuf', 'UINT8'));
+    parts.push(`// attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
+fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
+  return loadMaskByte(u.maskOffset + b * u.maskStrideB + row * u.maskStrideS + col * u.maskStrideC) == 0.0;
+}`);
+  } else {
+    parts.push('fn maskKeeps(b: u32, row: u32, col: u32) -> bool { return true; }');
+  }
+  if (spec.pseDtype !== 'none') {
+    parts.push(loaderFn('loadPse', 'pseBuf', spec.pseDtype));
+    parts.push(`fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 {
+  return loadPse(u.pseOffset + b * u.pseStrideB + n * u.pseStrideN + row * u.pseStrideS + col * u.pseStrideC);
+}`);
+  } else {
+    parts.push('fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 { return 0.0; }');
+  }
+  if (spec.outDtype !== 'FLOAT32') parts.push(wgsl('common/f16pack.wgsl'));
+  parts.push(storeOutFn(spec.outDtype));
+  parts.push(spec.lse
+    ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }'
+    : 'fn writeLse(i: u32, v: f32) { }');
+  return parts.join('\n');
+}
+
+export function prefillShaderCode(spec: PrefillSpec): string {
+  const bindings = storageBindings(spec)
+    .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.elem}>;`)
+    .concat([
+      '@group(1) @binding(0) var<uniform> u: PrefillUniforms;',
+      `@group(1) @binding(1) var<uniform> lens: array<vec4<u32>, ${LENS_CAP}>;`,
+    ]).join('\n');
+  return fill(wgsl('prefill.wgsl'), {
+    UNIFORMS: UNIFORMS.wgslStruct(),
+    BINDINGS: bindings,
+    FEATURES: featureBlock(spec),
+    HEAD_DIM: spec.headDim,
+    GROUP_SIZE: spec.groupSize,
+    BLOCK_Q: spec.blockQ,
+    BLOCK_KV: spec.blockKv,
+    ROWS_PER_THREAD: spec.rowsPerThread,
+    HEADS_PER_THREAD: spec.headsPerThread,
+  });
+}
+
+function pipelineFor(device: GPUDevice, spec: PrefillSpec): GPUComputePipeline {
+  const flat: Record<string, string | number | boolean> = { ...spec };
+  return getPipeline(device, specKey('prefill', flat), () => ({ code: prefillShaderCode(spec), label: 'fia.prefill' }));
+}
+
+/** Element strides (batch, head, seq, dim) of a stored q/k/v/out tensor in `layout`. */
+function layoutStrides(t: Tensor, layout: StorageLayout, headDim: number): { b: number; n: number; s: number; d: number } {
+  const st = t.strides;
+  switch (layout) {
+    case 'BSH': return { b: st[0]!, s: st[1]!, n: headDim * st[2]!, d: st[2]! };
+    case 'BSND': return { b: st[0]!, s: st[1]!, n: st[2]!, d: st[3]! };
+    case 'BNSD': return { b: st[0]!, n: st[1]!, s: st[2]!, d: st[3]! };
+  }
+}
+
+function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: string): GPUBuffer {
+  const buf = device.createBuffer({ size: data.byteLength, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */, mappedAtCreation: true, label });
+  new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+  buf.unmap();
+  return buf;
+}
+
+/** The per-batch (qLen, kvLen) table for batches [base, base + count). */
+function lensTable(problem: Problem, base: number, count: number): ArrayBuffer {
+  const words = new Uint32Array(LENS_CAP * 4);
+  for (let k = 0; k < count; k++) {
+    words[2 * k] = problem.qLens[base + k]!;
+    words[2 * k + 1] = problem.kvLens[base + k]!;
+  }
+  return words.buffer;
+}
+
+export function encodePrefill(ctx: {
+  device: GPUDevice; encoder: GPUCommandEncoder; problem: Problem; plan: PrefillPlan; inputs: FiaInputs;
+  workspace: GPUBuffer | null; regions: PrefillRegions;
+}): void {
+  const { device, encoder, problem, plan, inputs, workspace, regions } = ctx;
+  const reason = prefillUnsupported(problem);
+  if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
+  const { spec } = plan;
+  const out = inputs.attentionOut!;
+  if (spec.outDtype !== 'FLOAT32' && out.offset % 2 !== 0) {
+    throw new Error('prefill kernel: a 16-bit attentionOut must start at an even element offset');
+  }
+  if (regions.aux) encodeAuxCopies(encoder, inputs, workspace!, regions.aux);
+  if (problem.batch === 0 || problem.qSeqLen === 0) return;
+
+  const pipeline = pipelineFor(device, spec);
+  const D = problem.headDim;
+  const query = inputs.query!;
+  const qs = layoutStrides(query, problem.queryLayout, D);
+  const os = layoutStrides(out, problem.outLayout, D);
+  const kvLayout = problem.kv.kind === 'paged' ? 'BSH' : problem.kv.kvLayout;
+  const band = problem.band;
+  const clampBand = (x: number): number => Math.max(-BAND_CLAMP, Math.min(BAND_CLAMP, x));
+  const mask = problem.mask;
+  const pse = problem.pse;
+  const lseTensor = problem.softmaxLse ? inputs.softmaxLse! : null;
+  if (spec.lse && !lseTensor) throw new Error('prefill kernel: softmaxLse requested but not given');
+
+  const resources = (key: Tensor, value: Tensor): Record<string, GPUBufferBinding> => {
+    const r: Record<string, GPUBufferBinding> = {
+      qBuf: { buffer: query.buffer }, kBuf: { buffer: key.buffer }, vBuf: { buffer: value.buffer }, outBuf: { buffer: out.buffer },
+    };
+    if (pse) r.pseBuf = { buffer: inputs.pseShift!.buffer };
+    if (mask) r.maskBuf = { buffer: inputs.attenMask!.buffer };
+    if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
+    if (lseTensor) r.lseBuf = { buffer: lseTensor.buffer };
+    return r;
+  };
+
+  // Dense: one dispatch per chunk of batches; tensor list: one dispatch per batch (its own K/V).
+  const chunks: { base: number; count: number; key: Tensor; value: Tensor }[] = [];
+  if (problem.kv.kind === 'list') {
+    for (let b = 0; b < problem.batch; b++) {
+      chunks.push({ base: b, count: 1, key: inputs.key!.tensors[b]!, value: inputs.value!.tensors[b]! });
+    }
+  } else {
+    for (let base = 0; base < problem.batch; base += BATCHES_PER_DISPATCH) {
+      chunks.push({
+        base, count: Math.min(BATCHES_PER_DISPATCH, problem.batch - base),
+        key: inputs.key!.tensors[0]!, value: inputs.value!.tensors[0]!,
+      });
+    }
+  }
+
+  const pass = encoder.beginComputePass({ label: 'fia.prefill' });
+  pass.setPipeline(pipeline);
+  const names = storageBindings(spec).map((b) => b.name);
+  for (const chunk of chunks) {
+    const ks = layoutStrides(chunk.key, kvLayout, D);
+    const vs = layoutStrides(chunk.value, kvLayout, D);
+    const list = problem.kv.kind === 'list';
+    const values: PrefillUniformValues = {
+      batchBase: chunk.base, numQoHeads: problem.numQoHeads, qSeqLen: problem.qSeqLen,
+      kvRows: problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen,
+      scaleValue: problem.scaleValue,
+      bandRightDown: band?.anchor === 'rightDown' ? 1 : 0,
+      preTokens: clampBand(band?.preTokens ?? 0), nextTokens: clampBand(band?.nextTokens ?? 0),
+      qOffset: query.offset, qStrideB: qs.b, qStrideN: qs.n, qStrideS: qs.s, qStrideD: qs.d,
+      // Tensor list: the batch's own tensor (batch 1), so the batch index must not move the base.
+      kOffset: chunk.key.offset, kStrideB: list ? 0 : ks.b, kStrideN: ks.n, kStrideS: ks.s, kStrideD: ks.d,
+      vOffset: chunk.value.offset, vStrideB: list ? 0 : vs.b, vStrideN: vs.n, vStrideS: vs.s, vStrideD: vs.d,
+      outOffset: out.offset, outStrideB: os.b, outStrideN: os.n, outStrideS: os.s,
+      maskOffset: mask?.offset ?? 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
+      maskStrideC: mask?.colStride ?? 0,
+      pseOffset: pse?.offset ?? 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
+      pseStrideS: pse?.rowStride ?? 0, pseStrideC: pse?.colStride ?? 0,
+      lseOffset: lseTensor?.offset ?? 0,
+    };
+    const header = uniformBuffer(device, UNIFORMS.pack(values), 'fia.prefill.uniforms');
+    const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');
+    const res = resources(chunk.key, chunk.value);
+    const group0 = device.createBindGroup({
+      label: 'fia.prefill.tensors', layout: pipeline.getBindGroupLayout(0),
+      entries: names.map((name, i) => ({ binding: i, resource: res[name]! })),
+    });
+    const group1 = device.createBindGroup({
+      label: 'fia.prefill.uniforms', layout: pipeline.getBindGroupLayout(1),
+      entries: [{ binding: 0, resource: { buffer: header } }, { binding: 1, resource: { buffer: lens } }],
+    });
+    pass.setBindGroup(0, group0);
+    pass.setBindGroup(1, group1);
+    pass.dispatchWorkgroups(plan.numQTiles, problem.numKvHeads, chunk.count);
+  }
+  pass.end();
+}

@@ -1,0 +1,203 @@
+// A prefill kernel case: seeded host data → device tensors + FiaInputs → normalize → plan/encode the
+// prefill kernel directly → read back → compare with the float64 reference (STYLE §8 tolerance).
+import type { DataType } from '../../src/acl/dtype.js';
+import type { Stream } from '../../src/acl/stream.js';
+import {
+  aclCreateIntArray, aclCreateTensorList, createTensor, readTensor, type Tensor,
+} from '../../src/acl/tensor.js';
+import { roundToBf16, roundToF16 } from '../../src/codec/float.js';
+import { normalize } from '../../src/fia/normalize.js';
+import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
+import { capsOf, type DeviceCaps } from '../../src/kernels/caps.js';
+import {
+  encodePrefill, layoutPrefillWorkspace, planPrefill, prefillUnsupported, type PrefillPlan,
+} from '../../src/kernels/prefill.js';
+import { WorkspaceAllocator } from '../../src/kernels/workspace.js';
+import { attentionReference, compareOutputs, type Comparison } from '../../src/reference/index.js';
+
+export type FloatDtype = 'FLOAT16' | 'BFLOAT16' | 'FLOAT32';
+export type MaskShape = 'SS' | 'BSS' | '1SS' | 'B1SS' | '11SS';
+
+export interface PrefillCase {
+  seed: number;
+  B: number;
+  N: number;
+  KVN: number;
+  Qs: number;
+  /** Dense KV rows; ignored with `list`. */
+  KVs: number;
+  D: number;
+  layout: Layout;
+  dtype: FloatDtype;
+  outDtype?: FloatDtype;
+  lse?: boolean;
+  scale?: number;
+  /** actualSeqLengths / actualSeqLengthsKv values (null: absent). */
+  qLens?: number[] | null;
+  kvLens?: number[] | null;
+  /** queryPaddingSize / kvPaddingSize values (null: absent). */
+  qPad?: number | null;
+  kvPad?: number | null;
+  /** Tensor-list KV: rows of each batch's tensor. */
+  list?: number[] | null;
+  mask?: { shape: MaskShape; dtype: 'BOOL' | 'INT8' | 'UINT8'; padRows: number; padCols: number; density: number } | null;
+  sparseMode?: number;
+  preTokens?: number;
+  nextTokens?: number;
+  pse?: { batch1: boolean; padRows: number; padCols: number } | null;
+  /** Magnitude of q (larger → peakier softmax). */
+  qScale?: number;
+}
+
+/** mulberry32: a small seeded generator. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const roundTo = (dtype: DataType): ((x: number) => number) =>
+  dtype === 'FLOAT16' ? roundToF16 : dtype === 'BFLOAT16' ? roundToBf16 : Math.fround;
+
+function shapeOf(layout: Layout, B: number, S: number, N: number, D: number, forOutput = false): number[] {
+  const l = layout === 'BNSD_BSND' ? (forOutput ? 'BSND' : 'BNSD') : layout;
+  if (l === 'BSH') return [B, S, N * D];
+  if (l === 'BSND') return [B, S, N, D];
+  return [B, N, S, D];
+}
+
+/** One-line repro of a case (paste into the test's case list). */
+export function repro(c: PrefillCase): string {
+  return `PREFILL_CASE=${JSON.stringify(c)}`;
+}
+
+export interface CaseResult {
+  problem: Problem;
+  plan: PrefillPlan;
+  out: Comparison;
+  lse: Comparison | null;
+}
+
+/** Absolute error floors per storage dtype (output and lse). */
+export const FLOORS: Record<FloatDtype, { out: number; lse: number }> = {
+  FLOAT32: { out: 2e-5, lse: 2e-5 },
+  FLOAT16: { out: 2e-3, lse: 1e-3 },
+  BFLOAT16: { out: 1.6e-2, lse: 8e-3 },
+};
+
+export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: DeviceCaps): Promise<CaseResult> {
+  const rand = rng(c.seed);
+  const uni = (lo: number, hi: number): number => lo + (hi - lo) * rand();
+  const { B, N, KVN, Qs, D, layout, dtype } = c;
+  const outDtype = c.outDtype ?? dtype;
+  const lse = c.lse ?? true;
+  const r = roundTo(dtype);
+  const values = (n: number, mag: number): Float64Array => Float64Array.from({ length: n }, () => r(uni(-mag, mag)));
+
+  const qShape = shapeOf(layout, B, Qs, N, D);
+  const qHost = values(qShape.reduce((a, b) => a * b, 1), c.qScale ?? 1);
+  const query = createTensor(stream, qHost, qShape, dtype, 'query');
+  const kvRows = c.list ?? [c.KVs];
+  const keys: Tensor[] = [];
+  const vals: Tensor[] = [];
+  const kHost: Float64Array[] = [];
+  const vHost: Float64Array[] = [];
+  for (const S of kvRows) {
+    const shape = shapeOf(layout, c.list ? 1 : B, S, KVN, D);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const kh = values(n, 1);
+    const vh = values(n, 1);
+    kHost.push(kh);
+    vHost.push(vh);
+    keys.push(createTensor(stream, kh, shape, dtype, 'key'));
+    vals.push(createTensor(stream, vh, shape, dtype, 'value'));
+  }
+  const host: HostInputs = { query: qHost, key: kHost, value: vHost };
+  const kvMax = Math.max(...kvRows);
+
+  let attenMask: Tensor | null = null;
+  if (c.mask) {
+    const rows = Qs + c.mask.padRows;
+    const cols = kvMax + c.mask.padCols;
+    const shape = c.mask.shape === 'SS' ? [rows, cols] : c.mask.shape === 'BSS' ? [B, rows, cols]
+      : c.mask.shape === '1SS' ? [1, rows, cols] : c.mask.shape === 'B1SS' ? [B, 1, rows, cols] : [1, 1, rows, cols];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const m = Float64Array.from({ length: n }, () => (rand() < c.mask!.density ? 1 + Math.floor(rand() * 3) : 0));
+    // Holes: a few fully masked rows.
+    const planes = n / (rows * cols);
+    for (let p = 0; p < planes; p++) {
+      if (rand() < 0.6) {
+        const row = Math.floor(rand() * rows);
+        for (let col = 0; col < cols; col++) m[(p * rows + row) * cols + col] = 1;
+      }
+    }
+    if (c.mask.dtype === 'BOOL') for (let i = 0; i < n; i++) m[i] = m[i] ? 1 : 0;
+    attenMask = createTensor(stream, m, shape, c.mask.dtype, 'attenMask');
+    host.attenMask = m;
+  }
+  let pseShift: Tensor | null = null;
+  if (c.pse) {
+    const shape = [c.pse.batch1 ? 1 : B, N, Qs + c.pse.padRows, kvMax + c.pse.padCols];
+    const p = values(shape.reduce((a, b) => a * b, 1), 2);
+    pseShift = createTensor(stream, p, shape, dtype, 'pseShift');
+    host.pseShift = p;
+  }
+  const pad = (v: number | null | undefined, name: string): Tensor | null =>
+    v === null || v === undefined ? null : createTensor(stream, [v], [1], 'INT64', name);
+  if (c.qPad !== null && c.qPad !== undefined) host.queryPaddingSize = c.qPad;
+  if (c.kvPad !== null && c.kvPad !== undefined) host.kvPaddingSize = c.kvPad;
+
+  const outShape = shapeOf(layout, B, Qs, N, D, true);
+  const outCount = outShape.reduce((a, b) => a * b, 1);
+  // Garbage in the outputs: every element must be written by the kernel.
+  const attentionOut = createTensor(stream, new Float64Array(outCount).fill(123), outShape, outDtype, 'attentionOut');
+  const softmaxLse = lse ? createTensor(stream, new Float64Array(B * N * Qs).fill(-77), [B, N, Qs, 1], 'FLOAT32', 'lse') : null;
+
+  const inputs: FiaInputs = {
+    query, key: aclCreateTensorList(keys), value: aclCreateTensorList(vals),
+    pseShift, attenMask,
+    actualSeqLengths: c.qLens ? aclCreateIntArray(c.qLens) : null,
+    actualSeqLengthsKv: c.kvLens ? aclCreateIntArray(c.kvLens) : null,
+    queryPaddingSize: pad(c.qPad, 'queryPaddingSize'), kvPaddingSize: pad(c.kvPad, 'kvPaddingSize'),
+    numHeads: N, scaleValue: c.scale ?? 1 / Math.sqrt(D),
+    preTokens: c.preTokens ?? 2147483647, nextTokens: c.nextTokens ?? 2147483647,
+    inputLayout: layout, numKeyValueHeads: KVN, sparseMode: c.sparseMode ?? 0, innerPrecise: 1,
+    blockSize: 0, antiquantMode: 0, softmaxLseFlag: lse, keyAntiquantMode: 0, valueAntiquantMode: 0,
+    attentionOut, softmaxLse,
+  };
+  const problem = normalize(inputs);
+  const reason = prefillUnsupported(problem);
+  if (reason) throw new Error(`unsupported: ${reason}`);
+  const device = stream.device;
+  const plan = planPrefill(problem, caps ?? capsOf(device));
+  const counter = new WorkspaceAllocator();
+  layoutPrefillWorkspace(problem, plan, counter);
+  const workspace = counter.bytes > 0
+    ? device.createBuffer({ size: counter.bytes, usage: 0x80 | 0x08 | 0x04, label: 'workspace' }) : null;
+  const regions = layoutPrefillWorkspace(problem, plan, new WorkspaceAllocator());
+  device.pushErrorScope('validation');
+  const encoder = device.createCommandEncoder();
+  encodePrefill({ device, encoder, problem, plan, inputs, workspace, regions });
+  stream.queue.submit([encoder.finish()]);
+  const err = await device.popErrorScope();
+  if (err) throw new Error(`WebGPU validation: ${err.message}`);
+
+  const outActual = await readTensor(stream, attentionOut);
+  const lseActual = softmaxLse ? await readTensor(stream, softmaxLse) : null;
+  const ref = attentionReference(problem, host);
+  const refLow = attentionReference(problem, host, { roundTo: dtype });
+  const floor = FLOORS[outDtype === 'FLOAT32' ? dtype : outDtype];
+  // The output dtype's own rounding is part of the storage error: the low-precision reference
+  // rounds its output to the output dtype too.
+  const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
+  const out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
+  const lseCmp = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
+  for (const t of [query, ...keys, ...vals, attenMask, pseShift, attentionOut, softmaxLse]) t?.buffer.destroy();
+  workspace?.destroy();
+  return { problem, plan, out, lse: lseCmp };
+}
