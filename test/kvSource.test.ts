@@ -51,6 +51,8 @@ interface KvCase {
   separate?: { kMode: number; vMode: number; offset: boolean; perTensor?: boolean };
   /** Storage offset (elements of the tensor's dtype) given to K/V, prefix and parameter tensors. */
   lead?: number;
+  /** Tensor-list KV: rows of each batch's tensor (KVs then only sizes per-token scales). */
+  list?: number[];
 }
 
 const WORKGROUP = 64;
@@ -115,10 +117,12 @@ function buildInputs(stream: Stream, c: KvCase): FiaInputs {
   } else {
     kvShape = shapeOf(st, { batch: c.B, heads: c.KVN, seq: c.KVs, headDim: c.D });
   }
-  const key = kvTensor(stream, r, c.kv, kvShape, lead);
-  const value = kvTensor(stream, r, c.kv, kvShape, lead);
+  const lists = c.list ?? [0];
+  const shapeOfList = (rows: number): number[] => (c.list ? shapeOf(st, { batch: 1, heads: c.KVN, seq: rows, headDim: c.D }) : kvShape);
+  const keys = lists.map((rows) => kvTensor(stream, r, c.kv, shapeOfList(rows), lead));
+  const values = lists.map((rows) => kvTensor(stream, r, c.kv, shapeOfList(rows), lead));
   const inputs: FiaInputs = {
-    query, key: aclCreateTensorList([key]), value: aclCreateTensorList([value]),
+    query, key: aclCreateTensorList(keys), value: aclCreateTensorList(values),
     numHeads: c.N, scaleValue: 1, preTokens: 2147483647, nextTokens: 2147483647, inputLayout: c.layout,
     numKeyValueHeads: c.KVN, sparseMode: 0, innerPrecise: 1, blockSize: c.paged?.blockSize ?? 0,
     antiquantMode: c.combined?.mode ?? 0, softmaxLseFlag: false,
@@ -205,7 +209,7 @@ const TEST_UNIFORMS = new UniformBlock('KvSourceTestUniforms', { ...kvSourceUnif
 interface Job { b: number; h: number; c: number; kvStart: number }
 
 /** Runs the test kernel over `jobs`; returns the f32 outputs. */
-async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jobs: Job[]): Promise<Float32Array> {
+async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jobs: Job[], listBatch = 0): Promise<Float32Array> {
   const { device } = stream;
   const words = new MetaWordAllocator(META_START_WORDS);
   const layout = layoutKvSource(problem, inputs, words);
@@ -227,7 +231,7 @@ async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jo
   const readBuf = device.createBuffer({ size: outBytes, usage: 0x01 | 0x08 });
   const uniforms = device.createBuffer({ size: TEST_UNIFORMS.byteLength, usage: 0x40 | 0x08 });
   device.queue.writeBuffer(uniforms, 0, TEST_UNIFORMS.pack({
-    ...kvSourceUniformValues(problem, inputs, layout), numJobs: jobs.length, headDim: D,
+    ...kvSourceUniformValues(problem, inputs, layout, listBatch), numJobs: jobs.length, headDim: D,
   }));
 
   const encoder = device.createCommandEncoder();
@@ -239,8 +243,8 @@ async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jo
   pass.setBindGroup(0, device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
-      { binding: 0, resource: { buffer: inputs.key!.tensors[0]!.buffer } },
-      { binding: 1, resource: { buffer: inputs.value!.tensors[0]!.buffer } },
+      { binding: 0, resource: { buffer: inputs.key!.tensors[listBatch]!.buffer } },
+      { binding: 1, resource: { buffer: inputs.value!.tensors[listBatch]!.buffer } },
       { binding: 2, resource: { buffer: workspace, offset: META_BYTE_OFFSET, size: metaBytes } },
       { binding: 3, resource: { buffer: jobBuf } },
       { binding: 4, resource: { buffer: outBuf } },
@@ -280,7 +284,18 @@ async function checkCase(c: KvCase): Promise<void> {
     }
   }
   expect(jobs.length, `${c.name}: some columns`).toBeGreaterThan(0);
-  const got = await runSource(stream, problem, inputs, jobs);
+  // Tensor-list KV: one run per batch binding that batch's tensors (as a kernel dispatch would).
+  const got = new Float32Array(expected.length);
+  const stride = 1 + 2 * D;
+  if (problem.kv.kind === 'list') {
+    for (let b = 0; b < B; b++) {
+      const mine = jobs.map((j, i) => [j, i] as const).filter(([j]) => j.b === b);
+      const out = await runSource(stream, problem, inputs, mine.map(([j]) => j), b);
+      mine.forEach(([, i], k) => got.set(out.subarray(k * stride, (k + 1) * stride), i * stride));
+    }
+  } else {
+    got.set((await runSource(stream, problem, inputs, jobs)).subarray(0, expected.length));
+  }
   let worst = 0;
   let worstAt = -1;
   for (let i = 0; i < expected.length; i++) {
@@ -288,7 +303,6 @@ async function checkCase(c: KvCase): Promise<void> {
     const err = Math.abs(got[i]! - e) / Math.max(Math.abs(e), 1e-3);
     if (!(err <= worst)) { worst = Number.isNaN(err) ? Infinity : err; worstAt = i; }
   }
-  const stride = 1 + 2 * D;
   const at = worstAt < 0 ? '' : ` at job ${JSON.stringify(jobs[Math.floor(worstAt / stride)])} slot ${worstAt % stride}: got ${got[worstAt]}, want ${expected[worstAt]}`;
   expect(worst, `${c.name}: max relative error${at}`).toBeLessThanOrEqual(4 * 2 ** -23);
 }
@@ -353,6 +367,9 @@ const CASES: KvCase[] = [
   },
   { name: 'INT8 key mode 0 + value mode 1', seed: 20, layout: 'BSND', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 6, kv: 'INT8', kvLens: [6, 3], separate: { kMode: 0, vMode: 1, offset: false } },
   { name: 'INT8 key mode 0 + value mode 1 + offsets', seed: 21, layout: 'BNSD', B: 1, N: 2, KVN: 1, D: 16, Qs: 1, KVs: 5, kv: 'INT8', separate: { kMode: 0, vMode: 1, offset: true } },
+  // Tensor-list KV (one dispatch per batch).
+  { name: 'tensor list f16 BSND', seed: 26, layout: 'BSND', B: 3, N: 2, KVN: 1, D: 8, Qs: 1, KVs: 7, kv: 'FLOAT16', list: [7, 2, 5] },
+  { name: 'tensor list INT8 mode 1 + offset, BNSD', seed: 27, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 6, kv: 'INT8', list: [6, 3], separate: { kMode: 1, vMode: 1, offset: true } },
   // INT4 antiquant (INT32 words).
   { name: 'INT4 mode 0 per-channel + offset, BSH', seed: 22, layout: 'BSH', B: 2, N: 2, KVN: 2, D: 64, Qs: 1, KVs: 5, kv: 'INT4', separate: { kMode: 0, vMode: 0, offset: true } },
   { name: 'INT4 mode 1, BNSD, storage offsets', seed: 23, layout: 'BNSD', B: 2, N: 2, KVN: 1, D: 64, Qs: 1, KVs: 6, kv: 'INT4', kvLens: [6, 4], separate: { kMode: 1, vMode: 1, offset: true }, lead: 2 },
