@@ -6,8 +6,19 @@
 // Kernels are at the storage-buffer limit, so the source binds nothing of its own: K and V are
 // the kernel's `kBuf`/`vBuf`, and every small tensor it needs (blockTable, antiquant
 // scales/offsets, prefix K/V) is copied with copyBufferToBuffer into the kernel's workspace meta
-// region (`aux: array<u32>`) at word offsets handed out by `layoutKvSource`. Adoption steps: see
-// the comment on `kvSourceWgsl` and the report in notes/.
+// region (`aux: array<u32>`) at word offsets handed out by `layoutKvSource`.
+//
+// Adopting it in a kernel:
+//   layout:   words = new MetaWordAllocator(<the kernel's own meta words>);
+//             kvs = layoutKvSource(problem, inputs, words); meta = ws.alloc(words.words * 4)
+//   encode:   encodeKvSourceCopies(encoder, inputs, workspace, meta.offset, kvs) before the pass
+//             (after any clearBuffer of the meta region)
+//   uniforms: new UniformBlock(name, { ...ownFields, ...kvSourceUniformFields }) and
+//             pack({ ...ownValues, ...kvSourceUniformValues(problem, inputs, kvs, listBatch) })
+//   WGSL:     paste kvSourceWgsl(problem, spec) after the kBuf/vBuf/aux/u declarations; call
+//             kvRow(b, h, c, kvStart) once per column, then loadKeyAt/loadValueAt(row, d)
+//             (or loadKey/loadValue(b, h, c, kvStart, d)); AND kvPresent(b, c) into the kept rule
+//   cache:    spread kvSourceSpecKey(kvSourceSpec(problem)) into the pipeline's specKey object
 import { elementBits, type DataType } from '../acl/dtype.js';
 import { numel, type Tensor } from '../acl/tensor.js';
 import { stridesOf } from '../fia/dims.js';
