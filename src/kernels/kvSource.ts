@@ -24,7 +24,7 @@ import { numel, type Tensor } from '../acl/tensor.js';
 import { stridesOf } from '../fia/dims.js';
 import { given } from '../fia/normalize.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout, TensorParam } from '../fia/problem.js';
-import { elementsPerWord, fill, loaderFn, wgsl, type UniformType } from './shader.js';
+import { fill, loaderFn, wgsl, type UniformType } from './shader.js';
 
 /** Hands out word offsets inside the kernel's meta binding (the binding's word 0 = offset 0). */
 export interface MetaWords {
@@ -285,7 +285,3 @@ export function kvSourceWgsl(problem: Problem, spec: KvSourceSpec = kvSourceSpec
   });
 }
 
-/** Elements of the K/V dtype per u32 word (INT4: 8), for kernels sizing their own reads. */
-export function kvElementsPerWord(problem: Problem): number {
-  return elementsPerWord(problem.kvDtype);
-}
