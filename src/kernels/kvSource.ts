@@ -284,4 +284,3 @@ export function kvSourceWgsl(problem: Problem, spec: KvSourceSpec = kvSourceSpec
     LOADERS: loaders.join('\n'),
   });
 }
-
