@@ -43,9 +43,9 @@ var<private> posInfBits: u32 = 0x7f800000u;
 var<workgroup> kTile: array<vec4<f32>, BLOCK_KV * D4>;
 var<workgroup> vTile: array<vec4<f32>, BLOCK_KV * D4>;
 
-// Per-batch lengths (qLen, kvLen) of batch b: two batches per vec4.
-fn qLenOf(b: u32) -> u32 { return lens[b >> 1u][(b & 1u) * 2u]; }
-fn kvLenOf(b: u32) -> u32 { return lens[b >> 1u][(b & 1u) * 2u + 1u]; }
+// Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
+fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
+fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
 
 fn loadQ4(base: u32) -> vec4<f32> {
   let s = u.qStrideD;
@@ -65,8 +65,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let b = u.batchBase + wid.z;
   let h = wid.y;
   let tileRow0 = wid.x * BLOCK_Q;
-  let qLen = qLenOf(b);
-  let kvLen = kvLenOf(b);
+  let qLen = qLenOf(wid.z);      // the table holds this dispatch's batches only
+  let kvLen = kvLenOf(wid.z);
 
   // The batch's windows (SEMANTICS §2): query rows [qStart, qStart + qLen), KV rows from kvStart.
   // Left padding: rows [S - pad - len, S - pad); a window leaving [0, S) invalidates the batch.

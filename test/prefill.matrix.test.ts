@@ -1,0 +1,95 @@
+// Seeded randomized matrix: the prefill kernel vs the float64 reference with every feature in
+// combination (layouts, dtypes, GQA, odd lengths that break tiles, actual lengths with empty
+// rows, left padding incl. windows that leave [0, S), masks of every shape/dtype with holes,
+// sparseMode 0-4 with pre/next, pseShift, tensor-list KV, lse on/off).
+// Tolerance (STYLE §8): max(floor per dtype, 2 × |reference in the storage dtype − exact reference|).
+// A failing case prints a one-line repro (PREFILL_CASE={...}); paste it into `pinned` below.
+import { describe, expect, it } from 'vitest';
+import type { Layout } from '../src/fia/problem.js';
+import { testStream } from './helpers/gpu.js';
+import { type FloatDtype, type MaskShape, type PrefillCase, repro, rng, runPrefillCase } from './helpers/prefillCase.js';
+
+const INT_MAX = 2147483647;
+
+function pick<T>(rand: () => number, xs: readonly T[]): T {
+  return xs[Math.floor(rand() * xs.length)]!;
+}
+function int(rand: () => number, lo: number, hi: number): number {
+  return lo + Math.floor(rand() * (hi - lo + 1));
+}
+
+/** A random valid case (the combinations validation accepts) from `seed`. */
+export function randomCase(seed: number): PrefillCase {
+  const rand = rng(seed * 7919 + 13);
+  const B = int(rand, 1, 3);
+  const KVN = pick(rand, [1, 1, 2, 3]);
+  const G = pick(rand, [1, 2, 3, 4]);
+  const N = KVN * G;
+  const D = pick(rand, [16, 16, 32, 48, 64, 80]);
+  const Qs = int(rand, 2, 45);
+  let KVs = int(rand, 1, 70);
+  const layout = pick(rand, ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'] as Layout[]);
+  const dtype = pick(rand, ['FLOAT32', 'FLOAT16', 'BFLOAT16'] as FloatDtype[]);
+  const outDtype = rand() < 0.2 ? pick(rand, ['FLOAT32', 'FLOAT16', 'BFLOAT16'] as FloatDtype[]) : dtype;
+  const c: PrefillCase = { seed, B, N, KVN, Qs, KVs, D, layout, dtype, outDtype, lse: rand() < 0.8 };
+  c.qScale = pick(rand, [1, 1, 3]);
+
+  const list = rand() < 0.2 ? Array.from({ length: B }, () => int(rand, 1, 60)) : null;
+  if (list) {
+    c.list = list;
+    KVs = Math.max(...list);
+    c.KVs = KVs;
+  }
+  // Actual lengths: sometimes shorter, sometimes 0 (empty rows), one value or one per batch.
+  if (rand() < 0.5) c.qLens = rand() < 0.3 ? [int(rand, 0, Qs)] : Array.from({ length: B }, () => int(rand, 0, Qs));
+  if (rand() < 0.5) {
+    c.kvLens = list
+      ? list.map((s) => int(rand, 0, s))
+      : rand() < 0.3 ? [int(rand, 0, KVs)] : Array.from({ length: B }, () => int(rand, 0, KVs));
+  }
+  // Left padding (not with tensor-list KV); pads may push a window out of [0, S).
+  if (!list && c.qLens && rand() < 0.4) c.qPad = int(rand, -2, Math.max(0, Qs - Math.min(...c.qLens)) + 1);
+  if (!list && c.kvLens && rand() < 0.4) c.kvPad = int(rand, -2, Math.max(0, KVs - Math.min(...c.kvLens)) + 1);
+
+  const mode = pick(rand, [0, 0, 1, 2, 3, 4]);
+  c.sparseMode = mode;
+  const withMask = mode !== 0 || rand() < 0.6;
+  if (withMask) {
+    c.mask = {
+      shape: pick(rand, ['SS', 'BSS', '1SS', 'B1SS', '11SS'] as MaskShape[]),
+      dtype: pick(rand, ['BOOL', 'INT8', 'UINT8'] as const),
+      padRows: pick(rand, [0, 0, 3]), padCols: pick(rand, [0, 0, 5]),
+      // Modes 2-4 ignore the mask content (the predicate is analytic).
+      density: mode >= 2 ? 0 : pick(rand, [0.1, 0.3, 0.6]),
+    };
+  }
+  if (mode === 0 || mode === 4) {
+    // Valid bands: not both negative, pre + next ≥ 0.
+    const pre = rand() < 0.4 ? INT_MAX : int(rand, -10, 40);
+    const next = rand() < 0.4 ? INT_MAX : int(rand, Math.max(-10, -pre), 40);
+    c.preTokens = pre;
+    c.nextTokens = pre < 0 && next < 0 ? 0 : next;
+  }
+  if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
+  return c;
+}
+
+/** Cases that once failed, kept as regressions (one-line repros). */
+const pinned: PrefillCase[] = [];
+
+const NUM_RANDOM = 48;
+
+describe('prefill kernel: randomized matrix vs reference', () => {
+  const cases = [...pinned, ...Array.from({ length: NUM_RANDOM }, (_, i) => randomCase(i + 1))];
+  for (const c of cases) {
+    const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}`
+      + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
+      + `${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''}`;
+    it(tag, async () => {
+      const stream = await testStream();
+      const r = await runPrefillCase(stream, c);
+      expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
+      if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
+    });
+  }
+});
