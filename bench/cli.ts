@@ -10,10 +10,11 @@ import { adapterName, adapterRecord, type BenchReport, formatTable, type Progres
 import { selectRunners } from './runners.js';
 
 const USAGE = `usage: npm run bench -- [options]
-  --quick              the quick set (cases tagged "quick", 5 timed calls): < 1 min on SwiftShader
+  --quick              the quick set (cases tagged "quick", 3 timed calls + 2 timestamped): < 1 min on SwiftShader
   --cases LIST         comma list of case ids, tags or id substrings ("all"; default: all)
   --runners LIST       ours,naive (default: all)
-  --iters N            timed calls per row (default 10; --quick 5)
+  --iters N            wall-clock timed calls per row (default 10; --quick 3)
+  --gpu-iters N        extra calls timed with GPU timestamps, if the device has them (default 5; --quick 2)
   --warmup N           warm-up calls, the checked first call included (default 2, minimum 2)
   --out FILE           JSON report path (default bench/results/bench-<date>.json)
   --no-check           skip the float64 reference check
@@ -44,6 +45,7 @@ async function main(): Promise<void> {
       cases: { type: 'string' },
       runners: { type: 'string' },
       iters: { type: 'string' },
+      'gpu-iters': { type: 'string' },
       warmup: { type: 'string' },
       out: { type: 'string' },
       'no-check': { type: 'boolean', default: false },
@@ -65,7 +67,8 @@ async function main(): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name}: "${s}" is not a non-negative integer`);
     return n;
   };
-  const iters = int(values.iters, 'iters', values.quick ? 5 : 10);
+  const iters = int(values.iters, 'iters', values.quick ? 3 : 10);
+  const gpuTimestampIters = int(values['gpu-iters'], 'gpu-iters', values.quick ? 2 : 5);
   const warmup = int(values.warmup, 'warmup', 2);
 
   const adapter = await requestAdapter({ forceSoftware: values.software });
@@ -73,13 +76,13 @@ async function main(): Promise<void> {
   const adapterRec = adapterRecord(adapter, device);
   console.log(`adapter: ${adapterName(adapterRec)}${adapterRec.isFallbackAdapter ? ' (fallback/software)' : ''}`);
   console.log(`cases: ${cases.map((c) => c.id).join(', ')}; runners: ${runners.map((r) => r.id).join(', ')}; ` +
-    `warm-up ${Math.max(2, warmup)}, ${iters} timed calls`);
+    `warm-up ${Math.max(2, warmup)}, ${iters} wall-clock + ${gpuTimestampIters} GPU-timestamp timed calls`);
 
   const tty = process.stderr.isTTY;
   let last = '';
   const started = performance.now();
   const report: BenchReport = await runBench({
-    device, adapter: adapterRec, cases, runners, iters, warmup, check: !values['no-check'],
+    device, adapter: adapterRec, cases, runners, iters, warmup, gpuTimestampIters, check: !values['no-check'],
     runtime: `node ${process.version} (Dawn, npm webgpu)`, commit: commitId(),
     onProgress: (p) => {
       const line = `${progressLine(p)}  (${((performance.now() - started) / 1000).toFixed(0)} s)`;

@@ -17,8 +17,8 @@ const STORAGE = 0x80;
 const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 
-/** Workgroups of 256 for both probes: 64 × 256 = 16384 invocations (FMA), 256 × 256 (read). */
-const FMA_WORKGROUPS = 64;
+/** Workgroups of 256 invocations for both probes: 256 × 256 = 65536 invocations each. */
+const FMA_WORKGROUPS = 256;
 const READ_WORKGROUPS = 256;
 /** FLOPs per FMA-probe invocation and iteration: 8 vec4 chains × 4 lanes × 2. */
 const FLOPS_PER_ITER = 64;
@@ -55,7 +55,7 @@ function uniform(device: GPUDevice, words: ArrayBuffer): GPUBuffer {
  */
 export async function runProbes(device: GPUDevice, opts: { useTimestamps: boolean; targetMs?: number } = { useTimestamps: false }): Promise<ProbeResult> {
   const timer = makeTimer(device, opts.useTimestamps);
-  const targetMs = opts.targetMs ?? 20;
+  const targetMs = opts.targetMs ?? 40;
 
   // FMA throughput.
   const fmaPipe = getPipeline(device, 'bench.probe_fma', () => ({ code: wgsl('bench/probe_fma.wgsl'), label: 'bench.probe_fma' }));

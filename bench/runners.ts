@@ -2,8 +2,9 @@
 // three-pass baseline (bench/naive.ts). Device-free: the CLI and the page share this list.
 import type { Runner } from './core.js';
 import { naiveRunner } from './naive.js';
+import { oursRunner } from './ours.js';
 
-export const RUNNERS: readonly Runner[] = [naiveRunner];
+export const RUNNERS: readonly Runner[] = [oursRunner, naiveRunner];
 
 /** Runners named in a comma list ('all' or empty = every runner); unknown names are an error. */
 export function selectRunners(list: string | undefined): Runner[] {

@@ -1,0 +1,62 @@
+// Prefill kernel timing for development (not the benchmark): B1 N8 KVN8 S256 D64 by default.
+//   npx tsc -p tsconfig.json && flock /tmp/webgpu-fia-gpu.lock node dist/bench/prefill-dev.js [dtype] [causal 0|1] [iters]
+// SHAPE=B,N,KVN,S,D overrides the shape; TUNE='{"rowsPerThread":4,...}' overrides the plan.
+// Prints the median wall ms of one encode + submit + completion and the GFLOP/s it implies.
+import { createStream } from '../src/acl/stream.js';
+import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
+import { normalize } from '../src/fia/normalize.js';
+import type { FiaInputs } from '../src/fia/problem.js';
+import { capsOf } from '../src/kernels/caps.js';
+import { encodePrefill, layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';
+import { WorkspaceAllocator } from '../src/kernels/workspace.js';
+import { requestDevice } from '../src/node.js';
+
+type Dt = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
+
+async function main(): Promise<void> {
+  const dtype = (process.argv[2] ?? 'FLOAT32') as Dt;
+  const causal = process.argv[3] === '1';
+  const iters = Number(process.argv[4] ?? 10);
+  const [B, N, KVN, S, D] = (process.env.SHAPE ?? '1,8,8,256,64').split(',').map(Number) as [number, number, number, number, number];
+  const tune = process.env.TUNE ? JSON.parse(process.env.TUNE) : {};
+  const device = await requestDevice();
+  const stream = createStream(device);
+  const rand = (n: number): Float64Array => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
+  const mask = causal
+    ? createTensor(stream, Float64Array.from({ length: 2048 * 2048 }, (_, i) => (i % 2048 > Math.floor(i / 2048) ? 1 : 0)), [2048, 2048], 'BOOL')
+    : null;
+  const inputs: FiaInputs = {
+    query: createTensor(stream, rand(B * N * S * D), [B, N, S, D], dtype),
+    key: aclCreateTensorList([createTensor(stream, rand(B * KVN * S * D), [B, KVN, S, D], dtype)]),
+    value: aclCreateTensorList([createTensor(stream, rand(B * KVN * S * D), [B, KVN, S, D], dtype)]),
+    attenMask: mask,
+    numHeads: N, scaleValue: 1 / Math.sqrt(D), preTokens: 2147483647, nextTokens: 0, inputLayout: 'BNSD',
+    numKeyValueHeads: KVN, sparseMode: causal ? 3 : 0, innerPrecise: 1, blockSize: 0, antiquantMode: 0,
+    softmaxLseFlag: false, keyAntiquantMode: 0, valueAntiquantMode: 0,
+    attentionOut: createEmptyTensor(stream, [B, N, S, D], dtype), softmaxLse: null,
+  };
+  const problem = normalize(inputs);
+  const plan = planPrefill(problem, capsOf(device), tune);
+  const ws = new WorkspaceAllocator();
+  const regions = layoutPrefillWorkspace(problem, plan, ws);
+  const workspace = ws.bytes > 0 ? device.createBuffer({ size: ws.bytes, usage: 0x80 | 0x08 | 0x04 }) : null;
+  const run = async (): Promise<number> => {
+    const t0 = performance.now();
+    const encoder = device.createCommandEncoder();
+    encodePrefill({ device, encoder, problem, plan, inputs, workspace, regions });
+    stream.queue.submit([encoder.finish()]);
+    await stream.queue.onSubmittedWorkDone();
+    return performance.now() - t0;
+  };
+  await run();
+  const times: number[] = [];
+  for (let i = 0; i < iters; i++) times.push(await run());
+  times.sort((a, b) => a - b);
+  const med = times[Math.floor(times.length / 2)]!;
+  const flops = 4 * B * N * S * S * D * (causal ? 0.5 : 1);
+  console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { ...plan.spec, wg: plan.workgroupSize, tiles: plan.numQTiles },
+    medianMs: +med.toFixed(2), minMs: +times[0]!.toFixed(2), gflops: +(flops / med / 1e6).toFixed(2) }));
+  device.destroy();
+}
+
+void main();
