@@ -506,7 +506,8 @@ function checkLengthArray(name: string, a: IntArray | null | undefined, B: numbe
   if (!hasValues(a)) return;
   const n = a.values.length;
   if (n !== 1 && n < B) reject(name, a.values, `length ${n} is neither 1 nor ≥ B=${B}`);
-  for (let b = 0; b < (n === 1 ? B : B); b++) {
+  // One value applies to every batch (checked against each batch's bound); else the first B.
+  for (let b = 0; b < B; b++) {
     const i = n === 1 ? 0 : b;
     const v = a.values[i]!;
     if (v < 0 || v > bound(b)) reject(`${name}[${i}]`, v, `outside [0, ${boundName(b)}=${bound(b)}]`);
