@@ -8,7 +8,9 @@ import {
 import { capsOf } from '../src/kernels/caps.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs, HostInputs, Layout, Problem, StorageLayout } from '../src/fia/problem.js';
-import { decodeUnsupported, encodeDecode, layoutDecodeWorkspace, planDecode, type DecodePlan } from '../src/kernels/decode.js';
+import {
+  decodeUnsupported, encodeDecode, layoutDecodeWorkspace, planDecode, type DecodePlan, type DecodePlanOptions,
+} from '../src/kernels/decode.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { attentionReference, compareOutputs, rounderFor } from '../src/reference/index.js';
 
@@ -32,6 +34,8 @@ export interface DecodeSpec {
   kvPad?: number | null;
   softmaxLse?: boolean;
   numSplits?: number;
+  /** Kernel variant (default: the plan's choice). */
+  variant?: 'lanes' | 'tiles';
   scaleValue?: number;
 }
 
@@ -126,11 +130,11 @@ export function buildDecodeCase(stream: Stream, spec: DecodeSpec, seed: number):
 }
 
 /** Runs the decode kernel exactly as the executor will (counting layout, then placement). */
-export async function runDecode(stream: Stream, c: BuiltCase, numSplits?: number): Promise<{ plan: DecodePlan; out: Float64Array; lse: Float64Array | null; workspaceBytes: number }> {
+export async function runDecode(stream: Stream, c: BuiltCase, opts: DecodePlanOptions = {}): Promise<{ plan: DecodePlan; out: Float64Array; lse: Float64Array | null; workspaceBytes: number }> {
   const reason = decodeUnsupported(c.problem);
   if (reason) throw new Error(`unsupported: ${reason}`);
   const device = stream.device;
-  const plan = planDecode(c.problem, capsOf(device), { numSplits });
+  const plan = planDecode(c.problem, capsOf(device), opts);
   const counting = new WorkspaceAllocator();
   layoutDecodeWorkspace(c.problem, plan, counting);
   const placing = new WorkspaceAllocator();
@@ -153,10 +157,10 @@ const FLOORS: Record<FloatType, number> = { FLOAT32: 2e-5, FLOAT16: 1e-3, BFLOAT
 /** Kernel vs reference; returns '' when within tolerance, else a one-line failure message. */
 export async function checkDecode(stream: Stream, spec: DecodeSpec, seed: number): Promise<string> {
   const c = buildDecodeCase(stream, spec, seed);
-  const got = await runDecode(stream, c, spec.numSplits);
+  const got = await runDecode(stream, c, { numSplits: spec.numSplits, variant: spec.variant });
   const ref = attentionReference(c.problem, c.host);
   const refLow = attentionReference(c.problem, c.host, { roundTo: spec.dtype });
-  const repro = `repro: checkDecode(stream, ${JSON.stringify(spec)}, ${seed}) plan ${JSON.stringify({ numSplits: got.plan.numSplits, splitLen: got.plan.splitLen, direct: got.plan.direct, headBlock: got.plan.headBlock })}`;
+  const repro = `repro: checkDecode(stream, ${JSON.stringify(spec)}, ${seed}) plan ${JSON.stringify({ variant: got.plan.variant, numSplits: got.plan.numSplits, splitLen: got.plan.splitLen, direct: got.plan.direct, headBlock: got.plan.headBlock })}`;
   const o = compareOutputs(got.out, ref.attentionOut, refLow.attentionOut, FLOORS[spec.dtype]);
   if (!o.ok) return `out ${o.message}; ${repro}`;
   if (ref.softmaxLse) {

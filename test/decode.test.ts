@@ -15,10 +15,12 @@ const CASES: [string, Partial<DecodeSpec>][] = [
 ];
 
 describe('decode kernel vs reference', () => {
-  for (const [name, over] of CASES) {
-    it(name, async () => {
-      const stream = await testStream();
-      expect(await checkDecode(stream, { ...base, ...over }, 1)).toBe('');
-    });
+  for (const variant of ['lanes', 'tiles'] as const) {
+    for (const [name, over] of CASES) {
+      it(`${variant}: ${name}`, async () => {
+        const stream = await testStream();
+        expect(await checkDecode(stream, { ...base, variant, ...over }, 1)).toBe('');
+      });
+    }
   }
 });

@@ -11,6 +11,11 @@ import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, specKey, Uni
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 export interface DecodePlan {
+  /**
+   * 'lanes': shaders/common/decode_lanes.wgsl, each invocation a lane with its own softmax state
+   * in named registers (small head blocks); 'tiles': shaders/decode.wgsl, workgroup-wide tiles.
+   */
+  variant: 'lanes' | 'tiles';
   /** Invocations per workgroup. */
   workgroupSize: number;
   /** KV columns per tile (the online-softmax step). */
@@ -38,6 +43,12 @@ export interface DecodeRegions {
 export interface DecodePlanOptions {
   /** Force the number of KV splits (tests); the plan still clamps it to [1, KV_S]. */
   numSplits?: number;
+  /** Force the KV tile (tuning). */
+  tileKeys?: number;
+  /** Force the variant (tests cover both). */
+  variant?: 'lanes' | 'tiles';
+  /** Workgroups the split count aims for (tuning). */
+  targetWorkgroups?: number;
 }
 
 const FLOAT_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
@@ -62,36 +73,60 @@ const MIN_SPLIT_KEYS = 128;
 /** Workgroups that keep an adapter busy; more splits than this only add combine work. */
 const TARGET_WORKGROUPS = 64;
 
-/** Largest divisor of G whose working set fits the workgroup memory budget (in f32 words). */
-function headBlockFor(groupSize: number, headDim: number, tileKeys: number, budgetWords: number): number {
+/** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit). */
+function largestDivisor(groupSize: number, fits: (gb: number) => boolean): number {
   for (let gb = groupSize; gb >= 1; gb--) {
-    if (groupSize % gb !== 0) continue;
-    if (gb * headDim + gb * tileKeys + 2 * gb + 2 <= budgetWords) return gb;
+    if (groupSize % gb === 0 && fits(gb)) return gb;
   }
-  throw new Error(`decode: headDim ${headDim} does not fit workgroup memory`);
+  throw new Error('decode: one query head does not fit workgroup memory');
 }
+
+/** Lanes variant: invocations per workgroup and the largest head block it unrolls (GB·D outputs). */
+const LANES = 4;
+const LANES_MAX_OUTPUTS = 256;
+/** The lanes score stash holds splitLen rounded up to this, so nearby lengths share a pipeline. */
+const STASH_ROUND = 64;
+const stashLen = (plan: DecodePlan): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
 
 export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}): DecodePlan {
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
-  const tileKeys = 64;
   const budgetWords = Math.floor(Math.min(caps.maxWorkgroupStorageBytes, 32768) / 4) - 64;
-  const headBlock = headBlockFor(G, D, tileKeys, budgetWords);
+  const variant = D <= LANES_MAX_OUTPUTS ? (opts.variant ?? 'lanes') : 'tiles';
+  const kvCols = Math.max(1, kvSeqLen);
+  const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
+
+  let tileKeys: number;
+  let headBlock: number;
+  let workgroupSize: number;
+  let elemsPerInvocation: number;
+  let maxSplitLen: number;
+  if (variant === 'lanes') {
+    headBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && LANES * (2 * gb + gb * D) <= budgetWords);
+    workgroupSize = LANES;
+    tileKeys = 0;
+    elemsPerInvocation = 2 * Math.ceil((headBlock * D) / (2 * LANES));
+    maxSplitLen = Math.floor(budgetWords / headBlock / STASH_ROUND) * STASH_ROUND;
+  } else {
+    tileKeys = opts.tileKeys ?? 64;
+    headBlock = largestDivisor(G, (gb) => gb * D + gb * tileKeys + 2 * gb + 2 <= budgetWords);
+    const outputs = headBlock * D;
+    workgroupSize = 64;
+    while (workgroupSize < 256 && workgroupSize * 8 < outputs && workgroupSize * 2 <= caps.maxInvocationsPerWorkgroup) workgroupSize *= 2;
+    elemsPerInvocation = 2 * Math.ceil(outputs / (2 * workgroupSize));
+    maxSplitLen = Infinity;
+  }
   const numHeadBlocks = G / headBlock;
-  const outputs = headBlock * D;
-  let workgroupSize = 64;
-  while (workgroupSize < 256 && workgroupSize * 8 < outputs && workgroupSize * 2 <= caps.maxInvocationsPerWorkgroup) workgroupSize *= 2;
-  const elemsPerInvocation = 2 * Math.ceil(outputs / (2 * workgroupSize));
 
   const baseGroups = Math.max(1, B * KVN * numHeadBlocks);
-  const kvCols = Math.max(1, kvSeqLen);
   const maxSplits = Math.max(1, Math.ceil(kvCols / MIN_SPLIT_KEYS));
-  let numSplits = opts.numSplits ?? Math.min(maxSplits, Math.ceil(TARGET_WORKGROUPS / baseGroups));
+  let numSplits = opts.numSplits ?? Math.min(maxSplits, Math.ceil(target / baseGroups));
+  numSplits = Math.max(numSplits, Math.ceil(kvCols / maxSplitLen));
   numSplits = Math.max(1, Math.min(numSplits, kvCols));
   const splitLen = Math.ceil(kvCols / numSplits);
   numSplits = Math.ceil(kvCols / splitLen);
   // Direct writes need whole words per invocation: 16-bit outputs with odd D go through combine.
   const direct = numSplits === 1 && (elementsPerWord(problem.outDtype) === 1 || D % 2 === 0);
-  return { workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct };
+  return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct };
 }
 
 export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: WorkspaceAllocator): DecodeRegions {
@@ -146,12 +181,95 @@ function writeDummy(device: GPUDevice): GPUBuffer {
   return b;
 }
 
-function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan): GPUComputePipeline {
+/** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
+interface KvAccess {
+  /** K and V have dim stride 1: element d of a row is at row base + d. */
+  unitDim: boolean;
+  /** 16-bit K/V whose row bases are all even: one u32 load yields elements d, d + 1. */
+  pairs: boolean;
+}
+
+function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
+  const D = problem.headDim;
+  const tensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
+  const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
+  const even = (x: number): boolean => x % 2 === 0;
+  const pairs = unitDim && elementsPerWord(problem.kvDtype) === 2 && even(D) && tensors.every((t) => {
+    const a = axisStrides(t, problem.queryLayout, D);
+    return even(t.offset) && even(a.batch) && even(a.head) && even(a.seq);
+  });
+  return { unitDim, pairs };
+}
+
+/** WGSL statements loading element pairs/singles of one K or V row into `${name}{d}` lets. */
+function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess): string[] {
+  const buf = kind === 'k' ? 'kBuf' : 'vBuf';
+  const load = kind === 'k' ? 'loadK' : 'loadV';
+  const base = kind === 'k' ? 'kb' : 'vb';
+  const stride = kind === 'k' ? 'u.kDimStride' : 'u.vDimStride';
+  const lines: string[] = [];
+  if (access.pairs) {
+    lines.push(`    let ${kind}w = ${base} >> 1u;`);
+    for (let d = 0; d < D; d += 2) {
+      const w = `${buf}[${kind}w + ${d / 2}u]`;
+      if (dtype === 'FLOAT16') {
+        lines.push(`    let ${kind}p${d} = unpack2x16float(${w}); let ${kind}${d} = ${kind}p${d}.x; let ${kind}${d + 1} = ${kind}p${d}.y;`);
+      } else {
+        lines.push(`    let ${kind}p${d} = ${w}; let ${kind}${d} = bitcast<f32>(${kind}p${d} << 16u); let ${kind}${d + 1} = bitcast<f32>(${kind}p${d} & 0xffff0000u);`);
+      }
+    }
+    return lines;
+  }
+  for (let d = 0; d < D; d++) {
+    const idx = access.unitDim ? `${base} + ${d}u` : `${base} + ${d}u * ${stride}`;
+    lines.push(dtype === 'FLOAT32' ? `    let ${kind}${d} = bitcast<f32>(${buf}[${idx}]);` : `    let ${kind}${d} = ${load}(${idx});`);
+  }
+  return lines;
+}
+
+/** The generated straight-line blocks of decode_lanes.wgsl for GB heads × D dims. */
+function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): Record<string, string> {
+  const heads = [...Array(GB).keys()];
+  const dims = [...Array(D).keys()];
+  const qLoad = heads.flatMap((g) => dims.map((d) =>
+    `  let q_${g}_${d} = loadQ(qb + ${g}u * u.qHeadStride + ${d}u * u.qDimStride) * u.scaleValue;`));
+  const state = heads.flatMap((g) => [`  var m_${g} = MASKED;`, `  var l_${g} = 0.0;`, ...dims.map((d) => `  var a_${g}_${d} = 0.0;`)]);
+  const qk = [
+    ...rowLoads('k', D, dtype, access),
+    ...heads.map((g) => `    var s_${g} = ${dims.map((d) => `q_${g}_${d} * k${d}`).slice(0, 1)[0]};`),
+    ...heads.flatMap((g) => dims.slice(1).map((d) => `    s_${g} = fma(q_${g}_${d}, k${d}, s_${g});`)),
+    ...heads.map((g) => `    s_${g} = select(MASKED, s_${g} + pseAt(b, n0 + ${g}u, col), keep);`),
+  ];
+  const stash = heads.flatMap((g) => [`    wmem[${g}u * SPLIT + slot] = s_${g};`, `    m_${g} = max(m_${g}, s_${g});`]);
+  const pLoad = heads.flatMap((g) => [
+    `    let t_${g} = wmem[${g}u * SPLIT + slot];`,
+    `    let p_${g} = select(0.0, exp(t_${g} - m_${g}), t_${g} > KEPT_MIN);`,
+    `    l_${g} += p_${g};`,
+  ]);
+  const pv = [
+    ...rowLoads('v', D, dtype, access),
+    ...heads.flatMap((g) => dims.map((d) => `    a_${g}_${d} = fma(p_${g}, v${d}, a_${g}_${d});`)),
+  ];
+  const publish = [
+    '  let rb = lid * RED;',
+    ...heads.flatMap((g) => [`  wmem[rb + ${g}u] = m_${g};`, `  wmem[rb + ${GB + g}u] = l_${g};`,
+      ...dims.map((d) => `  wmem[rb + ${2 * GB + g * D + d}u] = a_${g}_${d};`)]),
+  ];
+  return {
+    Q_LOAD: qLoad.join('\n'), LANE_STATE: state.join('\n'), QK: qk.join('\n'), SCORE_STASH: stash.join('\n'),
+    P_LOAD: pLoad.join('\n'), PV: pv.join('\n'), PUBLISH: publish.join('\n'),
+  };
+}
+
+function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
   const spec = {
+    variant: plan.variant,
     qDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
     maskDtype: problem.mask?.dtype ?? 'none', pseDtype: problem.pse?.dtype ?? 'none',
     headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys,
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
+    split: plan.variant === 'lanes' ? stashLen(plan) : 0,
+    unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
   };
   return getPipeline(device, specKey('decode', spec), () => {
     const loaders = [
@@ -161,15 +279,13 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan): 
       loaderFn('loadMask', 'maskBuf', problem.mask?.dtype ?? 'UINT8'),
       loaderFn('loadPse', 'pseBuf', problem.pse?.dtype ?? 'FLOAT32'),
     ];
-    const code = fill(wgsl('decode.wgsl'), {
+    const common = {
       UNIFORMS: DECODE_UNIFORMS.wgslStruct(),
       AUX: wgsl('common/aux.wgsl'),
       PACK: wgsl('common/f16pack.wgsl'),
       LOADERS: loaders.join('\n'),
       GB: plan.headBlock,
       HEAD_DIM: problem.headDim,
-      TK: plan.tileKeys,
-      ELEMS: plan.elemsPerInvocation,
       LENS_SLOT: AUX_BYTES / 4,
       KV_PAD_SLOT: AUX_SLOTS.kvPad,
       HAS_MASK: problem.mask ? 'true' : 'false',
@@ -177,10 +293,29 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan): 
       DIRECT: plan.direct ? 'true' : 'false',
       OUT_WORD_ELEMS: elementsPerWord(problem.outDtype),
       OUT_PACK: outPackBody(problem.outDtype),
+    };
+    const label = `fia.decode.${specKey('', spec)}`;
+    if (plan.variant === 'lanes') {
+      const GB = plan.headBlock;
+      const D = problem.headDim;
+      const code = fill(wgsl('common/decode_lanes.wgsl'), {
+        ...common,
+        ...lanesBlocks(GB, D, problem.kvDtype, access),
+        WG: plan.workgroupSize,
+        SPLIT: stashLen(plan),
+        PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
+        WMEM_LEN: Math.max(GB * stashLen(plan), plan.workgroupSize * (2 * GB + GB * D)),
+      });
+      return { code, label };
+    }
+    const code = fill(wgsl('decode.wgsl'), {
+      ...common,
+      TK: plan.tileKeys,
+      ELEMS: plan.elemsPerInvocation,
       QS_LEN: plan.headBlock * problem.headDim,
       SC_LEN: plan.headBlock * plan.tileKeys,
     });
-    return { code, label: `fia.decode.${specKey('', spec)}`, constants: { WG: plan.workgroupSize } };
+    return { code, label, constants: { WG: plan.workgroupSize } };
   });
 }
 
@@ -213,7 +348,7 @@ export function encodeDecode(ctx: DecodeContext): void {
   encodeAuxCopies(encoder, inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
   if (B > 0) encodeLensCopy(device, encoder, problem.kvLens, ws, regions.meta);
 
-  const pipeline = decodePipeline(device, problem, plan);
+  const pipeline = decodePipeline(device, problem, plan, kvAccessOf(problem, inputs));
   const query = inputs.query!;
   const out = inputs.attentionOut!;
   const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;

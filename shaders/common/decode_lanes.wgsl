@@ -1,0 +1,176 @@
+// Decode, lane-parallel variant: the fast path for small head blocks (GB·D ≤ the plan's limit),
+// shaped for CPU adapters such as SwiftShader, where every indexed load is a per-lane gather
+// and only straight-line code on named values stays in registers. Same grid, bindings, uniforms
+// and outputs as shaders/decode.wgsl.
+//
+// Each of the WG invocations ("lanes") of a workgroup takes the columns c ≡ lid (mod WG) of the
+// split [c0, c1) and keeps its own softmax state; the q values (pre-scaled), the GB scores of a
+// column and the GB·D accumulators are named scalars in generated straight-line code (the
+// Q_LOAD, QK and PV blocks), so K and V are each read exactly once, by one lane, with no
+// barrier until the end:
+//   pass 1: s_g = q_g·k_c + pse, stashed in sc[g][c - c0] (own slots only), m_g = lane max;
+//   pass 2: p_g = exp(s_g - m_g), l_g += p_g, a_g_d += p_g·v_c[d];
+//   merge:  lanes publish (m, l, a) in workgroup memory; each output element merges the WG lane
+//           states by their max (the §11 rule) and is written like decode.wgsl does.
+// Workgroup memory: max(GB·SPLIT, WG·RED) f32, RED = 2·GB + GB·D.
+
+{{UNIFORMS}}
+
+@group(0) @binding(0) var<storage, read> qBuf: array<u32>;
+@group(0) @binding(1) var<storage, read> kBuf: array<u32>;
+@group(0) @binding(2) var<storage, read> vBuf: array<u32>;
+@group(0) @binding(3) var<storage, read> maskBuf: array<u32>;
+@group(0) @binding(4) var<storage, read> pseBuf: array<u32>;
+@group(0) @binding(5) var<storage, read_write> aux: array<u32>;
+@group(0) @binding(6) var<storage, read_write> outBuf: array<u32>;
+@group(0) @binding(7) var<storage, read_write> lseBuf: array<u32>;
+@group(1) @binding(0) var<uniform> u: DecodeUniforms;
+
+{{AUX}}
+{{PACK}}
+
+{{LOADERS}}
+
+const WG: u32 = {{WG}}u;
+const GB: u32 = {{GB}}u;
+const D: u32 = {{HEAD_DIM}}u;
+const SPLIT: u32 = {{SPLIT}}u;
+const RED: u32 = 2u * GB + GB * D;
+const PAIRS: u32 = {{PAIRS}}u;
+const LENS_SLOT: u32 = {{LENS_SLOT}}u;
+const HAS_MASK: bool = {{HAS_MASK}};
+const HAS_PSE: bool = {{HAS_PSE}};
+const DIRECT: bool = {{DIRECT}};
+const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;
+const MASKED: f32 = -3.0e38;
+const KEPT_MIN: f32 = -1.0e38;
+
+var<workgroup> wmem: array<f32, {{WMEM_LEN}}>;
+var<workgroup> wgTotal: u32;
+var<workgroup> wgStart: u32;
+
+fn keepColumn(b: u32, col: u32) -> bool {
+  if (!HAS_MASK) { return true; }
+  return loadMask(u.maskOffset + b * u.maskBatchStride + col * u.maskColStride) == 0.0;
+}
+
+fn pseAt(b: u32, n: u32, col: u32) -> f32 {
+  if (!HAS_PSE) { return 0.0; }
+  return loadPse(u.pseOffset + b * u.pseBatchStride + n * u.pseHeadStride + col * u.pseColStride);
+}
+
+fn outWord(lo: f32, hi: f32) -> u32 {
+  {{OUT_PACK}}
+}
+
+// Merged output and lse bits of flat element e ∈ [0, GB·D) over the WG lane states in wmem.
+struct Merged {
+  o: f32,
+  lseBits: u32,
+}
+
+fn mergeLanes(e: u32) -> Merged {
+  let g = e / D;
+  var m = MASKED;
+  for (var j = 0u; j < WG; j++) { m = max(m, wmem[j * RED + g]); }
+  var l = 0.0;
+  var a = 0.0;
+  for (var j = 0u; j < WG; j++) {
+    let lj = wmem[j * RED + GB + g];
+    let w = select(0.0, exp(wmem[j * RED + g] - m), lj > 0.0);
+    l += w * lj;
+    a += w * wmem[j * RED + 2u * GB + e];
+  }
+  if (l > 0.0) { return Merged(a / l, bitcast<u32>(m + log(l))); }
+  return Merged(0.0, 0x7f800000u);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = u.batchBase + wg.x;
+  let h = wg.y / u.numHeadBlocks;
+  let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
+  let split = wg.z;
+  if (lid == 0u) {
+    let kvLen = aux[LENS_SLOT + b];
+    var start = 0u;
+    var total = kvLen;
+    if (u.kvLeftPadding != 0u) {
+      let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
+      if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
+    }
+    wgTotal = total;
+    wgStart = start;
+  }
+  let total = workgroupUniformLoad(&wgTotal);
+  let kvStart = wgStart;
+  let c0 = min(split * u.splitLen, total);
+  let c1 = min(c0 + u.splitLen, total);
+  let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
+  let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
+  let qb = u.qOffset + b * u.qBatchStride + n0 * u.qHeadStride;
+
+{{Q_LOAD}}
+{{LANE_STATE}}
+
+  // Pass 1: scores of this lane's columns, and the lane max per head.
+  for (var c = c0 + lid; c < c1; c += WG) {
+    let col = kvStart + c;
+    let keep = keepColumn(b, col);
+    let kb = kBatch + col * u.kSeqStride;
+{{QK}}
+    let slot = c - c0;
+{{SCORE_STASH}}
+  }
+
+  // Pass 2: probabilities against the lane max, P·V into the lane accumulators.
+  for (var c = c0 + lid; c < c1; c += WG) {
+    let col = kvStart + c;
+    let slot = c - c0;
+    let vb = vBatch + col * u.vSeqStride;
+{{P_LOAD}}
+{{PV}}
+  }
+
+  workgroupBarrier();
+{{PUBLISH}}
+  workgroupBarrier();
+
+  let rowBase = b * u.numQoHeads + n0;
+  for (var j = 0u; j < PAIRS; j++) {
+    let e = (lid + j * WG) * 2u;
+    if (e >= GB * D) { break; }
+    let r0 = mergeLanes(e);
+    var r1 = Merged(0.0, 0x7f800000u);
+    if (e + 1u < GB * D) { r1 = mergeLanes(e + 1u); }
+    if (e % D == 0u) {
+      if (DIRECT) {
+        if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + e / D] = r0.lseBits; }
+      } else {
+        lseBuf[u.lseOffset + (rowBase + e / D) * u.numSplits + split] = r0.lseBits;
+      }
+    }
+    if (e + 1u < GB * D && (e + 1u) % D == 0u) {
+      if (DIRECT) {
+        if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + (e + 1u) / D] = r1.lseBits; }
+      } else {
+        lseBuf[u.lseOffset + (rowBase + (e + 1u) / D) * u.numSplits + split] = r1.lseBits;
+      }
+    }
+    if (DIRECT) {
+      let flat = rowBase * D + e;
+      if (OUT_WORD_ELEMS == 2u) {
+        outBuf[(u.outOffset + flat) >> 1u] = outWord(r0.o, r1.o);
+      } else {
+        outBuf[u.outOffset + flat] = bitcast<u32>(r0.o);
+        if (e + 1u < GB * D) { outBuf[u.outOffset + flat + 1u] = bitcast<u32>(r1.o); }
+      }
+    } else {
+      outBuf[u.outOffset + ((rowBase + e / D) * u.numSplits + split) * D + e % D] = bitcast<u32>(r0.o);
+      if (e + 1u < GB * D) {
+        let e1 = e + 1u;
+        outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D] = bitcast<u32>(r1.o);
+      }
+    }
+  }
+}
