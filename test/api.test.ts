@@ -152,6 +152,40 @@ describe('the doc sample through the two-phase API', () => {
   });
 });
 
+describe('a prefill run through the two-phase API', () => {
+  it('left padding (aux scalars in the workspace) with exactly the reported workspace', async () => {
+    // BSH B 2, N 2, Q_S 6, KV_S 7, D 16: query rows of batch b sit at [6 − pad − len, 6 − pad), pad 1.
+    const vals = (n: number, k: number) => Array.from({ length: n }, (_, i) => Math.cos(0.9 * i + k) * 0.6);
+    const out = createTensor(stream, new Array(2 * 6 * 32).fill(7), [2, 6, 32], 'FLOAT16');
+    const inputs: FiaInputs = {
+      query: createTensor(stream, vals(2 * 6 * 32, 1), [2, 6, 32], 'FLOAT16'),
+      key: aclCreateTensorList([createTensor(stream, vals(2 * 7 * 32, 2), [2, 7, 32], 'FLOAT16')]),
+      value: aclCreateTensorList([createTensor(stream, vals(2 * 7 * 32, 3), [2, 7, 32], 'FLOAT16')]),
+      queryPaddingSize: createTensor(stream, [1n], [1], 'INT64'),
+      actualSeqLengths: { kind: 'intArray', values: [4, 2] },
+      actualSeqLengthsKv: { kind: 'intArray', values: [7, 3] },
+      numHeads: 2, scaleValue: 0.25, preTokens: 2147483647, nextTokens: 2147483647, inputLayout: 'BSH', numKeyValueHeads: 0,
+      sparseMode: 0, innerPrecise: 0, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false, keyAntiquantMode: 0,
+      valueAntiquantMode: 0, attentionOut: out, softmaxLse: null,
+    };
+    const r = fiaGetWorkspaceSize(inputs);
+    expect(r.status, aclGetRecentErrMsg()).toBe(0);
+    const ws = workspaceOf(r.workspaceSize);
+    expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
+    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+    const problem = normalize(inputs);
+    const host = await readHostInputs(stream, inputs, problem);
+    const ref = attentionReference(problem, host);
+    const refLow = attentionReference(problem, host, { roundTo: 'FLOAT16' });
+    const actual = await readTensor(stream, out);
+    const cmp = compareOutputs(actual, ref.attentionOut, refLow.attentionOut, toleranceFloor('FLOAT16'));
+    expect(cmp.ok, cmp.message).toBe(true);
+    // Rows outside the padding window are written as 0 (SEMANTICS §1), not left at 7.
+    expect(actual[0]).toBe(0);
+    ws?.destroy();
+  });
+});
+
 describe('fusedInferAttentionScore (named options)', () => {
   for (const withMask of [false, true]) {
     it(`the doc sample ${withMask ? 'with' : 'without'} the mask, softmaxLse on`, async () => {
