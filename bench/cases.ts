@@ -50,7 +50,10 @@ function decode(
   };
 }
 
-/** All cases, smallest first. The peers' shapes (prefill 256×256, decode GQA 4×8/2×1024) keep their ids. */
+/**
+ * All cases, smallest first. The peers' shapes keep the peers' ids (/work/shared/peers CASES): prefill_noncausal,
+ * prefill_causal, decode_gqa, decode_mha (float32).
+ */
 export const CASES: readonly BenchCase[] = [
   {
     id: 'smoke', title: 'tiny causal prefill B1 N2 KVN1 S16 D16 (page / e2e check)', kind: 'prefill',
@@ -71,7 +74,7 @@ export const CASES: readonly BenchCase[] = [
     ['quant'], { kvStorage: 'int8' }),
   decode('decode_long_f16', 'long-context decode B1 N8 KVN2 Skv16384 D64, fp16', 'FLOAT16', ['long'],
     { batch: 1, kvSeqLen: 16384 }),
-  decode('decode_gqa_g1', 'GQA sweep: decode B4 N8 KVN8 (G=1) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 8 }),
+  decode('decode_mha', 'GQA sweep: decode B4 N8 KVN8 (G=1, MHA) Skv1024 D64', 'FLOAT32', ['gqa-sweep', 'peers'], { numKvHeads: 8 }),
   decode('decode_gqa_g2', 'GQA sweep: decode B4 N8 KVN4 (G=2) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 4 }),
   decode('decode_gqa_g8', 'GQA sweep: decode B4 N8 KVN1 (G=8) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 1 }),
 ];

@@ -5,7 +5,7 @@
 // output and the workspace are allocated once per case; only the two calls are timed.
 import type { DataType } from '../src/acl/dtype.js';
 import { ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
-import { aclrtSetDevice, createStream, type Stream } from '../src/acl/stream.js';
+import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
 import {
   aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor, type Tensor,
 } from '../src/acl/tensor.js';
@@ -133,7 +133,12 @@ export async function prepareOurs(device: GPUDevice, c: BenchCase, x: CaseInputs
         : ws.status;
       if (status !== ACLNN_SUCCESS) throw new Error(`status ${status}: ${aclGetRecentErrMsg()}`);
     },
-    readOutput: () => readTensor(stream, inputs.attentionOut!),
+    async readOutput() {
+      // Device errors the executor's own scopes caught surface here (361001), not as WebGPU errors.
+      const sync = await aclrtSynchronizeStream(stream);
+      if (sync !== ACLNN_SUCCESS) throw new Error(`aclrtSynchronizeStream: status ${sync}: ${aclGetRecentErrMsg()}`);
+      return readTensor(stream, inputs.attentionOut!);
+    },
     dispose() {
       destroy();
       workspace?.destroy();

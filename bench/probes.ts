@@ -9,7 +9,8 @@ export interface ProbeResult {
   /** Sustained streaming-read bandwidth, GB = 1e9 bytes. */
   readGBs: number;
   fma: { invocations: number; iters: number; flops: number; time: Stats };
-  read: { bytes: number; time: Stats };
+  /** The fastest access pattern and grid (shaders/bench/probe_read.wgsl) sets readGBs. */
+  read: { bytes: number; pattern: string; time: Stats; variants: { pattern: string; medianMs: number }[] };
   timing: 'gpu-timestamp' | 'wall';
 }
 
@@ -17,9 +18,12 @@ const STORAGE = 0x80;
 const COPY_DST = 0x08;
 const UNIFORM = 0x40;
 
-/** Workgroups of 256 invocations for both probes: 256 × 256 = 65536 invocations each. */
+/** FMA probe grid: 256 workgroups of 256 invocations. */
 const FMA_WORKGROUPS = 256;
-const READ_WORKGROUPS = 256;
+/** Read probe: both access patterns on a small and a large grid; the fastest sets the roofline. */
+const READ_VARIANTS: readonly [0 | 1, number][] = [[0, 8], [0, 256], [1, 8], [1, 256]];
+const READ_OUT_INVOCATIONS = 256 * 256;
+
 /** FLOPs per FMA-probe invocation and iteration: 8 vec4 chains × 4 lanes × 2. */
 const FLOPS_PER_ITER = 64;
 
@@ -99,34 +103,42 @@ export async function runProbes(device: GPUDevice, opts: { useTimestamps: boolea
   const readPipe = getPipeline(device, 'bench.probe_read', () => ({ code: wgsl('bench/probe_read.wgsl'), label: 'bench.probe_read' }));
   const readBytes = Math.min(32 << 20, device.limits.maxStorageBufferBindingSize) & ~15;
   const src = device.createBuffer({ size: readBytes, usage: STORAGE | COPY_DST });
-  const readOut = device.createBuffer({ size: READ_WORKGROUPS * 256 * 4, usage: STORAGE });
-  const ru = new ArrayBuffer(16);
-  new DataView(ru).setUint32(0, readBytes / 16, true);
-  const readUniform = uniform(device, ru);
-  const readBind = device.createBindGroup({
-    layout: readPipe.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: readOut } },
-      { binding: 2, resource: { buffer: readUniform } },
-    ],
-  });
-  const readCall = () => {
-    const enc = device.createCommandEncoder({ label: 'bench.probe_read' });
-    const pass = enc.beginComputePass();
-    pass.setPipeline(readPipe);
-    pass.setBindGroup(0, readBind);
-    pass.dispatchWorkgroups(READ_WORKGROUPS);
-    pass.end();
-    device.queue.submit([enc.finish()]);
+  const readOut = device.createBuffer({ size: READ_OUT_INVOCATIONS * 4, usage: STORAGE });
+  const readCall = (mode: 0 | 1, workgroups: number) => {
+    const ru = new ArrayBuffer(16);
+    const view = new DataView(ru);
+    view.setUint32(0, readBytes / 16, true);
+    view.setUint32(4, mode, true);
+    const readUniform = uniform(device, ru);
+    const bind = device.createBindGroup({
+      layout: readPipe.getBindGroupLayout(0),
+      entries: [
+        { binding: 0, resource: { buffer: src } }, { binding: 1, resource: { buffer: readOut } },
+        { binding: 2, resource: { buffer: readUniform } },
+      ],
+    });
+    const call = () => {
+      const enc = device.createCommandEncoder({ label: 'bench.probe_read' });
+      const pass = enc.beginComputePass();
+      pass.setPipeline(readPipe);
+      pass.setBindGroup(0, bind);
+      pass.dispatchWorkgroups(workgroups);
+      pass.end();
+      device.queue.submit([enc.finish()]);
+    };
+    return { call, readUniform, pattern: `${mode === 0 ? 'grid-stride' : 'blocked'} × ${workgroups} workgroups` };
   };
-  const readTime = await repeat(timer, readCall, 2, 5);
+  const variants = READ_VARIANTS.map(([mode, wgs]) => readCall(mode, wgs));
+  const readTimes: { pattern: string; time: Stats }[] = [];
+  for (const v of variants) readTimes.push({ pattern: v.pattern, time: await repeat(timer, v.call, 1, 5) });
+  const best = readTimes.reduce((a, b) => (b.time.medianMs < a.time.medianMs ? b : a));
 
-  for (const b of [fmaOut, fmaUniform as GPUBuffer | null, src, readOut, readUniform]) b?.destroy();
+  for (const b of [fmaOut, fmaUniform as GPUBuffer | null, src, readOut, ...variants.map((v) => v.readUniform)]) b?.destroy();
   return {
     fmaGflops: flops / (fmaTime.medianMs * 1e6),
-    readGBs: readBytes / (readTime.medianMs * 1e6),
+    readGBs: readBytes / (best.time.medianMs * 1e6),
     fma: { invocations, iters, flops, time: fmaTime },
-    read: { bytes: readBytes, time: readTime },
+    read: { bytes: readBytes, pattern: best.pattern, time: best.time, variants: readTimes.map((r) => ({ pattern: r.pattern, medianMs: r.time.medianMs })) },
     timing: opts.useTimestamps ? 'gpu-timestamp' : 'wall',
   };
 }
