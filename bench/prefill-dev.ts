@@ -48,7 +48,10 @@ async function main(): Promise<void> {
     await stream.queue.onSubmittedWorkDone();
     return performance.now() - t0;
   };
+  device.pushErrorScope('validation');
   await run();
+  const err = await device.popErrorScope();
+  if (err) throw new Error(err.message);
   const times: number[] = [];
   for (let i = 0; i < iters; i++) times.push(await run());
   times.sort((a, b) => a - b);

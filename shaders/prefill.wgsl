@@ -5,6 +5,10 @@
 // that share h. Invocation t owns ROWS_PER_THREAD consecutive rows × HEADS_PER_THREAD heads
 // (its "slots"); it keeps q (pre-scaled by scaleValue), the running max m, the running sum l and
 // the output accumulator acc of each slot in registers, so softmax needs no cross-thread step.
+// The per-slot code is unrolled by the host (the SLOT_STATE, TILE_COMPUTE, EPILOGUE blocks from
+// src/kernels/prefill.ts): WGSL has no unroll attribute, and named registers instead of
+// dynamically indexed private arrays are what lets a CPU-backed adapter (SwiftShader) keep q and
+// acc in registers and reuse every K/V element loaded from workgroup memory across all slots.
 //
 // Per KV tile of BLOCK_KV logical columns: the workgroup decodes K and V into f32 workgroup tiles
 // (each element read from memory once per workgroup, for all G heads and BLOCK_Q rows), then each
@@ -60,6 +64,36 @@ fn loadV4(base: u32) -> vec4<f32> {
   return vec4<f32>(loadV(base), loadV(base + s), loadV(base + 2u * s), loadV(base + 3u * s));
 }
 
+// A batch's query window and KV length (logical rows i = row - qStart, columns j < kvLen).
+struct Window {
+  qStart: u32,
+  qLen: u32,
+  kvLen: u32,
+  valid: bool,
+}
+
+// Kept logical columns [x, y) of physical query row `row` before the mask: the column bound,
+// the band (SEMANTICS §4: -pre ≤ j - (i + anchor) ≤ next) and the row-validity rule. Empty
+// (x ≥ y) for rows outside the window. pre/next are clamped to ±2^30 by the host: no overflow.
+fn columnRange(row: u32, w: Window) -> vec2<i32> {
+  let i = i32(row) - i32(w.qStart);
+  let valid = w.valid && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
+  var lo = 0i;
+  var hi = select(0i, i32(w.kvLen), valid);
+  if (HAS_BAND) {
+    let anchor = select(0i, i32(w.kvLen) - i32(w.qLen), u.bandRightDown != 0u);
+    lo = max(lo, i + anchor - u.preTokens);
+    hi = min(hi, i + anchor + u.nextTokens + 1i);
+  }
+  return vec2<i32>(lo, hi);
+}
+
+// q of (head n, row) · scaleValue, 4 elements from d = 4·d4 (row clamped: rows past Q_S are never kept).
+fn loadQScaled(b: u32, n: u32, row: u32, d4: u32) -> vec4<f32> {
+  let base = u.qOffset + b * u.qStrideB + n * u.qStrideN + min(row, u.qSeqLen - 1u) * u.qStrideS;
+  return loadQ4(base + 4u * d4 * u.qStrideD) * u.scaleValue;
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wid.z;
@@ -68,60 +102,34 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let qLen = qLenOf(wid.z);      // the table holds this dispatch's batches only
   let kvLen = kvLenOf(wid.z);
 
-  // The batch's windows (SEMANTICS §2): query rows [qStart, qStart + qLen), KV rows from kvStart.
   // Left padding: rows [S - pad - len, S - pad); a window leaving [0, S) invalidates the batch.
   let qPad = queryPad();
   let kvPad = kvPad();
   let batchValid = (!HAS_QUERY_PAD || qPad + qLen <= u.qSeqLen) && (!HAS_KV_PAD || kvPad + kvLen <= u.kvRows);
   let qStart = select(0u, u.qSeqLen - qPad - qLen, HAS_QUERY_PAD && batchValid);
   let kvStart = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
+  let win = Window(qStart, qLen, kvLen, batchValid);
 
-  // Logical rows of this tile inside the window, and the union of their band column ranges:
-  // every column outside [colLo, colHi) is dropped by every row, so its tile is never visited.
-  let iLo = max(i32(tileRow0), i32(qStart)) - i32(qStart);
-  let iHi = min(i32(tileRow0 + BLOCK_Q), i32(qStart + qLen)) - i32(qStart);   // exclusive
+  // The union of the tile rows' kept-column ranges: tiles outside [colLo, colHi) are skipped.
+  let rowHiInTile = min(tileRow0 + BLOCK_Q, u.qSeqLen) - 1u;
+  // Both ends of a row's range grow with the row, so the first and last rows of the tile that
+  // lie in the window bound the union (a superset is harmless: extra columns are not kept).
+  let iLo = max(tileRow0, qStart);
+  let iHi = min(rowHiInTile, qStart + qLen - 1u);
   var colLo = 0i;
-  var colHi = select(0i, i32(kvLen), batchValid && iLo < iHi);
-  if (HAS_BAND) {
-    let anchor = select(0i, i32(kvLen) - i32(qLen), u.bandRightDown != 0u);
-    colLo = max(colLo, iLo + anchor - u.preTokens);
-    colHi = min(colHi, iHi - 1i + anchor + u.nextTokens + 1i);
+  var colHi = 0i;
+  if (batchValid && qLen > 0u && iLo <= iHi) {
+    let lo = columnRange(iLo, win);
+    let hi = columnRange(iHi, win);
+    colLo = min(lo.x, hi.x);
+    colHi = max(lo.y, hi.y);
   }
 
-  // Slots of this invocation: rows tileRow0 + rowSlot·R + r, heads h·G + headSlot·HG + g.
   let rowSlot = lid % ROW_THREADS;
   let headSlot = lid / ROW_THREADS;
-  var rowLo: array<i32, ROWS_PER_THREAD>;     // per-row kept column range (logical)
-  var rowHi: array<i32, ROWS_PER_THREAD>;
-  var q: array<array<vec4<f32>, D4>, SLOTS>;
-  var acc: array<array<vec4<f32>, D4>, SLOTS>;
-  var m: array<f32, SLOTS>;
-  var l: array<f32, SLOTS>;
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    let row = tileRow0 + rowSlot * ROWS_PER_THREAD + r;
-    let i = i32(row) - i32(qStart);
-    let rowValid = batchValid && row < u.qSeqLen && i >= 0i && i < i32(qLen);
-    var lo = 0i;
-    var hi = select(0i, i32(kvLen), rowValid);
-    if (HAS_BAND) {
-      let anchor = select(0i, i32(kvLen) - i32(qLen), u.bandRightDown != 0u);
-      lo = max(lo, i + anchor - u.preTokens);
-      hi = min(hi, i + anchor + u.nextTokens + 1i);
-    }
-    rowLo[r] = lo;
-    rowHi[r] = hi;
-    for (var g = 0u; g < HEADS_PER_THREAD; g++) {
-      let slot = r * HEADS_PER_THREAD + g;
-      let n = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD + g;
-      m[slot] = NEG_BIG;
-      l[slot] = 0.0;
-      let qBase = u.qOffset + b * u.qStrideB + n * u.qStrideN + min(row, u.qSeqLen - 1u) * u.qStrideS;
-      for (var d = 0u; d < D4; d++) {
-        q[slot][d] = select(vec4<f32>(0.0), loadQ4(qBase + 4u * d * u.qStrideD) * u.scaleValue, rowValid);
-        acc[slot][d] = vec4<f32>(0.0);
-      }
-    }
-  }
+  let row0 = tileRow0 + rowSlot * ROWS_PER_THREAD;
+  let head0 = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD;
+{{SLOT_STATE}}
 
   let kBase = u.kOffset + b * u.kStrideB + h * u.kStrideN;
   let vBase = u.vOffset + b * u.vStrideB + h * u.vStrideN;
@@ -142,58 +150,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       vTile[e] = vv4;
     }
     workgroupBarrier();
-
-    for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-      let row = tileRow0 + rowSlot * ROWS_PER_THREAD + r;
-      for (var g = 0u; g < HEADS_PER_THREAD; g++) {
-        let slot = r * HEADS_PER_THREAD + g;
-        let n = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD + g;
-        var s: array<f32, BLOCK_KV>;
-        var tileMax = NEG_BIG;
-        for (var col = 0u; col < BLOCK_KV; col++) {
-          let c = c0 + i32(col);
-          var dotv = vec4<f32>(0.0);
-          for (var d = 0u; d < D4; d++) { dotv += q[slot][d] * kTile[col * D4 + d]; }
-          var score = dotv.x + dotv.y + dotv.z + dotv.w;
-          var kept = c >= rowLo[r] && c < rowHi[r];
-          if (HAS_MASK) { kept = kept && maskKeeps(b, row, kvStart + u32(max(c, 0i))); }
-          if (HAS_PSE) { score += pseAt(b, n, row, kvStart + u32(max(c, 0i))); }
-          score = select(NEG_BIG, score, kept);
-          s[col] = score;
-          tileMax = max(tileMax, score);
-        }
-        let mNew = max(m[slot], tileMax);
-        let alpha = exp(m[slot] - mNew);
-        var sum = 0.0;
-        for (var col = 0u; col < BLOCK_KV; col++) {
-          let p = select(0.0, exp(s[col] - mNew), s[col] > NEG_BIG);
-          s[col] = p;
-          sum += p;
-        }
-        l[slot] = l[slot] * alpha + sum;
-        m[slot] = mNew;
-        for (var d = 0u; d < D4; d++) {
-          var o = acc[slot][d] * alpha;
-          for (var col = 0u; col < BLOCK_KV; col++) { o += s[col] * vTile[col * D4 + d]; }
-          acc[slot][d] = o;
-        }
-      }
-    }
+{{TILE_COMPUTE}}
     workgroupBarrier();
   }
-
-  // Epilogue: normalize once; invalid or empty rows write 0 and lse +Inf.
-  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    let row = tileRow0 + rowSlot * ROWS_PER_THREAD + r;
-    if (row >= u.qSeqLen) { continue; }
-    for (var g = 0u; g < HEADS_PER_THREAD; g++) {
-      let slot = r * HEADS_PER_THREAD + g;
-      let n = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD + g;
-      let nonEmpty = l[slot] > 0.0;
-      let inv = select(0.0, 1.0 / l[slot], nonEmpty);
-      let outBase = u.outOffset + b * u.outStrideB + n * u.outStrideN + row * u.outStrideS;
-      for (var d = 0u; d < D4; d++) { storeOut4(outBase + 4u * d, acc[slot][d] * inv); }
-      writeLse(((b * u.numQoHeads + n) * u.qSeqLen + row), select(bitcast<f32>(posInfBits), m[slot] + log(l[slot]), nonEmpty));
-    }
-  }
+{{EPILOGUE}}
 }

@@ -75,17 +75,24 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
  *   element read from workgroup memory feeds all its slots);
  * - blockQ rows × G heads per workgroup, within maxInvocationsPerWorkgroup.
  */
-export function planPrefill(problem: Problem, caps: DeviceCaps): PrefillPlan {
+export interface PrefillTune {
+  blockKv?: number;
+  rowsPerThread?: number;
+  headsPerThread?: number;
+  rowThreads?: number;
+}
+
+export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
   const D = problem.headDim;
   const G = problem.groupSize;
   const tileBytesPerColumn = 2 * D * 4;
-  const blockKv = Math.max(1, Math.min(32, Math.floor(caps.maxWorkgroupStorageBytes / tileBytesPerColumn)));
-  const headsPerThread = largestDivisorAtMost(G, D <= 128 ? 4 : 1);
-  const rowsPerThread = D <= 128 ? Math.max(1, Math.floor(4 / headsPerThread)) : 1;
+  const blockKv = tune.blockKv ?? Math.max(1, Math.min(32, Math.floor(caps.maxWorkgroupStorageBytes / tileBytesPerColumn)));
+  const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, D <= 128 ? 4 : 1);
+  const rowsPerThread = tune.rowsPerThread ?? (D <= 128 ? Math.max(1, Math.floor(4 / headsPerThread)) : 1);
   const headThreads = G / headsPerThread;
   const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
   // Rows per workgroup: enough for reuse, not so many that short queries waste a whole tile.
-  const rowThreads = Math.max(1, Math.min(maxRowThreads, 16, Math.ceil(problem.qSeqLen / rowsPerThread)));
+  const rowThreads = tune.rowThreads ?? Math.max(1, Math.min(maxRowThreads, 16, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
   const spec: PrefillSpec = {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
@@ -199,6 +206,74 @@ fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
   return parts.join('\n');
 }
 
+
+/**
+ * The unrolled per-slot code of one invocation (slot s = r·HEADS_PER_THREAD + g: row r, head g).
+ * Registers: q_s_k, acc_s_k (vec4, k < D/4), m_s, l_s; per row r: row_r, range_r.
+ */
+function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: string; EPILOGUE: string } {
+  const R = spec.rowsPerThread;
+  const H = spec.headsPerThread;
+  const D4 = spec.headDim / 4;
+  const rows = Array.from({ length: R }, (_, r) => r);
+  const slots = rows.flatMap((r) => Array.from({ length: H }, (_, g) => ({ s: r * H + g, r, g })));
+  const ks = Array.from({ length: D4 }, (_, k) => k);
+  const lines = (xs: string[], indent: string): string => xs.map((x) => indent + x).join('\n');
+
+  const state: string[] = [];
+  for (const r of rows) state.push(`let row_${r} = row0 + ${r}u;`, `let range_${r} = columnRange(row_${r}, win);`);
+  for (const { s, g } of slots) {
+    state.push(`let n_${s} = head0 + ${g}u;`, `var m_${s} = NEG_BIG;`, `var l_${s} = 0.0;`);
+    for (const k of ks) state.push(`let q_${s}_${k} = loadQScaled(b, n_${s}, row_${Math.floor(s / H)}, ${k}u);`);
+    for (const k of ks) state.push(`var acc_${s}_${k} = vec4<f32>(0.0);`);
+  }
+
+  const t: string[] = [];
+  for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_BIG;`);
+  t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
+  const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);'];
+  for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
+  for (const k of ks) {
+    qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
+  }
+  for (const r of rows) {
+    qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && maskKeeps(b, row_${r}, physCol);`);
+  }
+  for (const { s, r } of slots) {
+    qk.push(`let sc_${s} = select(NEG_BIG, dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol), keep_${r});`);
+    qk.push(`s_${s}[col] = sc_${s};`, `t_${s} = max(t_${s}, sc_${s});`);
+  }
+  t.push(lines(qk, '  '), '}');
+  // Online-softmax rescale: m' = max(m, tile max); acc, l scaled by e^(m - m').
+  for (const { s } of slots) {
+    t.push(`let mNew_${s} = max(m_${s}, t_${s});`, `let alpha_${s} = exp(m_${s} - mNew_${s});`, `m_${s} = mNew_${s};`, `l_${s} *= alpha_${s};`);
+    for (const k of ks) t.push(`acc_${s}_${k} *= alpha_${s};`);
+  }
+  t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
+  const pv: string[] = ['let vb = col * D4;'];
+  for (const { s } of slots) {
+    pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`, `l_${s} += p_${s};`);
+  }
+  for (const k of ks) {
+    pv.push(`{ let v4 = vTile[vb + ${k}u]; ${slots.map(({ s }) => `acc_${s}_${k} += p_${s} * v4;`).join(' ')} }`);
+  }
+  t.push(lines(pv, '  '), '}');
+
+  const e: string[] = [];
+  for (const { s, r } of slots) {
+    e.push(`if (row_${r} < u.qSeqLen) {`);
+    const inner = [
+      `let nonEmpty = l_${s} > 0.0;`,
+      `let inv = select(0.0, 1.0 / l_${s}, nonEmpty);`,
+      `let ob = u.outOffset + b * u.outStrideB + n_${s} * u.outStrideN + row_${r} * u.outStrideS;`,
+      ...ks.map((k) => `storeOut4(ob + ${4 * k}u, acc_${s}_${k} * inv);`),
+      `writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, select(bitcast<f32>(posInfBits), m_${s} + log(l_${s}), nonEmpty));`,
+    ];
+    e.push(lines(inner, '  '), '}');
+  }
+  return { SLOT_STATE: lines(state, '  '), TILE_COMPUTE: lines(t, '    '), EPILOGUE: lines(e, '  ') };
+}
+
 export function prefillShaderCode(spec: PrefillSpec): string {
   const bindings = storageBindings(spec)
     .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.elem}>;`)
@@ -216,6 +291,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
     BLOCK_KV: spec.blockKv,
     ROWS_PER_THREAD: spec.rowsPerThread,
     HEADS_PER_THREAD: spec.headsPerThread,
+    ...unrolledBlocks(spec),
   });
 }
 
