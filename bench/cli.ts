@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { requestAdapter, requestDeviceFrom } from '../src/node.js';
 import { CASES, selectCases } from './cases.js';
-import { adapterName, adapterRecord, type BenchReport, formatTable, type Progress, runBench } from './core.js';
+import { adapterName, adapterRecord, type BenchReport, formatMarkdown, formatTable, type Progress, runBench } from './core.js';
 import { selectRunners } from './runners.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -18,6 +18,7 @@ const USAGE = `usage: npm run bench -- [options]
   --warmup N           warm-up calls, the checked first call included (default 2, minimum 2)
   --out FILE           JSON report path (default bench/results/bench-<date>.json)
   --no-check           skip the float64 reference check
+  --markdown           print the table as GitHub markdown
   --software           use SwiftShader even if a hardware adapter exists
   --list               list the cases and exit`;
 
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
       warmup: { type: 'string' },
       out: { type: 'string' },
       'no-check': { type: 'boolean', default: false },
+      markdown: { type: 'boolean', default: false },
       software: { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
   const p = report.probes;
   console.log(`roofline probes (${p.timing}): FMA ${p.fmaGflops.toFixed(1)} GFLOP/s, streaming read ${p.readGBs.toFixed(2)} GB/s`);
   console.log(`timing: ${report.settings.timing === 'gpu-timestamp' ? 'GPU timestamps (sum of pass times) for the rates; wall clock beside' : 'wall clock'}`);
-  console.log(formatTable(report));
+  console.log(values.markdown ? formatMarkdown(report) : formatTable(report));
   const stamp = report.date.replace(/[:.]/g, '-');
   const out = resolve(values.out ?? `bench/results/bench-${stamp}.json`);
   mkdirSync(dirname(out), { recursive: true });

@@ -258,10 +258,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchReport> {
   };
 }
 
-/** Fixed-width text table of a report's rows (the CLI prints it; the README copies it). */
-export function formatTable(report: BenchReport): string {
-  const head = ['case', 'runner', 'wall ms', 'IQR', 'gpu ms', 'rate', '% roofline', 'x naive', 'max err', 'status'];
-  const body = report.rows.map((r) => [
+const TABLE_HEAD = ['case', 'runner', 'wall ms', 'IQR', 'gpu ms', 'rate', '% roofline', 'x naive', 'max err', 'status'];
+
+function tableCells(report: BenchReport): string[][] {
+  return report.rows.map((r) => [
     r.caseId, r.runner,
     r.wall ? r.wall.medianMs.toFixed(2) : '-',
     r.wall ? (r.wall.q3Ms - r.wall.q1Ms).toFixed(2) : '-',
@@ -272,7 +272,23 @@ export function formatTable(report: BenchReport): string {
     r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1),
     r.ok ? 'ok' : `FAIL: ${r.error ?? ''}`.slice(0, 80),
   ]);
+}
+
+/** Fixed-width text table of a report's rows (the CLI prints it). */
+export function formatTable(report: BenchReport): string {
+  const head = TABLE_HEAD;
+  const body = tableCells(report);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((s, i) => (i < 2 || i === cells.length - 1 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/** The same table as GitHub markdown (`npm run bench -- --markdown`), for the README. */
+export function formatMarkdown(report: BenchReport): string {
+  const esc = (c: string) => c.replace(/\|/g, '\\|');
+  return [
+    `| ${TABLE_HEAD.join(' | ')} |`,
+    `|${TABLE_HEAD.map((_, i) => (i < 2 || i === TABLE_HEAD.length - 1 ? '---' : '---:')).join('|')}|`,
+    ...tableCells(report).map((row) => `| ${row.map(esc).join(' | ')} |`),
+  ].join('\n');
 }
