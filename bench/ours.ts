@@ -4,7 +4,7 @@
 // Inputs (query/key/value BNSD, or a paged cache / int8 K/V with per-channel antiquant scales), the
 // output and the workspace are allocated once per case; only the two calls are timed.
 import type { DataType } from '../src/acl/dtype.js';
-import { ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
+import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
 import {
   aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor, type Tensor,
@@ -13,7 +13,7 @@ import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia
 import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
 import type { BenchCase, CaseInputs } from './cases.js';
 import { rng, tolerance } from './cases.js';
-import type { PreparedRun, Runner } from './core.js';
+import { type PreparedRun, type Runner, UnsupportedCaseError } from './core.js';
 
 /** sparseMode 2-4 take this fixed lower-triangular mask (SEMANTICS §4). */
 const CAUSAL_MASK_SIZE = 2048;
@@ -120,7 +120,8 @@ export async function prepareOurs(device: GPUDevice, c: BenchCase, x: CaseInputs
   const first = fiaGetWorkspaceSize(inputs);
   if (first.status !== ACLNN_SUCCESS) {
     destroy();
-    throw new Error(`GetWorkspaceSize: status ${first.status}: ${aclGetRecentErrMsg()}`);
+    const msg = `GetWorkspaceSize: status ${first.status}: ${aclGetRecentErrMsg()}`;
+    throw first.status === ACLNN_ERR_INNER_NOT_SUPPORTED ? new UnsupportedCaseError(msg) : new Error(msg);
   }
   const workspaceSize = first.workspaceSize;
   const workspace = workspaceSize > 0 ? createBuffer(stream, workspaceSize, 'bench.workspace') : null;

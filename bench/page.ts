@@ -2,7 +2,7 @@
 // progress, results table, bar charts and a JSON download, on the same core as the Node CLI.
 // State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs }.
 import { CASES, type BenchCase } from './cases.js';
-import { adapterName, adapterRecord, type BenchReport, type BenchRow, type Progress, runBench } from './core.js';
+import { adapterName, adapterRecord, type BenchReport, type BenchRow, type Progress, rowStatus, runBench } from './core.js';
 import { RUNNERS } from './runners.js';
 
 declare const __BENCH_COMMIT__: string | undefined;
@@ -71,7 +71,7 @@ function rowCells(r: BenchRow): string[] {
     r.rooflineFraction === null ? '–' : `${(r.rooflineFraction * 100).toFixed(1)}%`,
     r.speedupVsNaive === null ? '–' : r.speedupVsNaive.toFixed(2),
     r.maxAbsErr === null ? '–' : r.maxAbsErr.toExponential(1),
-    r.ok ? 'ok' : `FAIL: ${r.error ?? ''}`,
+    rowStatus(r),
   ];
 }
 
@@ -81,7 +81,7 @@ function addRow(r: BenchRow): void {
   tr.dataset.runner = r.runner;
   rowCells(r).forEach((text, i) => {
     const td = el('td', { textContent: text, title: i === 0 ? r.title : text });
-    if (i === HEAD.length - 1) td.className = r.ok ? 'ok' : 'fail';
+    if (i === HEAD.length - 1) td.className = r.ok ? 'ok' : r.unsupported ? 'na' : 'fail';
     tr.append(td);
   });
   $('results').querySelector('tbody')!.append(tr);
@@ -204,7 +204,7 @@ function render(report: BenchReport): void {
     `streaming read ${p.readGBs.toFixed(2)} GB/s. Rates use ${report.settings.timing === 'gpu-timestamp' ? 'GPU timestamps' : 'wall clock'}; ` +
     `${report.settings.iters} timed calls after ${report.settings.warmup} warm-up calls.`;
   const checked = report.rows.filter((r) => r.maxAbsErr !== null);
-  const bad = report.rows.filter((r) => !r.ok);
+  const bad = report.rows.filter((r) => !r.ok && !r.unsupported);
   $('check').textContent = `Reference check (float64 SDPA): ${checked.length} rows compared, ` +
     `${bad.length === 0 ? 'all within tolerance' : `${bad.length} failed`}; ` +
     `largest max abs error ${Math.max(0, ...checked.map((r) => r.maxAbsErr!)).toExponential(2)}.`;
