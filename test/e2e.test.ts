@@ -10,7 +10,10 @@ import { extname, join, normalize, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CASES, makeInputs, maxAbsError, sdpaReference, tolerance } from '../bench/cases.js';
+import {
+  type BenchCase, bytesMoved, CASES, flopCount, keptPairs, makeInputs, maxAbsError, sdpaReference, selectCases, tolerance,
+} from '../bench/cases.js';
+import { stats } from '../bench/timing.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -134,4 +137,70 @@ describe('benchmark page in headless Chromium (SwiftShader)', () => {
     expect(await page.locator('#controls').isHidden()).toBe(true);
     await page.close();
   }, 30_000);
+});
+
+describe('bench core models (host side, no GPU)', () => {
+  const base: BenchCase = {
+    id: 't', title: 't', kind: 'prefill', batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 8, kvSeqLen: 8, headDim: 16,
+    causal: false, dtype: 'FLOAT32', kvStorage: 'dense', tags: [],
+  };
+
+  it('counts FLOPs as 4·B·N·Q_S·KV_S·D, causal at half, and kept pairs exactly', () => {
+    expect(flopCount(base)).toBe(4 * 2 * 4 * 8 * 8 * 16);
+    expect(flopCount({ ...base, causal: true })).toBe(flopCount(base) / 2);
+    expect(keptPairs({ ...base, causal: true })).toBe((8 * 9) / 2);
+    expect(keptPairs({ ...base, causal: true, qSeqLen: 2 })).toBe(7 + 8); // bottom-right aligned
+  });
+
+  it('models decode bytes as Q + K + V + O (+ scales, + block table)', () => {
+    const d: BenchCase = { ...base, kind: 'decode', qSeqLen: 1, kvSeqLen: 1024, dtype: 'FLOAT16' };
+    const qo = 2 * 2 * 4 * 1 * 16 * 2;
+    const kv = 2 * 2 * 2 * 1024 * 16 * 2;
+    expect(bytesMoved(d)).toBe(qo + kv);
+    expect(bytesMoved({ ...d, kvStorage: 'int8' })).toBe(qo + kv / 2 + 2 * 2 * 16 * 2);
+    expect(bytesMoved({ ...d, kvStorage: 'paged', blockSize: 128 })).toBe(qo + kv + 2 * 8 * 4);
+  });
+
+  it('selects cases by id, tag or substring and names a selector that matches nothing', () => {
+    expect(selectCases('quick').map((c) => c.id)).toEqual(CASES.filter((c) => c.tags.includes('quick')).map((c) => c.id));
+    expect(selectCases('decode_gqa').map((c) => c.id)).toEqual(['decode_gqa']);
+    expect(selectCases('bf16').every((c) => c.dtype === 'BFLOAT16')).toBe(true);
+    expect(() => selectCases('nope')).toThrow(/"nope" matches no case/);
+  });
+
+  it('takes the median and the quartiles of the samples', () => {
+    const s = stats([5, 1, 4, 2, 3]);
+    expect([s.medianMs, s.minMs, s.maxMs, s.q1Ms, s.q3Ms]).toEqual([3, 1, 5, 2, 4]);
+    expect(stats([1, 2, 3, 4]).medianMs).toBe(2.5);
+  });
+
+  it('the float64 SDPA: equal keys average V; causal row 0 sees key 0 only; GQA maps heads to ⌊n/G⌋', () => {
+    const c: BenchCase = { ...base, batch: 1, numQoHeads: 2, numKvHeads: 1, qSeqLen: 3, kvSeqLen: 3, headDim: 2 };
+    const q = Float64Array.from({ length: 12 }, (_, i) => (i % 5) / 5 - 0.4);
+    const k = new Float64Array(6).fill(0.5);
+    const v = Float64Array.from([1, 2, 3, 4, 5, 6]);
+    const out = sdpaReference(c, { q, k, v, scaleValue: 0.7 });
+    for (let row = 0; row < 6; row++) expect([out[row * 2], out[row * 2 + 1]]).toEqual([3, 4]);
+    const kDistinct = Float64Array.from([0.1, -0.2, 0.3, 0.9, -0.5, 0.4]);
+    const causal = sdpaReference({ ...c, causal: true }, { q, k: kDistinct, v, scaleValue: 0.7 });
+    for (const n of [0, 1]) expect([causal[n * 6], causal[n * 6 + 1]]).toEqual([1, 2]);
+    // Row 1 of head 0 keeps keys 0 and 1: a convex combination of v0 and v1 with softmax weights.
+    const s0 = 0.7 * (q[2]! * 0.1 + q[3]! * -0.2);
+    const s1 = 0.7 * (q[2]! * 0.3 + q[3]! * 0.9);
+    const w1 = Math.exp(s1) / (Math.exp(s0) + Math.exp(s1));
+    expect(causal[2]).toBeCloseTo(1 + 2 * w1, 12);
+  });
+
+  it('generates the same seeded inputs every time, rounded to the case dtype', () => {
+    const c = CASES.find((x) => x.id === 'decode_gqa_f16')!;
+    const a = makeInputs(c);
+    const b = makeInputs(c);
+    expect(maxAbsError(a.q, b.q)).toBe(0);
+    for (const x of a.k.subarray(0, 64)) expect(Math.abs(x)).toBeLessThanOrEqual(1);
+    // fp16 keeps 11 significant bits: x · 2^(10 − ⌊log2|x|⌋) is an integer (normal range).
+    for (const x of a.q.subarray(0, 256)) {
+      if (Math.abs(x) < 2 ** -14) continue;
+      expect(Number.isInteger(x * 2 ** (10 - Math.floor(Math.log2(Math.abs(x)))))).toBe(true);
+    }
+  });
 });
