@@ -2,53 +2,28 @@
 // Chromium on the software WebGPU adapter (SwiftShader), runs the smallest case and checks that
 // the table and both charts render and that the page's outputs match a float64 reference computed
 // here. Screenshot: test-artifacts/e2e.png. Also checks the message shown where WebGPU is missing.
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { extname, join, normalize, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type BenchCase, bytesMoved, CASES, flopCount, keptPairs, makeInputs, maxAbsError, sdpaReference, selectCases, tolerance,
 } from '../bench/cases.js';
+import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/browser.js';
 import { stats } from '../bench/timing.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(ROOT, 'test-artifacts');
-const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox',
-  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run',
-];
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-};
 
 interface PageBench {
   state: string;
   error: string | null;
   report: { rows: { caseId: string; runner: string; ok: boolean; error?: string; maxAbsErr: number | null }[]; adapter: { vendor: string } } | null;
   outputs: Record<string, number[]>;
-}
-
-/** A static file server for the built page (no directory listing, no path escapes). */
-function serve(dir: string): Promise<Server> {
-  const server = createServer((req, res) => {
-    const path = normalize(decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname)).replace(/^(\.\.[/\\])+/, '');
-    let file = join(dir, path);
-    if (existsSync(file) && statSync(file).isDirectory()) file = join(file, 'index.html');
-    if (!file.startsWith(dir) || !existsSync(file)) {
-      res.writeHead(404).end('not found');
-      return;
-    }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
-    res.end(readFileSync(file));
-  });
-  return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
 describe('benchmark page in headless Chromium (SwiftShader)', () => {
@@ -61,7 +36,7 @@ describe('benchmark page in headless Chromium (SwiftShader)', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: run npm run setup (apt-get install chromium libvulkan1)`);
     outDir = mkdtempSync(join(tmpdir(), 'fia-page-'));
     await build({ root: ROOT, logLevel: 'error', build: { outDir, emptyOutDir: true } });
-    server = await serve(outDir);
+    server = await serveStatic(outDir);
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
   });
