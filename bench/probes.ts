@@ -54,7 +54,7 @@ function uniform(device: GPUDevice, words: ArrayBuffer): GPUBuffer {
 }
 
 /**
- * Runs both probes (about 0.5 s on SwiftShader). The FMA probe doubles its iteration count until
+ * Runs both probes (about 1.5 s on SwiftShader). The FMA probe doubles its iteration count until
  * one call takes ≥ `targetMs`, then reports the median of 5 calls.
  */
 export async function runProbes(device: GPUDevice, opts: { useTimestamps: boolean; targetMs?: number } = { useTimestamps: false }): Promise<ProbeResult> {

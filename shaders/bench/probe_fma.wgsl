@@ -13,8 +13,8 @@ struct ProbeUniforms {
 @group(0) @binding(1) var<uniform> u: ProbeUniforms;
 
 @compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let id = gid.y * nwg.x * 256u + gid.x;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+  let id = gid.x;
   let s = f32(id & 255u) * 1e-3;
   let m = vec4<f32>(u.mul);
   let c = vec4<f32>(u.add);
