@@ -1,7 +1,7 @@
 // Decode (Q_S == 1), flash-decoding split pass. Workgroup (x, y, z) = (batch - batchBase,
 // KV head · numHeadBlocks + head block, KV split). It owns GB query heads of one KV head's group
 // (GB divides G; usually GB = G) and the logical KV columns [split·splitLen, +splitLen) ∩ [0, L_b),
-// L_b = Skv_b (SEMANTICS §1-3). K and V rows of the slice are read once per workgroup.
+// L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
 //
 // Per tile of TK columns (online softmax, m and l per head in f32):
 //   A  sc[g][t] = scale·dot(q_g, k_t) + pse, or MASKED           (all invocations over (g, t))
@@ -36,6 +36,10 @@
 {{PACK}}
 
 {{LOADERS}}
+
+// The KV source (shaders/common/kv_source.wgsl: paged, shared prefix, antiquant) when KV_SRC, else
+// stubs; dense/list float K/V are read directly through the k*/v* strides.
+{{KV_SOURCE}}
 
 override WG: u32 = 64u;
 const GB: u32 = {{GB}}u;
@@ -85,7 +89,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (lid == 0u) {
     let kvLen = aux[LENS_SLOT + b];
     var start = 0u;
-    var total = kvLen;
+    var total = kvLen + kvsPrefixLen();   // L_b = P + Skv_b (§7)
     if (u.kvLeftPadding != 0u) {
       let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
       if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
@@ -116,11 +120,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let g = i / TK;
       let t = i % TK;
       var s = MASKED;
-      let col = kvStart + t0 + t;
-      if (t < nk && keepColumn(b, col)) {
-        let kb = kBatch + col * u.kSeqStride;
+      let c = t0 + t;
+      let col = kvStart + c;
+      if (t < nk && keepColumn(b, col) && kvPresent(b, c)) {
         var dot = 0.0;
-        for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadK(kb + d * u.kDimStride); }
+        if (KV_SRC) {
+          let r = kvRow(b, h, c, kvStart);
+          for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadKeyAt(r, d); }
+        } else {
+          let kb = kBatch + col * u.kSeqStride;
+          for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadK(kb + d * u.kDimStride); }
+        }
         s = dot + pseAt(b, n0 + g, col);
       }
       sc[i] = s;
@@ -153,7 +163,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var vb = vBatch + (kvStart + t0) * u.vSeqStride + d * u.vDimStride;
         for (var t = 0u; t < nk; t++) {
           let p = sc[g * TK + t];
-          a += p * loadV(vb);
+          var v: f32;
+          if (KV_SRC) { v = loadValueAt(kvRow(b, h, t0 + t, kvStart), d); } else { v = loadV(vb); }
+          a += p * v;
           l += p;
           vb += u.vSeqStride;
         }

@@ -6,6 +6,7 @@ import { ACLNN_ERR_PARAM_INVALID, ACLNN_SUCCESS } from '../src/acl/status.js';
 import { aclrtSynchronizeStream } from '../src/acl/stream.js';
 import { createBuffer, readTensor } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia/api.js';
+import { readHostInputs } from '../src/fia/hostInputs.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
@@ -28,15 +29,16 @@ describe('decode through the API', () => {
       // The size is the decode layout's count for the plan of this device.
       const plan = planDecode(c.problem, capsOf(stream.device));
       const ws = new WorkspaceAllocator();
-      layoutDecodeWorkspace(c.problem, plan, ws);
+      layoutDecodeWorkspace(c.problem, plan, ws, c.inputs);
       expect(r.workspaceSize).toBe(ws.bytes);
       expect(plan.numSplits > 1).toBe(name.startsWith('many'));
       const workspace = createBuffer(stream, r.workspaceSize);
       expect(workspace.size).toBe(r.workspaceSize);
       expect(aclnnFusedInferAttentionScoreV2(workspace, r.workspaceSize, r.executor, stream)).toBe(ACLNN_SUCCESS);
       expect(await aclrtSynchronizeStream(stream)).toBe(ACLNN_SUCCESS);
-      const ref = attentionReference(c.problem, c.host);
-      const refLow = attentionReference(c.problem, c.host, { roundTo: spec.dtype });
+      const host = await readHostInputs(stream, c.inputs, c.problem);
+      const ref = attentionReference(c.problem, host);
+      const refLow = attentionReference(c.problem, host, { roundTo: spec.dtype });
       const out = compareOutputs(await readTensor(stream, c.inputs.attentionOut!), ref.attentionOut, refLow.attentionOut, 1e-3);
       expect(out.message).toMatch(/<=/);
       const lse = compareOutputs(await readTensor(stream, c.inputs.softmaxLse!), ref.softmaxLse!, refLow.softmaxLse, 1e-4);

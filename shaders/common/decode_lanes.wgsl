@@ -31,6 +31,8 @@
 
 {{LOADERS}}
 
+{{KV_SOURCE}}
+
 const WG: u32 = {{WG}}u;
 const GB: u32 = {{GB}}u;
 const D: u32 = {{HEAD_DIM}}u;
@@ -94,7 +96,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (lid == 0u) {
     let kvLen = aux[LENS_SLOT + b];
     var start = 0u;
-    var total = kvLen;
+    var total = kvLen + kvsPrefixLen();
     if (u.kvLeftPadding != 0u) {
       let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
       if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
@@ -116,7 +118,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // Pass 1: scores of this lane's columns, and the lane max per head.
   for (var c = c0 + lid; c < c1; c += WG) {
     let col = kvStart + c;
-    let keep = keepColumn(b, col);
+    let keep = keepColumn(b, col) && kvPresent(b, c);
     let kb = kBatch + col * u.kSeqStride;
 {{QK}}
     let slot = c - c0;

@@ -57,7 +57,7 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
     throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, 'no current device: call aclrtSetDevice(device) or createStream(device) before GetWorkspaceSize');
   }
   const problem = normalize(inputs);
-  const plan = planFia(problem, capsOf(device));
+  const plan = planFia(problem, capsOf(device), inputs);
   return new FiaExecutor(device, inputs, problem, plan, plan.workspaceBytes);
 }
 

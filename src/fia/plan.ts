@@ -8,7 +8,7 @@ import {
   layoutPrefillWorkspace, type PrefillPlan, type PrefillRegions, planPrefill, prefillUnsupported,
 } from '../kernels/prefill.js';
 import { WorkspaceAllocator } from '../kernels/workspace.js';
-import type { Problem } from './problem.js';
+import type { FiaInputs, Problem } from './problem.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
 export type FiaPlan =
@@ -26,10 +26,11 @@ export function unsupportedReason(problem: Problem): string | null {
 }
 
 /**
- * Plans `problem` for a device with `caps`. Throws AclnnError 561101 (ACLNN_ERR_INNER_NOT_SUPPORTED)
+ * Plans `problem` for a device with `caps` (`inputs`: the operator inputs, which the decode layout
+ * needs for the KV source's copies: paged KV, shared prefix, antiquant). Throws AclnnError 561101 (ACLNN_ERR_INNER_NOT_SUPPORTED)
  * when the kernel family does not cover the problem's features yet.
  */
-export function planFia(problem: Problem, caps: DeviceCaps): FiaPlan {
+export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs): FiaPlan {
   const reason = unsupportedReason(problem);
   if (reason !== null) {
     throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `not supported on the WebGPU path yet: ${reason}`);
@@ -37,7 +38,7 @@ export function planFia(problem: Problem, caps: DeviceCaps): FiaPlan {
   const ws = new WorkspaceAllocator();
   if (problem.isDecode) {
     const plan = planDecode(problem, caps);
-    const regions = layoutDecodeWorkspace(problem, plan, ws);
+    const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
     return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
   }
   const plan = planPrefill(problem, caps);

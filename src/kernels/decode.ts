@@ -8,6 +8,10 @@ import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import type { DeviceCaps } from './caps.js';
 import { encodeCombine, outPackBody, uniformBuffer } from './combine.js';
 import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
+import {
+  encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
+  kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator,
+} from './kvSource.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 export interface DecodePlan {
@@ -33,8 +37,10 @@ export interface DecodePlan {
 }
 
 export interface DecodeRegions {
-  /** aux scalars (AUX_BYTES) then kvLens u32[B]. */
+  /** aux scalars (AUX_BYTES), kvLens u32[B], then the KV source's copies (kvSource). */
   meta: WorkspaceRegion;
+  /** Paged / prefix / antiquant problems: where the KV source's copies sit in the meta region. */
+  kvSource: KvSourceLayout | null;
   /** Split mode: f32 partial out [B·N][numSplits][D] and lse [B·N][numSplits]. */
   partOut: WorkspaceRegion | null;
   partLse: WorkspaceRegion | null;
@@ -53,17 +59,23 @@ export interface DecodePlanOptions {
 
 const FLOAT_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
 
+/** K/V come through the KV source (kvSource.ts): paged cache, shared prefix or INT8/INT4 antiquant. */
+export function usesKvSource(problem: Problem): boolean {
+  return problem.kv.kind === 'paged' || problem.prefix !== null || problem.antiquant !== null;
+}
+
 /** null when the decode kernel computes `problem` exactly; else the unsupported feature. */
 export function decodeUnsupported(problem: Problem): string | null {
   if (!problem.isDecode) return 'Q_S > 1 (decode handles Q_S == 1)';
   if (!FLOAT_TYPES.includes(problem.queryDtype)) return `query dtype ${problem.queryDtype} in decode`;
-  if (!FLOAT_TYPES.includes(problem.kvDtype)) return `key/value dtype ${problem.kvDtype} (antiquant) in decode`;
-  if (!FLOAT_TYPES.includes(problem.outDtype)) return `attentionOut dtype ${problem.outDtype} in decode`;
-  if (problem.kv.kind === 'paged') return 'paged KV (blockTable) in decode';
-  if (problem.prefix) return 'shared prefix in decode';
-  if (problem.antiquant) return 'KV antiquant in decode';
+  if (!FLOAT_TYPES.includes(problem.outDtype)) return `attentionOut dtype ${problem.outDtype} (output quantization) in decode`;
   if (problem.outQuant) return 'INT8 output quantization in decode';
   if (problem.int8Attention) return 'INT8 attention in decode';
+  if (!FLOAT_TYPES.includes(problem.kvDtype) && !problem.antiquant) return `key/value dtype ${problem.kvDtype} without antiquant in decode`;
+  if (usesKvSource(problem)) {
+    const reason = kvSourceUnsupported(problem);
+    if (reason) return reason;
+  }
   if (problem.groupSize > 64) return `groupSize ${problem.groupSize} > 64 in decode`;
   if (problem.headDim > 512) return `headDim ${problem.headDim} > 512 in decode`;
   return null;
@@ -92,7 +104,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
   const budgetWords = Math.floor(Math.min(caps.maxWorkgroupStorageBytes, 32768) / 4) - 64;
   const variant = D <= LANES_MAX_OUTPUTS ? (opts.variant ?? 'lanes') : 'tiles';
-  const kvCols = Math.max(1, kvSeqLen);
+  const kvCols = Math.max(1, kvSeqLen + (problem.prefix?.len ?? 0));
   const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
   let tileKeys: number;
@@ -129,13 +141,29 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct };
 }
 
-export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: WorkspaceAllocator): DecodeRegions {
-  const meta = ws.alloc(AUX_BYTES + 4 * problem.batch);
-  if (plan.direct) return { meta, partOut: null, partLse: null };
+/** Words of the meta region before the KV source's copies: aux scalars, then kvLens[B]. */
+const metaStartWords = (problem: Problem): number => AUX_BYTES / 4 + problem.batch;
+
+/**
+ * The workspace: meta region (aux scalars, kvLens, KV-source copies), then in split mode the f32
+ * partials. `inputs` is needed only when the problem reads K/V through the KV source (the sizes of
+ * its copies depend on the parameter tensors); GetWorkspaceSize and the run pass the same inputs.
+ */
+export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: WorkspaceAllocator, inputs?: FiaInputs): DecodeRegions {
+  let kvSource: KvSourceLayout | null = null;
+  let metaWords = metaStartWords(problem);
+  if (usesKvSource(problem)) {
+    if (!inputs) throw new Error('decode: the KV source layout needs the operator inputs');
+    const words = new MetaWordAllocator(metaWords);
+    kvSource = layoutKvSource(problem, inputs, words);
+    metaWords = words.words;
+  }
+  const meta = ws.alloc(metaWords * 4);
+  if (plan.direct) return { meta, kvSource, partOut: null, partLse: null };
   const rows = problem.batch * problem.numQoHeads;
   const partOut = ws.alloc(rows * plan.numSplits * problem.headDim * 4);
   const partLse = ws.alloc(rows * plan.numSplits * 4);
-  return { meta, partOut, partLse };
+  return { meta, kvSource, partOut, partLse };
 }
 
 export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
@@ -156,6 +184,7 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   outOffset: 'u32',
   lseOffset: 'u32',
   writeLse: 'u32',
+  ...kvSourceUniformFields,
 });
 
 interface AxisStrides { batch: number; head: number; seq: number; dim: number }
@@ -183,6 +212,8 @@ function writeDummy(device: GPUDevice): GPUBuffer {
 
 /** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
 interface KvAccess {
+  /** Through the KV source (paged / prefix / antiquant): loadKeyAt / loadValueAt per element. */
+  source: boolean;
   /** K and V have dim stride 1: element d of a row is at row base + d. */
   unitDim: boolean;
   /** 16-bit K/V whose row bases are all even: one u32 load yields elements d, d + 1. */
@@ -190,6 +221,7 @@ interface KvAccess {
 }
 
 function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
+  if (usesKvSource(problem)) return { source: true, unitDim: false, pairs: false };
   const D = problem.headDim;
   const tensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
   const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
@@ -198,7 +230,7 @@ function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
     const a = axisStrides(t, problem.queryLayout, D);
     return even(t.offset) && even(a.batch) && even(a.head) && even(a.seq);
   });
-  return { unitDim, pairs };
+  return { source: false, unitDim, pairs };
 }
 
 /** WGSL statements loading element pairs/singles of one K or V row into `${name}{d}` lets. */
@@ -208,6 +240,12 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
   const base = kind === 'k' ? 'kb' : 'vb';
   const stride = kind === 'k' ? 'u.kDimStride' : 'u.vDimStride';
   const lines: string[] = [];
+  if (access.source) {
+    const at = kind === 'k' ? 'kvSelectK' : 'kvSelectV';
+    lines.push(`    let ${kind}r = kvRow(b, h, c, kvStart);`);
+    for (let d = 0; d < D; d++) lines.push(`    let ${kind}${d} = ${at}(${kind}r, ${d}u);`);
+    return lines;
+  }
   if (access.pairs) {
     lines.push(`    let ${kind}w = ${base} >> 1u;`);
     for (let d = 0; d < D; d += 2) {
@@ -270,6 +308,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
+    ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
   return getPipeline(device, specKey('decode', spec), () => {
     const loaders = [
@@ -293,6 +332,9 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       DIRECT: plan.direct ? 'true' : 'false',
       OUT_WORD_ELEMS: elementsPerWord(problem.outDtype),
       OUT_PACK: outPackBody(problem.outDtype),
+      KV_SOURCE: access.source
+        ? `const KV_SRC: bool = true;\n${kvSourceWgsl(problem)}\n${wgsl('common/decode_kv_select.wgsl')}`
+        : wgsl('common/decode_kv_stub.wgsl'),
     };
     const label = `fia.decode.${specKey('', spec)}`;
     if (plan.variant === 'lanes') {
@@ -347,8 +389,11 @@ export function encodeDecode(ctx: DecodeContext): void {
   if (B * N === 0) return;
   encodeAuxCopies(encoder, inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
   if (B > 0) encodeLensCopy(device, encoder, problem.kvLens, ws, regions.meta);
+  if (regions.kvSource) encodeKvSourceCopies(encoder, inputs, ws, regions.meta.offset, regions.kvSource);
 
-  const pipeline = decodePipeline(device, problem, plan, kvAccessOf(problem, inputs));
+  const access = kvAccessOf(problem, inputs);
+  if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
+  const pipeline = decodePipeline(device, problem, plan, access);
   const query = inputs.query!;
   const out = inputs.attentionOut!;
   const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;
@@ -368,22 +413,25 @@ export function encodeDecode(ctx: DecodeContext): void {
     const key = inputs.key!.tensors[listKv ? i : 0]!;
     const value = inputs.value!.tensors[listKv ? i : 0]!;
     const kvLayout = problem.queryLayout;
-    const k = axisStrides(key, kvLayout, D);
-    const v = axisStrides(value, kvLayout, D);
+    // Through the KV source the k*/v* fields are unused (a paged cache has another rank).
+    const none: AxisStrides = { batch: 0, head: 0, seq: 0, dim: 0 };
+    const k = access.source ? none : axisStrides(key, kvLayout, D);
+    const v = access.source ? none : axisStrides(value, kvLayout, D);
     const kvRows = problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen;
     const uniforms = uniformBuffer(device, DECODE_UNIFORMS.pack({
       batchBase: listKv ? i : 0, numQoHeads: N, groupSize: problem.groupSize, numHeadBlocks: plan.numHeadBlocks,
       numSplits: plan.numSplits, splitLen: plan.splitLen,
       kvLeftPadding: problem.kvLeftPadding ? 1 : 0, kvRows, scaleValue: problem.scaleValue,
       qOffset: query.offset, qBatchStride: q.batch, qHeadStride: q.head, qDimStride: q.dim,
-      kOffset: key.offset, kBatchStride: listKv ? 0 : k.batch, kHeadStride: k.head, kSeqStride: k.seq, kDimStride: k.dim,
-      vOffset: value.offset, vBatchStride: listKv ? 0 : v.batch, vHeadStride: v.head, vSeqStride: v.seq, vDimStride: v.dim,
+      kOffset: access.source ? 0 : key.offset, kBatchStride: listKv ? 0 : k.batch, kHeadStride: k.head, kSeqStride: k.seq, kDimStride: k.dim,
+      vOffset: access.source ? 0 : value.offset, vBatchStride: listKv ? 0 : v.batch, vHeadStride: v.head, vSeqStride: v.seq, vDimStride: v.dim,
       maskOffset: mask?.offset ?? 0, maskBatchStride: mask?.batchStride ?? 0, maskColStride: mask?.colStride ?? 0,
       pseOffset: pse?.offset ?? 0, pseBatchStride: pse?.batchStride ?? 0, pseHeadStride: pse?.headStride ?? 0,
       pseColStride: pse?.colStride ?? 0,
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
+      ...kvSourceUniformValues(problem, inputs, regions.kvSource ?? { copies: [], words: 0 }, listKv ? i : 0),
     }), 'fia.decode.uniforms');
     const outBinding: GPUBufferBinding = plan.direct ? { buffer: out.buffer } : bindingOf(ws, regions.partOut!);
     const lseBinding: GPUBufferBinding = plan.direct ? { buffer: lse?.buffer ?? writeDummy(device) } : bindingOf(ws, regions.partLse!);
