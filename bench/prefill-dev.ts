@@ -10,6 +10,7 @@ import { capsOf } from '../src/kernels/caps.js';
 import { encodePrefill, layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
+import { runProbes } from './probes.js';
 
 type Dt = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
 
@@ -57,8 +58,13 @@ async function main(): Promise<void> {
   times.sort((a, b) => a - b);
   const med = times[Math.floor(times.length / 2)]!;
   const flops = 4 * B * N * S * S * D * (causal ? 0.5 : 1);
-  console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { ...plan.spec, wg: plan.workgroupSize, tiles: plan.numQTiles },
+  const sp = plan.spec;
+  console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { R: sp.rowsPerThread, H: sp.headsPerThread, BQ: sp.blockQ, BK: sp.blockKv, wg: plan.workgroupSize, tiles: plan.numQTiles },
     medianMs: +med.toFixed(2), minMs: +times[0]!.toFixed(2), gflops: +(flops / med / 1e6).toFixed(2) }));
+  if (process.env.PROBE) {
+    const p = await runProbes(device, { useTimestamps: false });
+    console.log(`FMA probe ${p.fmaGflops.toFixed(2)} GFLOP/s → ${((flops / med / 1e6) / p.fmaGflops * 100).toFixed(1)}% of it`);
+  }
   device.destroy();
 }
 

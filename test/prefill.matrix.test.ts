@@ -71,6 +71,14 @@ export function randomCase(seed: number): PrefillCase {
     c.nextTokens = pre < 0 && next < 0 ? 0 : next;
   }
   if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
+  // Small random tiles: several query and KV tiles per case, odd tile edges, and shaders small
+  // enough to compile fast (the default plan's 16-row register tiles are covered in prefill.test.ts).
+  c.tune = {
+    blockKv: pick(rand, [4, 8, 16, 32]),
+    rowsPerThread: pick(rand, [1, 2, 3]),
+    headsPerThread: G % 2 === 0 && rand() < 0.5 ? 2 : 1,
+    rowThreads: pick(rand, [1, 2, 4]),
+  };
   return c;
 }
 
@@ -84,7 +92,7 @@ describe('prefill kernel: randomized matrix vs reference', () => {
   for (const c of cases) {
     const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
-      + `${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''}`;
+      + `${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {
       const stream = await testStream();
       const r = await runPrefillCase(stream, c);

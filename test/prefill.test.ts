@@ -25,4 +25,18 @@ describe('prefill kernel: dense basics', () => {
   it('no lse, G = 1, D = 64', () => check({ ...base, N: 2, KVN: 2, D: 64, lse: false }));
   it('G = 8, D = 16', () => check({ ...base, N: 8, KVN: 1, D: 16, Qs: 9, KVs: 70 }));
   it('D = 256', () => check({ ...base, B: 1, N: 2, KVN: 1, D: 256, Qs: 5, KVs: 33 }));
+  it('D = 512 with a 16 KiB workgroup-storage plan (4-column KV tiles)', () =>
+    check({ ...base, B: 1, N: 2, KVN: 2, D: 512, Qs: 3, KVs: 11, tune: { blockKv: 4 } }));
+  it('default plan, 16 rows per invocation, several query tiles, causal (sparseMode 3)', () =>
+    check({ ...base, B: 1, N: 2, KVN: 2, D: 64, Qs: 150, KVs: 170, sparseMode: 3,
+      mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 } }));
+  it('default plan, band (sparseMode 4) with GQA 4', () =>
+    check({ ...base, B: 1, N: 4, KVN: 1, D: 32, Qs: 100, KVs: 90, sparseMode: 4, preTokens: 20, nextTokens: 5,
+      mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 } }));
+  it('left padding on query and KV with actual lengths', () =>
+    check({ ...base, qLens: [7, 12], kvLens: [20, 30], qPad: 4, kvPad: 3 }));
+  it('tensor-list KV with per-batch lengths', () => check({ ...base, B: 3, list: [9, 40, 1], kvLens: [9, 17, 0] }));
+  it('attenMask (B,1,S,S) INT8 with holes + pseShift', () =>
+    check({ ...base, mask: { shape: 'B1SS', dtype: 'INT8', padRows: 2, padCols: 3, density: 0.4 },
+      pse: { batch1: false, padRows: 0, padCols: 2 } }));
 });

@@ -71,10 +71,15 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
 /**
  * Tiles from the device limits and the head dim:
  * - blockKv: the two f32 K/V tiles (2·blockKv·D·4 bytes) fit the workgroup storage, ≤ 32 columns;
- * - each invocation owns rowsPerThread rows × headsPerThread heads (register tiling: every K/V
- *   element read from workgroup memory feeds all its slots);
- * - blockQ rows × G heads per workgroup, within maxInvocationsPerWorkgroup.
+ * - each invocation owns rowsPerThread rows × headsPerThread heads ("slots") with q and acc in
+ *   registers, about SLOT_FLOATS floats of each in all: every K/V element read from workgroup
+ *   memory feeds all slots, which is what pays on a CPU-backed adapter (B1 N8 S256 D64 on
+ *   SwiftShader: 1 row/thread 240 ms, 4 rows 80 ms, 16 rows 44 ms);
+ * - blockQ = rowThreads · rowsPerThread rows × G heads per workgroup. With a band (causal), fewer
+ *   rows per workgroup so more whole KV tiles fall outside a tile's column range and are skipped.
  */
+const SLOT_FLOATS = 1024;
+
 export interface PrefillTune {
   blockKv?: number;
   rowsPerThread?: number;
@@ -87,12 +92,16 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const G = problem.groupSize;
   const tileBytesPerColumn = 2 * D * 4;
   const blockKv = tune.blockKv ?? Math.max(1, Math.min(32, Math.floor(caps.maxWorkgroupStorageBytes / tileBytesPerColumn)));
-  const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, D <= 128 ? 4 : 1);
-  const rowsPerThread = tune.rowsPerThread ?? (D <= 128 ? Math.max(1, Math.floor(4 / headsPerThread)) : 1);
+  const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
+  const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
+  // No more rows per thread than the query has: short queries would compute padding rows.
+  const rowsPerThread = tune.rowsPerThread
+    ?? Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2)));
   const headThreads = G / headsPerThread;
   const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
-  // Rows per workgroup: enough for reuse, not so many that short queries waste a whole tile.
-  const rowThreads = tune.rowThreads ?? Math.max(1, Math.min(maxRowThreads, 16, Math.ceil(problem.qSeqLen / rowsPerThread)));
+  const wantRowThreads = problem.band ? 4 : 8;
+  const rowThreads = tune.rowThreads
+    ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
   const spec: PrefillSpec = {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,

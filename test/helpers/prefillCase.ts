@@ -10,7 +10,7 @@ import { normalize } from '../../src/fia/normalize.js';
 import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
 import { capsOf, type DeviceCaps } from '../../src/kernels/caps.js';
 import {
-  encodePrefill, layoutPrefillWorkspace, planPrefill, prefillUnsupported, type PrefillPlan,
+  encodePrefill, layoutPrefillWorkspace, planPrefill, prefillUnsupported, type PrefillPlan, type PrefillTune,
 } from '../../src/kernels/prefill.js';
 import { WorkspaceAllocator } from '../../src/kernels/workspace.js';
 import { attentionReference, compareOutputs, type Comparison } from '../../src/reference/index.js';
@@ -47,6 +47,8 @@ export interface PrefillCase {
   pse?: { batch1: boolean; padRows: number; padCols: number } | null;
   /** Magnitude of q (larger → peakier softmax). */
   qScale?: number;
+  /** Plan overrides (tile shapes), else the default plan for the device. */
+  tune?: PrefillTune;
 }
 
 /** mulberry32: a small seeded generator. */
@@ -174,7 +176,7 @@ export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: Devi
   const reason = prefillUnsupported(problem);
   if (reason) throw new Error(`unsupported: ${reason}`);
   const device = stream.device;
-  const plan = planPrefill(problem, caps ?? capsOf(device));
+  const plan = planPrefill(problem, caps ?? capsOf(device), c.tune);
   const counter = new WorkspaceAllocator();
   layoutPrefillWorkspace(problem, plan, counter);
   const workspace = counter.bytes > 0
