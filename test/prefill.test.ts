@@ -24,9 +24,9 @@ describe('prefill kernel: dense basics', () => {
     check({ ...base, B: 3, qLens: [5, 0, 19], kvLens: [37, 3, 0] }));
   it('no lse, G = 1, D = 64', () => check({ ...base, N: 2, KVN: 2, D: 64, lse: false }));
   it('G = 8, D = 16', () => check({ ...base, N: 8, KVN: 1, D: 16, Qs: 9, KVs: 70 }));
-  it('D = 256', () => check({ ...base, B: 1, N: 2, KVN: 1, D: 256, Qs: 5, KVs: 33 }));
+  it('D = 256', () => check({ ...base, B: 1, N: 2, KVN: 1, D: 256, Qs: 5, KVs: 33, tune: { rowsPerThread: 1, headsPerThread: 1 } }));
   it('D = 512 with a 16 KiB workgroup-storage plan (4-column KV tiles)', () =>
-    check({ ...base, B: 1, N: 2, KVN: 2, D: 512, Qs: 3, KVs: 11, tune: { blockKv: 4 } }));
+    check({ ...base, B: 1, N: 2, KVN: 2, D: 512, Qs: 3, KVs: 11, tune: { blockKv: 4, rowsPerThread: 1 } }));
   it('default plan, 16 rows per invocation, several query tiles, causal (sparseMode 3)', () =>
     check({ ...base, B: 1, N: 2, KVN: 2, D: 64, Qs: 150, KVs: 170, sparseMode: 3,
       mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 } }));

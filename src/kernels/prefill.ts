@@ -229,11 +229,19 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
   const ks = Array.from({ length: D4 }, (_, k) => k);
   const lines = (xs: string[], indent: string): string => xs.map((x) => indent + x).join('\n');
 
-  const state: string[] = [];
+  // q is loaded in a loop (one inlined copy of the loader, which keeps compile time down), then
+  // moved into named registers.
+  const state: string[] = [
+    'var qInit: array<vec4<f32>, SLOTS * D4>;',
+    'for (var e = 0u; e < SLOTS * D4; e++) {',
+    '  let slot = e / D4;',
+    '  qInit[e] = loadQScaled(b, head0 + slot % HEADS_PER_THREAD, row0 + slot / HEADS_PER_THREAD, e % D4);',
+    '}',
+  ];
   for (const r of rows) state.push(`let row_${r} = row0 + ${r}u;`, `let range_${r} = columnRange(row_${r}, win);`);
   for (const { s, g } of slots) {
     state.push(`let n_${s} = head0 + ${g}u;`, `var m_${s} = NEG_BIG;`, `var l_${s} = 0.0;`);
-    for (const k of ks) state.push(`let q_${s}_${k} = loadQScaled(b, n_${s}, row_${Math.floor(s / H)}, ${k}u);`);
+    for (const k of ks) state.push(`let q_${s}_${k} = qInit[${s * D4 + k}u];`);
     for (const k of ks) state.push(`var acc_${s}_${k} = vec4<f32>(0.0);`);
   }
 
@@ -268,18 +276,22 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
   }
   t.push(lines(pv, '  '), '}');
 
-  const e: string[] = [];
+  // Epilogue: normalized rows go through a private array so the output store (f16/bf16 rounding
+  // included) is inlined once, not once per register.
+  const e: string[] = ['var o: array<vec4<f32>, SLOTS * D4>;'];
   for (const { s, r } of slots) {
-    e.push(`if (row_${r} < u.qSeqLen) {`);
-    const inner = [
-      `let nonEmpty = l_${s} > 0.0;`,
-      `let inv = select(0.0, 1.0 / l_${s}, nonEmpty);`,
-      `let ob = u.outOffset + b * u.outStrideB + n_${s} * u.outStrideN + row_${r} * u.outStrideS;`,
-      ...ks.map((k) => `storeOut4(ob + ${4 * k}u, acc_${s}_${k} * inv);`),
-      `writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, select(bitcast<f32>(posInfBits), m_${s} + log(l_${s}), nonEmpty));`,
-    ];
-    e.push(lines(inner, '  '), '}');
+    e.push(`{ let inv = select(0.0, 1.0 / l_${s}, l_${s} > 0.0); ${ks.map((k) => `o[${s * D4 + k}u] = acc_${s}_${k} * inv;`).join(' ')} }`);
+    e.push(`if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
+      + `select(bitcast<f32>(posInfBits), m_${s} + log(l_${s}), l_${s} > 0.0)); }`);
   }
+  e.push(
+    'for (var e = 0u; e < SLOTS * D4; e++) {',
+    '  let slot = e / D4;',
+    '  let row = row0 + slot / HEADS_PER_THREAD;',
+    '  let n = head0 + slot % HEADS_PER_THREAD;',
+    '  if (row < u.qSeqLen) { storeOut4(u.outOffset + b * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * (e % D4), o[e]); }',
+    '}',
+  );
   return { SLOT_STATE: lines(state, '  '), TILE_COMPUTE: lines(t, '    '), EPILOGUE: lines(e, '  ') };
 }
 
