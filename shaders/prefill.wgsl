@@ -131,23 +131,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let head0 = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD;
 {{SLOT_STATE}}
 
-  let kBase = u.kOffset + b * u.kStrideB + h * u.kStrideN;
-  let vBase = u.vOffset + b * u.vStrideB + h * u.vStrideN;
   for (var c0 = colLo; c0 < colHi; c0 += i32(BLOCK_KV)) {
-    // Decode the K/V tile; columns past colHi are zero (so 0·v never meets garbage).
+    // Decode the K/V tile; columns past colHi, and paged columns whose block id is invalid, are
+    // zero (so 0·v never meets garbage) and flagged absent.
     for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
       let col = e / D4;
       let d = e % D4;
       let c = c0 + i32(col);
       var kv4 = vec4<f32>(0.0);
       var vv4 = vec4<f32>(0.0);
-      if (c < colHi) {
-        let phys = kvStart + u32(c);
-        kv4 = loadK4(kBase + phys * u.kStrideS + 4u * d * u.kStrideD);
-        vv4 = loadV4(vBase + phys * u.vStrideS + 4u * d * u.vStrideD);
+      var rows = vec3<u32>(0u);
+      if (c < colHi) { rows = kvRowBases(b, h, u32(c), kvStart); }
+      if (rows.z != 0u) {
+        kv4 = loadK4(rows.x + 4u * d * u.kStrideD);
+        vv4 = loadV4(rows.y + 4u * d * u.vStrideD);
       }
       kTile[e] = kv4;
       vTile[e] = vv4;
+      if (d == 0u) { setColumnPresent(col, rows.z != 0u); }
     }
     workgroupBarrier();
 {{TILE_COMPUTE}}

@@ -34,7 +34,13 @@ export function randomCase(seed: number): PrefillCase {
   const c: PrefillCase = { seed, B, N, KVN, Qs, KVs, D, layout, dtype, outDtype, lse: rand() < 0.8 };
   c.qScale = pick(rand, [1, 1, 3]);
 
-  const list = rand() < 0.2 ? Array.from({ length: B }, () => int(rand, 1, 60)) : null;
+  const paged = rand() < 0.15;
+  const list = !paged && rand() < 0.2 ? Array.from({ length: B }, () => int(rand, 1, 60)) : null;
+  if (paged) {
+    // Real prefill block sizes are multiples of 128; the kernel does not care, so small blocks
+    // give several blocks per sequence here. The BNSD cache goes with a BNSD query only.
+    c.paged = { blockSize: pick(rand, [16, 32, 128]), layout: layout === 'BNSD' && rand() < 0.5 ? 'BNSD' : 'BSH', spare: int(rand, 0, 3), invalid: rand() < 0.5 };
+  }
   if (list) {
     c.list = list;
     KVs = Math.max(...list);
@@ -48,8 +54,8 @@ export function randomCase(seed: number): PrefillCase {
       : rand() < 0.3 ? [int(rand, 0, KVs)] : Array.from({ length: B }, () => int(rand, 0, KVs));
   }
   // Left padding (not with tensor-list KV); pads may push a window out of [0, S).
-  if (!list && c.qLens && rand() < 0.4) c.qPad = int(rand, -2, Math.max(0, Qs - Math.min(...c.qLens)) + 1);
-  if (!list && c.kvLens && rand() < 0.4) c.kvPad = int(rand, -2, Math.max(0, KVs - Math.min(...c.kvLens)) + 1);
+  if (!list && !paged && c.qLens && rand() < 0.4) c.qPad = int(rand, -2, Math.max(0, Qs - Math.min(...c.qLens)) + 1);
+  if (!list && !paged && c.kvLens && rand() < 0.4) c.kvPad = int(rand, -2, Math.max(0, KVs - Math.min(...c.kvLens)) + 1);
 
   const mode = pick(rand, [0, 0, 1, 2, 3, 4]);
   c.sparseMode = mode;
@@ -92,7 +98,7 @@ describe('prefill kernel: randomized matrix vs reference', () => {
   for (const c of cases) {
     const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
-      + `${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
+      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {
       const stream = await testStream();
       const r = await runPrefillCase(stream, c);

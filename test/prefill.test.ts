@@ -36,6 +36,12 @@ describe('prefill kernel: dense basics', () => {
   it('left padding on query and KV with actual lengths', () =>
     check({ ...base, qLens: [7, 12], kvLens: [20, 30], qPad: 4, kvPad: 3 }));
   it('tensor-list KV with per-batch lengths', () => check({ ...base, B: 3, list: [9, 40, 1], kvLens: [9, 17, 0] }));
+  it('paged KV, (blockNum, blockSize, H) cache, shuffled blocks with spares, BSND query', () =>
+    check({ ...base, layout: 'BSND', KVs: 300, Qs: 7, kvLens: [300, 131], paged: { blockSize: 128, layout: 'BSH', spare: 3, invalid: false } }));
+  it('paged KV, (blockNum, KV_N, blockSize, D) cache, invalid block ids masked, causal', () =>
+    check({ ...base, dtype: 'FLOAT16', KVs: 45, kvLens: [45, 20], sparseMode: 3,
+      mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 },
+      paged: { blockSize: 16, layout: 'BNSD', spare: 2, invalid: true } }));
   it('attenMask (B,1,S,S) INT8 with holes + pseShift', () =>
     check({ ...base, mask: { shape: 'B1SS', dtype: 'INT8', padRows: 2, padCols: 3, density: 0.4 },
       pse: { batch1: false, padRows: 0, padCols: 2 } }));

@@ -25,6 +25,8 @@ export interface PrefillSpec {
   lse: boolean;
   queryPad: boolean;
   kvPad: boolean;
+  /** K/V gathered through blockTable (cache layout and block size are uniforms). */
+  paged: boolean;
   headDim: number;
   groupSize: number;
   blockQ: number;
@@ -49,7 +51,6 @@ export interface PrefillRegions {
 /** null when the prefill kernel computes `problem` exactly; else the missing feature. */
 export function prefillUnsupported(problem: Problem): string | null {
   if (problem.isDecode) return 'Q_S == 1 (decode)';
-  if (problem.kv.kind === 'paged') return 'paged KV';
   if (problem.prefix) return 'shared prefix';
   if (problem.antiquant) return 'KV antiquant (INT8/INT4 key/value)';
   if (problem.int8Attention) return 'INT8 query/key/value';
@@ -106,7 +107,7 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const spec: PrefillSpec = {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
     pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
-    lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding,
+    lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding, paged: problem.kv.kind === 'paged',
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
   };
   return {
@@ -129,6 +130,7 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   maskOffset: 'u32', maskStrideB: 'u32', maskStrideS: 'u32', maskStrideC: 'u32',
   pseOffset: 'u32', pseStrideB: 'u32', pseStrideN: 'u32', pseStrideS: 'u32', pseStrideC: 'u32',
   lseOffset: 'u32',
+  btOffset: 'u32', btStrideB: 'u32', btStrideE: 'u32', blockSize: 'u32', numBlocks: 'u32',
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
 
@@ -139,6 +141,7 @@ function storageBindings(spec: PrefillSpec): { name: string; access: 'read' | 'r
     { name: 'kBuf', access: 'read', elem: 'u32' },
     { name: 'vBuf', access: 'read', elem: 'u32' },
   ];
+  if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
   if (spec.queryPad || spec.kvPad) list.push({ name: 'aux', access: 'read', elem: 'u32' });
@@ -175,6 +178,35 @@ function storeOutFn(dtype: DataType): string {
   }
 }
 
+/**
+ * WGSL `fn kvRowBases(b, h, c, kvStart) -> vec3<u32>`: element index of (d = 0) of logical KV
+ * column c in K (x) and V (y), and whether the column exists (z). Dense / list: physical row
+ * kvStart + c. Paged (SEMANTICS §6): block blockTable[b][c / blockSize], slot c % blockSize, with
+ * the cache's block stride in kStrideB; an id outside [0, numBlocks) is never dereferenced and
+ * its columns are masked. Plus the per-tile column-present flags the predicate reads.
+ */
+function kvRowFn(paged: boolean): string {
+  if (!paged) {
+    return `fn kvRowBases(b: u32, h: u32, c: u32, kvStart: u32) -> vec3<u32> {
+  let phys = kvStart + c;
+  return vec3<u32>(u.kOffset + b * u.kStrideB + h * u.kStrideN + phys * u.kStrideS,
+                   u.vOffset + b * u.vStrideB + h * u.vStrideN + phys * u.vStrideS, 1u);
+}
+fn setColumnPresent(col: u32, present: bool) { }
+fn columnPresent(col: u32) -> bool { return true; }`;
+  }
+  return `fn kvRowBases(b: u32, h: u32, c: u32, kvStart: u32) -> vec3<u32> {
+  let block = bitcast<i32>(btBuf[u.btOffset + b * u.btStrideB + (c / u.blockSize) * u.btStrideE]);
+  if (block < 0i || u32(block) >= u.numBlocks) { return vec3<u32>(0u); }
+  let slot = c % u.blockSize;
+  return vec3<u32>(u.kOffset + u32(block) * u.kStrideB + h * u.kStrideN + slot * u.kStrideS,
+                   u.vOffset + u32(block) * u.vStrideB + h * u.vStrideN + slot * u.vStrideS, 1u);
+}
+var<workgroup> tilePresent: array<u32, BLOCK_KV>;
+fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
+fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`;
+}
+
 /** The feature block: loaders, pad/mask/pse/lse functions and their on/off constants. */
 function featureBlock(spec: PrefillSpec): string {
   const parts = [
@@ -185,6 +217,7 @@ function featureBlock(spec: PrefillSpec): string {
     `const HAS_PSE: bool = ${spec.pseDtype !== 'none'};`,
     `const HAS_BAND: bool = ${spec.band};`,
     `const HAS_QUERY_PAD: bool = ${spec.queryPad};`,
+    kvRowFn(spec.paged),
     `const HAS_KV_PAD: bool = ${spec.kvPad};`,
   ];
   if (spec.queryPad || spec.kvPad) parts.push(wgsl('common/aux.wgsl'));
@@ -248,13 +281,13 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
   const t: string[] = [];
   for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_BIG;`);
   t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-  const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);'];
+  const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);', 'let present = columnPresent(col);'];
   for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
   for (const k of ks) {
     qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
   }
   for (const r of rows) {
-    qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && maskKeeps(b, row_${r}, physCol);`);
+    qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && present && maskKeeps(b, row_${r}, physCol);`);
   }
   for (const { s, r } of slots) {
     qk.push(`let sc_${s} = select(NEG_BIG, dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol), keep_${r});`);
@@ -368,7 +401,9 @@ export function encodePrefill(ctx: {
   const query = inputs.query!;
   const qs = layoutStrides(query, problem.queryLayout, D);
   const os = layoutStrides(out, problem.outLayout, D);
-  const kvLayout = problem.kv.kind === 'paged' ? 'BSH' : problem.kv.kvLayout;
+  const kvLayout = problem.kv.kind === 'paged' ? problem.kv.cacheLayout : problem.kv.kvLayout;
+  const paged = problem.kv.kind === 'paged' ? problem.kv : null;
+  const blockTable = paged ? inputs.blockTable! : null;
   const band = problem.band;
   const clampBand = (x: number): number => Math.max(-BAND_CLAMP, Math.min(BAND_CLAMP, x));
   const mask = problem.mask;
@@ -380,6 +415,7 @@ export function encodePrefill(ctx: {
     const r: Record<string, GPUBufferBinding> = {
       qBuf: { buffer: query.buffer }, kBuf: { buffer: key.buffer }, vBuf: { buffer: value.buffer }, outBuf: { buffer: out.buffer },
     };
+    if (blockTable) r.btBuf = { buffer: blockTable.buffer };
     if (pse) r.pseBuf = { buffer: inputs.pseShift!.buffer };
     if (mask) r.maskBuf = { buffer: inputs.attenMask!.buffer };
     if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
@@ -425,6 +461,8 @@ export function encodePrefill(ctx: {
       pseOffset: pse?.offset ?? 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
       pseStrideS: pse?.rowStride ?? 0, pseStrideC: pse?.colStride ?? 0,
       lseOffset: lseTensor?.offset ?? 0,
+      btOffset: blockTable?.offset ?? 0, btStrideB: blockTable?.strides[0] ?? 0, btStrideE: blockTable?.strides[1] ?? 0,
+      blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
     };
     const header = uniformBuffer(device, UNIFORMS.pack(values), 'fia.prefill.uniforms');
     const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');

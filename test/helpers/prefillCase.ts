@@ -47,6 +47,12 @@ export interface PrefillCase {
   pse?: { batch1: boolean; padRows: number; padCols: number } | null;
   /** Magnitude of q (larger → peakier softmax). */
   qScale?: number;
+  /**
+   * Paged KV: a shuffled cache with `spare` extra blocks, (blockNum, blockSize, KV_N·D) or
+   * (blockNum, KV_N, blockSize, D); `invalid`: some table entries point outside the cache.
+   * actualSeqLengthsKv defaults to KVs per batch.
+   */
+  paged?: { blockSize: number; layout: 'BSH' | 'BNSD'; spare: number; invalid: boolean } | null;
   /** Plan overrides (tile shapes), else the default plan for the device. */
   tune?: PrefillTune;
 }
@@ -92,7 +98,8 @@ export const FLOORS: Record<FloatDtype, { out: number; lse: number }> = {
   BFLOAT16: { out: 1.6e-2, lse: 8e-3 },
 };
 
-export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: DeviceCaps): Promise<CaseResult> {
+export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?: DeviceCaps): Promise<CaseResult> {
+  let c = caseIn;
   const rand = rng(c.seed);
   const uni = (lo: number, hi: number): number => lo + (hi - lo) * rand();
   const { B, N, KVN, Qs, D, layout, dtype } = c;
@@ -109,8 +116,9 @@ export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: Devi
   const vals: Tensor[] = [];
   const kHost: Float64Array[] = [];
   const vHost: Float64Array[] = [];
-  for (const S of kvRows) {
-    const shape = shapeOf(layout, c.list ? 1 : B, S, KVN, D);
+  let blockTable: Tensor | null = null;
+  let btHost: Int32Array | undefined;
+  const pushKv = (shape: number[]): void => {
     const n = shape.reduce((a, b) => a * b, 1);
     const kh = values(n, 1);
     const vh = values(n, 1);
@@ -118,8 +126,25 @@ export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: Devi
     vHost.push(vh);
     keys.push(createTensor(stream, kh, shape, dtype, 'key'));
     vals.push(createTensor(stream, vh, shape, dtype, 'value'));
+  };
+  if (c.paged) {
+    const bs = c.paged.blockSize;
+    const maxBlocks = Math.ceil(c.KVs / bs) + 1;
+    const numBlocks = B * maxBlocks + c.paged.spare;
+    const ids = Array.from({ length: numBlocks }, (_, i) => i);
+    for (let i = ids.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [ids[i], ids[j]] = [ids[j]!, ids[i]!];
+    }
+    btHost = Int32Array.from({ length: B * maxBlocks }, (_, i) =>
+      c.paged!.invalid && rand() < 0.15 ? (rand() < 0.5 ? -1 : numBlocks + 2) : ids[i]!);
+    blockTable = createTensor(stream, btHost, [B, maxBlocks], 'INT32', 'blockTable');
+    pushKv(c.paged.layout === 'BSH' ? [numBlocks, bs, KVN * D] : [numBlocks, KVN, bs, D]);
+    c = { ...c, kvLens: c.kvLens ?? [c.KVs] };
+  } else {
+    for (const S of kvRows) pushKv(shapeOf(layout, c.list ? 1 : B, S, KVN, D));
   }
-  const host: HostInputs = { query: qHost, key: kHost, value: vHost };
+  const host: HostInputs = { query: qHost, key: kHost, value: vHost, blockTable: btHost };
   const kvMax = Math.max(...kvRows);
 
   let attenMask: Tensor | null = null;
@@ -162,14 +187,14 @@ export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: Devi
 
   const inputs: FiaInputs = {
     query, key: aclCreateTensorList(keys), value: aclCreateTensorList(vals),
-    pseShift, attenMask,
+    pseShift, attenMask, blockTable, blockSize: c.paged?.blockSize ?? 0,
     actualSeqLengths: c.qLens ? aclCreateIntArray(c.qLens) : null,
     actualSeqLengthsKv: c.kvLens ? aclCreateIntArray(c.kvLens) : null,
     queryPaddingSize: pad(c.qPad, 'queryPaddingSize'), kvPaddingSize: pad(c.kvPad, 'kvPaddingSize'),
     numHeads: N, scaleValue: c.scale ?? 1 / Math.sqrt(D),
     preTokens: c.preTokens ?? 2147483647, nextTokens: c.nextTokens ?? 2147483647,
     inputLayout: layout, numKeyValueHeads: KVN, sparseMode: c.sparseMode ?? 0, innerPrecise: 1,
-    blockSize: 0, antiquantMode: 0, softmaxLseFlag: lse, keyAntiquantMode: 0, valueAntiquantMode: 0,
+    antiquantMode: 0, softmaxLseFlag: lse, keyAntiquantMode: 0, valueAntiquantMode: 0,
     attentionOut, softmaxLse,
   };
   const problem = normalize(inputs);
@@ -199,7 +224,7 @@ export async function runPrefillCase(stream: Stream, c: PrefillCase, caps?: Devi
   const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
   const out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
   const lseCmp = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
-  for (const t of [query, ...keys, ...vals, attenMask, pseShift, attentionOut, softmaxLse]) t?.buffer.destroy();
+  for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, attentionOut, softmaxLse]) t?.buffer.destroy();
   workspace?.destroy();
   return { problem, plan, out, lse: lseCmp };
 }
