@@ -43,8 +43,9 @@ export interface DecodeSpec {
   prefix?: { S: number; P: number } | null;
   /** INT8 / INT4 K/V with antiquant (query f16/bf16): separate params, key/value modes (0 per-channel, 1 per-token, 2 per-head, 3 per-token-head). */
   quant?: { kv: 'INT8' | 'INT4'; kMode: 0 | 1 | 2 | 3; vMode: 0 | 1 | 2 | 3; offset: boolean; perTensor?: boolean } | null;
-  /** Kernel variant (default: the plan's choice). */
+  /** Kernel variant (default: the plan's choice); noSubgroups: lanes merged through workgroup memory. */
   variant?: 'lanes' | 'tiles';
+  noSubgroups?: boolean;
   scaleValue?: number;
 }
 
@@ -210,10 +211,10 @@ const FLOORS: Record<FloatType, number> = { FLOAT32: 2e-5, FLOAT16: 1e-3, BFLOAT
 export async function checkDecode(stream: Stream, spec: DecodeSpec, seed: number): Promise<string> {
   const c = buildDecodeCase(stream, spec, seed);
   const host = await readHostInputs(stream, c.inputs, c.problem);
-  const got = await runDecode(stream, c, { numSplits: spec.numSplits, variant: spec.variant });
+  const got = await runDecode(stream, c, { numSplits: spec.numSplits, variant: spec.variant, noSubgroups: spec.noSubgroups });
   const ref = attentionReference(c.problem, host);
   const refLow = attentionReference(c.problem, host, { roundTo: spec.dtype });
-  const repro = `repro: checkDecode(stream, ${JSON.stringify(spec)}, ${seed}) plan ${JSON.stringify({ variant: got.plan.variant, numSplits: got.plan.numSplits, splitLen: got.plan.splitLen, direct: got.plan.direct, headBlock: got.plan.headBlock })}`;
+  const repro = `repro: checkDecode(stream, ${JSON.stringify(spec)}, ${seed}) plan ${JSON.stringify({ variant: got.plan.variant, subgroupMerge: got.plan.subgroupMerge, numSplits: got.plan.numSplits, splitLen: got.plan.splitLen, direct: got.plan.direct, headBlock: got.plan.headBlock })}`;
   const o = compareOutputs(got.out, ref.attentionOut, refLow.attentionOut, FLOORS[spec.dtype]);
   if (!o.ok) return `out ${o.message}; ${repro}`;
   if (ref.softmaxLse) {

@@ -28,11 +28,11 @@ const CASES: [string, Partial<DecodeSpec>][] = [
 ];
 
 describe('decode features vs reference', () => {
-  for (const variant of ['lanes', 'tiles'] as const) {
+  for (const [variant, noSubgroups] of [['lanes', false], ['lanes', true], ['tiles', false]] as const) {
     for (const [name, over] of CASES) {
-      it(`${variant}: ${name}`, async () => {
+      it(`${variant}${noSubgroups ? ' (workgroup-memory merge)' : ''}: ${name}`, async () => {
         const stream = await testStream();
-        expect(await checkDecode(stream, { ...base, variant, ...over }, 7)).toBe('');
+        expect(await checkDecode(stream, { ...base, variant, noSubgroups, ...over }, 7)).toBe('');
       });
     }
   }

@@ -10,10 +10,12 @@
 // barrier until the end:
 //   pass 1: s_g = q_g·k_c + pse, stashed in sc[g][c - c0] (own slots only), m_g = lane max;
 //   pass 2: p_g = exp(s_g - m_g), l_g += p_g, a_g_d += p_g·v_c[d];
-//   merge:  lanes publish (m, l, a) in workgroup memory; each output element merges the WG lane
-//           states by their max (the §11 rule) and is written like decode.wgsl does.
+//   merge:  the WG lane states are merged by their max (the §11 rule): with subgroup operations
+//           when the device has them, else published in workgroup memory and merged per output
+//           element; outputs are written like decode.wgsl does.
 // Workgroup memory: max(GB·SPLIT, WG·RED) f32, RED = 2·GB + GB·D.
 
+{{ENABLE}}
 {{UNIFORMS}}
 
 @group(0) @binding(0) var<storage, read> qBuf: array<u32>;
@@ -44,6 +46,9 @@ const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
 const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;
+// Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
+// WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
+const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
 const MASKED: f32 = -3.0e38;
 const KEPT_MIN: f32 = -1.0e38;
 
@@ -134,11 +139,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 {{PV}}
   }
 
+  let rowBase = b * u.numQoHeads + n0;
+  if (SUBGROUP_MERGE) {
+{{SUBGROUP_MERGE_BLOCK}}
+    return;
+  }
+
   workgroupBarrier();
 {{PUBLISH}}
   workgroupBarrier();
 
-  let rowBase = b * u.numQoHeads + n0;
   for (var j = 0u; j < PAIRS; j++) {
     let e = (lid + j * WG) * 2u;
     if (e >= GB * D) { break; }

@@ -34,6 +34,8 @@ export interface DecodePlan {
   splitLen: number;
   /** One split written straight to attentionOut: no partials, no combine pass. */
   direct: boolean;
+  /** Lanes variant: merge the lane states with subgroup operations (device has `subgroups`). */
+  subgroupMerge: boolean;
 }
 
 export interface DecodeRegions {
@@ -55,6 +57,8 @@ export interface DecodePlanOptions {
   variant?: 'lanes' | 'tiles';
   /** Workgroups the split count aims for (tuning). */
   targetWorkgroups?: number;
+  /** Merge lane states through workgroup memory even when the device has subgroups (tests). */
+  noSubgroups?: boolean;
 }
 
 const FLOAT_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
@@ -83,7 +87,7 @@ export function decodeUnsupported(problem: Problem): string | null {
 
 const MIN_SPLIT_KEYS = 128;
 /** Workgroups that keep an adapter busy; more splits than this only add combine work. */
-const TARGET_WORKGROUPS = 64;
+const TARGET_WORKGROUPS = 32;
 
 /** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit). */
 function largestDivisor(groupSize: number, fits: (gb: number) => boolean): number {
@@ -138,7 +142,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   numSplits = Math.ceil(kvCols / splitLen);
   // Direct writes need whole words per invocation: 16-bit outputs with odd D go through combine.
   const direct = numSplits === 1 && (elementsPerWord(problem.outDtype) === 1 || D % 2 === 0);
-  return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct };
+  const subgroupMerge = variant === 'lanes' && caps.subgroups && !opts.noSubgroups;
+  return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge };
 }
 
 /** Words of the meta region before the KV source's copies: aux scalars, then kvLens[B]. */
@@ -299,6 +304,44 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
   };
 }
 
+/**
+ * The lanes variant's subgroup merge: every lane gets the merged (out, lse) of all GB·D outputs by
+ * subgroupMax/subgroupAdd, and lane p % WG writes output pair p (whole u32 words) and lse g % WG.
+ */
+function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean, outWordElems: number): string {
+  const heads = [...Array(GB).keys()];
+  const dims = [...Array(D).keys()];
+  const L: string[] = [];
+  for (const g of heads) {
+    L.push(`    let M_${g} = subgroupMax(m_${g});`);
+    L.push(`    let w_${g} = select(0.0, exp(m_${g} - M_${g}), l_${g} > 0.0);`);
+    L.push(`    let L_${g} = subgroupAdd(w_${g} * l_${g});`);
+    L.push(`    let inv_${g} = select(0.0, 1.0 / L_${g}, L_${g} > 0.0);`);
+    L.push(`    let lse_${g} = select(0x7f800000u, bitcast<u32>(M_${g} + log(L_${g})), L_${g} > 0.0);`);
+    for (const d of dims) L.push(`    let o_${g}_${d} = subgroupAdd(w_${g} * a_${g}_${d}) * inv_${g};`);
+    const lseIndex = direct ? `u.lseOffset + rowBase + ${g}u` : `u.lseOffset + (rowBase + ${g}u) * u.numSplits + split`;
+    const lseWrite = `lseBuf[${lseIndex}] = lse_${g};`;
+    L.push(`    if (lid == ${g % WG}u) { ${direct ? `if (u.writeLse != 0u) { ${lseWrite} }` : lseWrite} }`);
+  }
+  const n = GB * D;
+  const name = (e: number): string => `o_${Math.floor(e / D)}_${e % D}`;
+  for (let e = 0; e < n; e += 2) {
+    const p = e / 2;
+    const writes: string[] = [];
+    if (direct && outWordElems === 2) {
+      writes.push(`outBuf[(u.outOffset + rowBase * D + ${e}u) >> 1u] = outWord(${name(e)}, ${e + 1 < n ? name(e + 1) : '0.0'});`);
+    } else {
+      for (const x of e + 1 < n ? [e, e + 1] : [e]) {
+        const idx = direct ? `u.outOffset + rowBase * D + ${x}u`
+          : `u.outOffset + ((rowBase + ${Math.floor(x / D)}u) * u.numSplits + split) * D + ${x % D}u`;
+        writes.push(`outBuf[${idx}] = bitcast<u32>(${name(x)});`);
+      }
+    }
+    L.push(`    if (lid == ${p % WG}u) { ${writes.join(' ')} }`);
+  }
+  return L.join('\n');
+}
+
 function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
   const spec = {
     variant: plan.variant,
@@ -307,6 +350,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
     headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys,
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
+    subgroupMerge: plan.subgroupMerge,
     unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
@@ -346,7 +390,12 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
         WG: plan.workgroupSize,
         SPLIT: stashLen(plan),
         PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
-        WMEM_LEN: Math.max(GB * stashLen(plan), plan.workgroupSize * (2 * GB + GB * D)),
+        // Subgroup merge: the stash only; else also the lanes' published states.
+        WMEM_LEN: plan.subgroupMerge ? GB * stashLen(plan) : Math.max(GB * stashLen(plan), plan.workgroupSize * (2 * GB + GB * D)),
+        ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
+        SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
+        SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
+          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct, elementsPerWord(problem.outDtype)) : '',
       });
       return { code, label };
     }
