@@ -34,7 +34,7 @@ export function randomCase(seed: number): PrefillCase {
   const c: PrefillCase = { seed, B, N, KVN, Qs, KVs, D, layout, dtype, outDtype, lse: rand() < 0.8 };
   c.qScale = pick(rand, [1, 1, 3]);
 
-  const paged = rand() < 0.15;
+  const paged = rand() < 0.25;
   const list = !paged && rand() < 0.2 ? Array.from({ length: B }, () => int(rand, 1, 60)) : null;
   if (paged) {
     // Real prefill block sizes are multiples of 128; the kernel does not care, so small blocks
@@ -79,6 +79,12 @@ export function randomCase(seed: number): PrefillCase {
   if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
   // Small random tiles: several query and KV tiles per case, odd tile edges, and shaders small
   // enough to compile fast (the default plan's 16-row register tiles are covered in prefill.test.ts).
+  if (rand() < 0.12) {
+    c.outDtype = 'INT8';
+    c.outQuant = { perChannel: rand() < 0.5, offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
+    // Keep within the default 8 storage buffers.
+    if (c.outQuant.offset && c.pse && c.mask && (c.qPad !== undefined || c.kvPad !== undefined)) c.pse = null;
+  }
   c.tune = {
     blockKv: pick(rand, [4, 8, 16, 32]),
     rowsPerThread: pick(rand, [1, 2, 3]),
@@ -96,7 +102,7 @@ const NUM_RANDOM = 40;
 describe('prefill kernel: randomized matrix vs reference', () => {
   const cases = [...pinned, ...Array.from({ length: NUM_RANDOM }, (_, i) => randomCase(i + 1))];
   for (const c of cases) {
-    const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}`
+    const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}${c.outDtype !== c.dtype ? `→${c.outDtype}${c.outQuant ? (c.outQuant.perChannel ? '/ch' : '/t') : ''}` : ''}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
       + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {

@@ -42,6 +42,11 @@ describe('prefill kernel: dense basics', () => {
     check({ ...base, dtype: 'FLOAT16', KVs: 45, kvLens: [45, 20], sparseMode: 3,
       mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 },
       paged: { blockSize: 16, layout: 'BNSD', spare: 2, invalid: true } }));
+  it('INT8 output, per-tensor quantScale2 FLOAT32, with an empty row set', () =>
+    check({ ...base, dtype: 'FLOAT16', outDtype: 'INT8', qLens: [19, 4], outQuant: { perChannel: false, offset: false, dtype: 'FLOAT32' } }));
+  it('INT8 output, per-channel BFLOAT16 scale + offset, BSH, masked holes', () =>
+    check({ ...base, layout: 'BSH', dtype: 'BFLOAT16', outDtype: 'INT8', outQuant: { perChannel: true, offset: true, dtype: 'BFLOAT16' },
+      mask: { shape: 'SS', dtype: 'UINT8', padRows: 0, padCols: 0, density: 0.3 }, sparseMode: 1 }));
   it('attenMask (B,1,S,S) INT8 with holes + pseShift', () =>
     check({ ...base, mask: { shape: 'B1SS', dtype: 'INT8', padRows: 2, padCols: 3, density: 0.4 },
       pse: { batch1: false, padRows: 0, padCols: 2 } }));

@@ -4,7 +4,7 @@ import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { encodeAuxCopies, allocAux, AUX_SLOTS } from './aux.js';
-import type { DeviceCaps } from './caps.js';
+import { DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
@@ -27,6 +27,9 @@ export interface PrefillSpec {
   kvPad: boolean;
   /** K/V gathered through blockTable (cache layout and block size are uniforms). */
   paged: boolean;
+  /** INT8 attentionOut: quantScale2 (+ quantOffset2) dtype, or 'none'. */
+  outQuantDtype: DataType | 'none';
+  outQuantOffset: boolean;
   headDim: number;
   groupSize: number;
   blockQ: number;
@@ -54,13 +57,17 @@ export function prefillUnsupported(problem: Problem): string | null {
   if (problem.prefix) return 'shared prefix';
   if (problem.antiquant) return 'KV antiquant (INT8/INT4 key/value)';
   if (problem.int8Attention) return 'INT8 query/key/value';
-  if (problem.outQuant) return 'INT8 attentionOut (output quant)';
   const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
-  if (!floats.includes(problem.queryDtype) || !floats.includes(problem.kvDtype) || !floats.includes(problem.outDtype)) {
+  const outOk = floats.includes(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
+  if (!floats.includes(problem.queryDtype) || !floats.includes(problem.kvDtype) || !outOk) {
     return `dtypes query ${problem.queryDtype} / kv ${problem.kvDtype} / out ${problem.outDtype}`;
   }
   if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
   if (problem.pse && !floats.includes(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
+  const bindings = storageBindings(specFeatures(problem)).length;
+  if (bindings > DEFAULT_CAPS.maxStorageBuffersPerStage) {
+    return `${bindings} storage buffers (pse + mask + padding + lse + output quant offset together; the WebGPU default allows 8)`;
+  }
   return null;
 }
 
@@ -105,14 +112,24 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
   const spec: PrefillSpec = {
-    queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
-    pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
-    lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding, paged: problem.kv.kind === 'paged',
+    ...specFeatures(problem),
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
   };
   return {
     spec, workgroupSize: rowThreads * headThreads, numQTiles: Math.ceil(problem.qSeqLen / blockQ),
     workgroupStorageBytes: blockKv * tileBytesPerColumn,
+  };
+}
+
+/** The feature half of the specialization (what decides bindings and feature blocks). */
+function specFeatures(problem: Problem): Omit<PrefillSpec, 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'> {
+  return {
+    queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
+    pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
+    lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding,
+    paged: problem.kv.kind === 'paged',
+    outQuantDtype: problem.outQuant ? problem.outQuant.dtype : 'none',
+    outQuantOffset: !!problem.outQuant?.hasOffset,
   };
 }
 
@@ -131,11 +148,12 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   pseOffset: 'u32', pseStrideB: 'u32', pseStrideN: 'u32', pseStrideS: 'u32', pseStrideC: 'u32',
   lseOffset: 'u32',
   btOffset: 'u32', btStrideB: 'u32', btStrideE: 'u32', blockSize: 'u32', numBlocks: 'u32',
+  qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
 
 /** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
-function storageBindings(spec: PrefillSpec): { name: string; access: 'read' | 'read_write'; elem: string }[] {
+function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>): { name: string; access: 'read' | 'read_write'; elem: string }[] {
   const list: { name: string; access: 'read' | 'read_write'; elem: string }[] = [
     { name: 'qBuf', access: 'read', elem: 'u32' },
     { name: 'kBuf', access: 'read', elem: 'u32' },
@@ -146,6 +164,8 @@ function storageBindings(spec: PrefillSpec): { name: string; access: 'read' | 'r
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
   if (spec.queryPad || spec.kvPad) list.push({ name: 'aux', access: 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'u32' });
+  if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
+  if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
   if (spec.lse) list.push({ name: 'lseBuf', access: 'read_write', elem: 'f32' });
   return list;
 }
@@ -155,21 +175,34 @@ export function prefillStorageBufferCount(spec: PrefillSpec): number {
   return storageBindings(spec).length;
 }
 
-/** WGSL `fn storeOut4(i, v)`: 4 consecutive output elements from element index i (i even for 16-bit types). */
+/**
+ * WGSL `fn storeOut4(i, ch, v)`: 4 consecutive output elements from element index i (i even for
+ * 16-bit types, a multiple of 4 for INT8); ch = n·D + d is the output-quant channel of the first.
+ * INT8 (SEMANTICS §9): sat[-128,127](rint(o·quantScale2 + quantOffset2)), round() being ties-to-even.
+ */
 function storeOutFn(dtype: DataType): string {
   switch (dtype) {
+    case 'INT8':
+      return `fn quant8(x: f32, ch: u32) -> u32 {
+  let c = u.quantPerChannel * ch;
+  let y = clamp(round(x * loadQs2(u.qs2Offset + c) + quantOffset2(c)), -128.0, 127.0);
+  return u32(i32(y)) & 0xffu;
+}
+fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
+  outBuf[i >> 2u] = quant8(v.x, ch) | (quant8(v.y, ch + 1u) << 8u) | (quant8(v.z, ch + 2u) << 16u) | (quant8(v.w, ch + 3u) << 24u);
+}`;
     case 'FLOAT32':
-      return `fn storeOut4(i: u32, v: vec4<f32>) {
+      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
   outBuf[i] = bitcast<u32>(v.x); outBuf[i + 1u] = bitcast<u32>(v.y);
   outBuf[i + 2u] = bitcast<u32>(v.z); outBuf[i + 3u] = bitcast<u32>(v.w);
 }`;
     case 'FLOAT16':
-      return `fn storeOut4(i: u32, v: vec4<f32>) {
+      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
   outBuf[i >> 1u] = f32ToF16Bits(v.x) | (f32ToF16Bits(v.y) << 16u);
   outBuf[(i >> 1u) + 1u] = f32ToF16Bits(v.z) | (f32ToF16Bits(v.w) << 16u);
 }`;
     case 'BFLOAT16':
-      return `fn storeOut4(i: u32, v: vec4<f32>) {
+      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
   outBuf[i >> 1u] = f32ToBf16Bits(v.x) | (f32ToBf16Bits(v.y) << 16u);
   outBuf[(i >> 1u) + 1u] = f32ToBf16Bits(v.z) | (f32ToBf16Bits(v.w) << 16u);
 }`;
@@ -240,7 +273,13 @@ fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
   } else {
     parts.push('fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 { return 0.0; }');
   }
-  if (spec.outDtype !== 'FLOAT32') parts.push(wgsl('common/f16pack.wgsl'));
+  if (spec.outDtype === 'FLOAT16' || spec.outDtype === 'BFLOAT16') parts.push(wgsl('common/f16pack.wgsl'));
+  if (spec.outQuantDtype !== 'none') {
+    parts.push(loaderFn('loadQs2', 'qs2Buf', spec.outQuantDtype));
+    parts.push(spec.outQuantOffset
+      ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
+      : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
+  }
   parts.push(storeOutFn(spec.outDtype));
   parts.push(spec.lse
     ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }'
@@ -322,7 +361,9 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
     '  let slot = e / D4;',
     '  let row = row0 + slot / HEADS_PER_THREAD;',
     '  let n = head0 + slot % HEADS_PER_THREAD;',
-    '  if (row < u.qSeqLen) { storeOut4(u.outOffset + b * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * (e % D4), o[e]); }',
+    '  if (row < u.qSeqLen) {',
+    '    storeOut4(u.outOffset + b * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * (e % D4), n * HEAD_DIM + 4u * (e % D4), o[e]);',
+    '  }',
     '}',
   );
   return { SLOT_STATE: lines(state, '  '), TILE_COMPUTE: lines(t, '    '), EPILOGUE: lines(e, '  ') };
@@ -390,8 +431,9 @@ export function encodePrefill(ctx: {
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
   const { spec } = plan;
   const out = inputs.attentionOut!;
-  if (spec.outDtype !== 'FLOAT32' && out.offset % 2 !== 0) {
-    throw new Error('prefill kernel: a 16-bit attentionOut must start at an even element offset');
+  const wordElements = spec.outDtype === 'INT8' ? 4 : spec.outDtype === 'FLOAT32' ? 1 : 2;
+  if (out.offset % wordElements !== 0) {
+    throw new Error(`prefill kernel: a ${spec.outDtype} attentionOut must start at a multiple of ${wordElements} elements`);
   }
   if (regions.aux) encodeAuxCopies(encoder, inputs, workspace!, regions.aux);
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
@@ -420,6 +462,8 @@ export function encodePrefill(ctx: {
     if (mask) r.maskBuf = { buffer: inputs.attenMask!.buffer };
     if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
     if (lseTensor) r.lseBuf = { buffer: lseTensor.buffer };
+    if (problem.outQuant) r.qs2Buf = { buffer: inputs.quantScale2!.buffer };
+    if (problem.outQuant?.hasOffset) r.qo2Buf = { buffer: inputs.quantOffset2!.buffer };
     return r;
   };
 
@@ -463,6 +507,8 @@ export function encodePrefill(ctx: {
       lseOffset: lseTensor?.offset ?? 0,
       btOffset: blockTable?.offset ?? 0, btStrideB: blockTable?.strides[0] ?? 0, btStrideE: blockTable?.strides[1] ?? 0,
       blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
+      qs2Offset: inputs.quantScale2?.offset ?? 0, qo2Offset: inputs.quantOffset2?.offset ?? 0,
+      quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
     };
     const header = uniformBuffer(device, UNIFORMS.pack(values), 'fia.prefill.uniforms');
     const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');

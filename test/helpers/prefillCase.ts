@@ -29,7 +29,9 @@ export interface PrefillCase {
   D: number;
   layout: Layout;
   dtype: FloatDtype;
-  outDtype?: FloatDtype;
+  outDtype?: FloatDtype | 'INT8';
+  /** INT8 attentionOut: quantScale2 per-tensor [1] or per-channel [N, D] (+ quantOffset2 alike). */
+  outQuant?: { perChannel: boolean; offset: boolean; dtype: 'FLOAT32' | 'BFLOAT16' } | null;
   lse?: boolean;
   scale?: number;
   /** actualSeqLengths / actualSeqLengthsKv values (null: absent). */
@@ -179,6 +181,19 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   if (c.qPad !== null && c.qPad !== undefined) host.queryPaddingSize = c.qPad;
   if (c.kvPad !== null && c.kvPad !== undefined) host.kvPaddingSize = c.kvPad;
 
+  let quantScale2: Tensor | null = null;
+  let quantOffset2: Tensor | null = null;
+  if (c.outQuant) {
+    const shape = c.outQuant.perChannel ? [N, D] : [1];
+    const n = shape.reduce((a, b) => a * b, 1);
+    const qr = roundTo(c.outQuant.dtype);
+    host.quantScale2 = Float64Array.from({ length: n }, () => qr(uni(40, 120)));
+    quantScale2 = createTensor(stream, host.quantScale2, shape, c.outQuant.dtype, 'quantScale2');
+    if (c.outQuant.offset) {
+      host.quantOffset2 = Float64Array.from({ length: n }, () => qr(uni(-20, 20)));
+      quantOffset2 = createTensor(stream, host.quantOffset2, shape, c.outQuant.dtype, 'quantOffset2');
+    }
+  }
   const outShape = shapeOf(layout, B, Qs, N, D, true);
   const outCount = outShape.reduce((a, b) => a * b, 1);
   // Garbage in the outputs: every element must be written by the kernel.
@@ -195,7 +210,7 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     preTokens: c.preTokens ?? 2147483647, nextTokens: c.nextTokens ?? 2147483647,
     inputLayout: layout, numKeyValueHeads: KVN, sparseMode: c.sparseMode ?? 0, innerPrecise: 1,
     antiquantMode: 0, softmaxLseFlag: lse, keyAntiquantMode: 0, valueAntiquantMode: 0,
-    attentionOut, softmaxLse,
+    attentionOut, softmaxLse, quantScale2, quantOffset2,
   };
   const problem = normalize(inputs);
   const reason = prefillUnsupported(problem);
@@ -218,13 +233,19 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   const lseActual = softmaxLse ? await readTensor(stream, softmaxLse) : null;
   const ref = attentionReference(problem, host);
   const refLow = attentionReference(problem, host, { roundTo: dtype });
-  const floor = FLOORS[outDtype === 'FLOAT32' ? dtype : outDtype];
-  // The output dtype's own rounding is part of the storage error: the low-precision reference
-  // rounds its output to the output dtype too.
-  const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
-  const out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
+  let out: Comparison;
+  if (outDtype === 'INT8') {
+    // Quantized output: ±1 (SEMANTICS §9: the rounding of o before quantization differs).
+    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, 1);
+  } else {
+    const floor = FLOORS[outDtype === 'FLOAT32' ? dtype : outDtype];
+    // The output dtype's own rounding is part of the storage error: the low-precision reference
+    // rounds its output to the output dtype too.
+    const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
+    out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
+  }
   const lseCmp = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
-  for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, attentionOut, softmaxLse]) t?.buffer.destroy();
+  for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, quantScale2, quantOffset2, attentionOut, softmaxLse]) t?.buffer.destroy();
   workspace?.destroy();
   return { problem, plan, out, lse: lseCmp };
 }
