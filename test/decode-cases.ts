@@ -41,8 +41,8 @@ export interface DecodeSpec {
   paged?: { blockSize: number; cache: 'BSH' | 'BNSD'; spare?: number; badIds?: boolean } | null;
   /** Shared prefix of S rows, P used (0: all). */
   prefix?: { S: number; P: number } | null;
-  /** INT8 / INT4 K/V with antiquant (query f16/bf16): separate params, key/value modes (0 per-channel, 1 per-token, 2 per-head, 3 per-token-head). */
-  quant?: { kv: 'INT8' | 'INT4'; kMode: 0 | 1 | 2 | 3; vMode: 0 | 1 | 2 | 3; offset: boolean; perTensor?: boolean } | null;
+  /** INT8 / INT4 K/V with antiquant (query f16/bf16): separate params, key/value modes (0 per-channel, 1 per-token, 2 per-head, 3 per-token-head, 4/5 paged per-token(-head)). */
+  quant?: { kv: 'INT8' | 'INT4'; kMode: 0 | 1 | 2 | 3 | 4 | 5; vMode: 0 | 1 | 2 | 3 | 4 | 5; offset: boolean; perTensor?: boolean } | null;
   /** Kernel variant (default: the plan's choice); noSubgroups: lanes merged through workgroup memory. */
   variant?: 'lanes' | 'tiles';
   noSubgroups?: boolean;
@@ -108,11 +108,12 @@ export function buildDecodeCase(stream: Stream, spec: DecodeSpec, seed: number):
   const keys: Tensor[] = [];
   const values: Tensor[] = [];
   let blockTable: Tensor | null = null;
+  let numBlocks = 0;
   if (spec.paged) {
     // Cache of numBlocks blocks; batch b's table row is a shuffled slice of block ids.
     const bs = spec.paged.blockSize;
     const maxBlocks = Math.ceil((spec.kvSeqLen as number) / bs);
-    const numBlocks = B * maxBlocks + (spec.paged.spare ?? 2);
+    numBlocks = B * maxBlocks + (spec.paged.spare ?? 2);
     const ids = Array.from({ length: numBlocks }, (_, i) => i);
     for (let i = ids.length - 1; i > 0; i--) { const j = Math.floor(rand() * (i + 1)); [ids[i], ids[j]] = [ids[j]!, ids[i]!]; }
     const table = Array.from({ length: B * maxBlocks }, (_, i) => ids[i]!);
@@ -156,7 +157,8 @@ export function buildDecodeCase(stream: Stream, spec: DecodeSpec, seed: number):
     const tokenS = prefixLen + Math.max(...seqLens) + 1;
     const param = (mode: number, offset: boolean): [Tensor, Tensor | null] => {
       const [shape, pd]: [number[], DataType] = mode === 0 ? [spec.quant!.perTensor ? [1] : [1, KVN, D], dtype]
-        : mode === 1 ? [[B, tokenS], 'FLOAT32'] : mode === 2 ? [[KVN], dtype] : [[B, KVN, tokenS], 'FLOAT32'];
+        : mode === 1 ? [[B, tokenS], 'FLOAT32'] : mode === 2 ? [[KVN], dtype] : mode === 3 ? [[B, KVN, tokenS], 'FLOAT32']
+        : mode === 4 ? [[numBlocks, spec.paged!.blockSize], 'FLOAT32'] : [[numBlocks, KVN, spec.paged!.blockSize], 'FLOAT32'];
       const n = shape.reduce((a, b) => a * b, 1);
       const scale = createTensor(stream, Float64Array.from({ length: n }, () => 0.005 + rand() * 0.05), shape, pd);
       const off = offset ? createTensor(stream, Float64Array.from({ length: n }, () => Math.round((rand() * 6 - 3) * 8) / 8), shape, pd) : null;

@@ -20,6 +20,9 @@ const CASES: [string, Partial<DecodeSpec>][] = [
   ['INT8 per-head', { quant: { kv: 'INT8', kMode: 2, vMode: 2, offset: false } }],
   ['INT4 per-channel', { quant: { kv: 'INT4', kMode: 0, vMode: 0, offset: true }, layout: 'BNSD', headDim: 64 }],
   ['INT4 per-token', { quant: { kv: 'INT4', kMode: 1, vMode: 1, offset: false }, numSplits: 3, headDim: 64 }],
+  ['paged INT8, per-token paged (mode 4) with offset', { paged: { blockSize: 32, cache: 'BSH', badIds: true }, kvLens: [96, 40, 7], quant: { kv: 'INT8', kMode: 4, vMode: 4, offset: true } }],
+  ['paged INT8 BNSD cache, per-token-head paged (mode 5)', { layout: 'BNSD', paged: { blockSize: 32, cache: 'BNSD' }, kvLens: [64, 96, 33], quant: { kv: 'INT8', kMode: 5, vMode: 5, offset: false }, numSplits: 2 }],
+  ['paged INT8 per-channel', { paged: { blockSize: 32, cache: 'BSH' }, kvLens: [96, 1, 50], quant: { kv: 'INT8', kMode: 0, vMode: 0, offset: true } }],
   ['INT8 + shared prefix, per-token', { quant: { kv: 'INT8', kMode: 1, vMode: 1, offset: false }, prefix: { S: 12, P: 12 }, kvLens: [50, 0, 96] }],
 ];
 

@@ -3,7 +3,7 @@
 // notes/kernel-contract.md (decodeUnsupported / planDecode / layoutDecodeWorkspace / encodeDecode).
 import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
-import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
+import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import type { DeviceCaps } from './caps.js';
 import { encodeCombine, outPackBody, uniformBuffer } from './combine.js';
@@ -217,8 +217,11 @@ function writeDummy(device: GPUDevice): GPUBuffer {
 
 /** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
 interface KvAccess {
-  /** Through the KV source (paged / prefix / antiquant): loadKeyAt / loadValueAt per element. */
+  /** Through the KV source (paged / prefix / antiquant): kvRow once per column, then per element. */
   source: boolean;
+  /** Source mode, per side: no dequant, per-token params (one per column) or per-channel/tensor/head (hoisted). */
+  deq: { k: 'none' | 'token' | 'channel'; v: 'none' | 'token' | 'channel' };
+  offset: { k: boolean; v: boolean };
   /** K and V have dim stride 1: element d of a row is at row base + d. */
   unitDim: boolean;
   /** 16-bit K/V whose row bases are all even: one u32 load yields elements d, d + 1. */
@@ -226,7 +229,11 @@ interface KvAccess {
 }
 
 function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
-  if (usesKvSource(problem)) return { source: true, unitDim: false, pairs: false };
+  const aq = problem.antiquant;
+  const deqOf = (a: Antiquant | undefined): 'none' | 'token' | 'channel' => (!a ? 'none' : a.mode === 0 || a.mode === 2 ? 'channel' : 'token');
+  const deq = { k: deqOf(aq?.key), v: deqOf(aq?.value) };
+  const offset = { k: !!aq?.key.offset, v: !!aq?.value.offset };
+  if (usesKvSource(problem)) return { source: true, deq, offset, unitDim: false, pairs: false };
   const D = problem.headDim;
   const tensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
   const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
@@ -235,7 +242,7 @@ function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
     const a = axisStrides(t, problem.queryLayout, D);
     return even(t.offset) && even(a.batch) && even(a.head) && even(a.seq);
   });
-  return { source: false, unitDim, pairs };
+  return { source: false, deq, offset, unitDim, pairs };
 }
 
 /** WGSL statements loading element pairs/singles of one K or V row into `${name}{d}` lets. */
@@ -246,9 +253,21 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
   const stride = kind === 'k' ? 'u.kDimStride' : 'u.vDimStride';
   const lines: string[] = [];
   if (access.source) {
-    const at = kind === 'k' ? 'kvSelectK' : 'kvSelectV';
+    // Raw element by select (prefix / cache), dequant with hoisted parameters, absent → 0.
+    const X = kind === 'k' ? 'K' : 'V';
     lines.push(`    let ${kind}r = kvRow(b, h, c, kvStart);`);
-    for (let d = 0; d < D; d++) lines.push(`    let ${kind}${d} = ${at}(${kind}r, ${d}u);`);
+    const deq = access.deq[kind];
+    if (deq === 'token') {
+      lines.push(`    let ${kind}sc = kv${X}TokenParam(${kind}r, u.kvs${X}sBase);`);
+      lines.push(access.offset[kind] ? `    let ${kind}of = kv${X}TokenParam(${kind}r, u.kvs${X}oBase);` : `    let ${kind}of = 0.0;`);
+    }
+    for (let d = 0; d < D; d++) {
+      const raw = `kvRaw${X}(${kind}r, ${d}u)`;
+      const value = deq === 'none' ? raw
+        : deq === 'token' ? `(${raw} + ${kind}of) * ${kind}sc`
+        : `(${raw} + ${kind}of${d}) * ${kind}sc${d}`;
+      lines.push(`    let ${kind}${d} = select(0.0, ${value}, ${kind}r.present);`);
+    }
     return lines;
   }
   if (access.pairs) {
@@ -276,6 +295,13 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
   const dims = [...Array(D).keys()];
   const qLoad = heads.flatMap((g) => dims.map((d) =>
     `  let q_${g}_${d} = loadQ(qb + ${g}u * u.qHeadStride + ${d}u * u.qDimStride) * u.scaleValue;`));
+  for (const [kind, X] of [['k', 'K'], ['v', 'V']] as const) {
+    if (!access.source || access.deq[kind] !== 'channel') continue;
+    for (const d of dims) {
+      qLoad.push(`  let ${kind}sc${d} = kv${X}ChannelParam(h, u.kvs${X}sBase, ${d}u);`);
+      qLoad.push(access.offset[kind] ? `  let ${kind}of${d} = kv${X}ChannelParam(h, u.kvs${X}oBase, ${d}u);` : `  let ${kind}of${d} = 0.0;`);
+    }
+  }
   const state = heads.flatMap((g) => [`  var m_${g} = MASKED;`, `  var l_${g} = 0.0;`, ...dims.map((d) => `  var a_${g}_${d} = 0.0;`)]);
   const qk = [
     ...rowLoads('k', D, dtype, access),
@@ -352,6 +378,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     subgroupMerge: plan.subgroupMerge,
     unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
+    deqK: access.deq.k, deqV: access.deq.v,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
   return getPipeline(device, specKey('decode', spec), () => {
