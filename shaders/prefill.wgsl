@@ -47,6 +47,13 @@ var<private> posInfBits: u32 = 0x7f800000u;
 var<workgroup> kTile: array<vec4<f32>, BLOCK_KV * D4>;
 var<workgroup> vTile: array<vec4<f32>, BLOCK_KV * D4>;
 
+// Four K and V elements (d = 4·d4 ..) of one tile column, and whether the column exists.
+struct TileElems {
+  k: vec4<f32>,
+  v: vec4<f32>,
+  present: bool,
+}
+
 // Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
 fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
 fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
@@ -138,17 +145,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let col = e / D4;
       let d = e % D4;
       let c = c0 + i32(col);
-      var kv4 = vec4<f32>(0.0);
-      var vv4 = vec4<f32>(0.0);
-      var rows = vec3<u32>(0u);
-      if (c < colHi) { rows = kvRowBases(b, h, u32(c), kvStart); }
-      if (rows.z != 0u) {
-        kv4 = loadK4(rows.x + 4u * d * u.kStrideD);
-        vv4 = loadV4(rows.y + 4u * d * u.vStrideD);
-      }
-      kTile[e] = kv4;
-      vTile[e] = vv4;
-      if (d == 0u) { setColumnPresent(col, rows.z != 0u); }
+      var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
+      if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d); }
+      kTile[e] = el.k;
+      vTile[e] = el.v;
+      if (d == 0u) { setColumnPresent(col, el.present); }
     }
     workgroupBarrier();
 {{TILE_COMPUTE}}

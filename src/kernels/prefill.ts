@@ -3,7 +3,11 @@
 import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
-import { encodeAuxCopies, allocAux, AUX_SLOTS } from './aux.js';
+import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
+import {
+  encodeKvSourceCopies, type KvSourceLayout, type KvSourceUniformValues, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
+  kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator, type KvSourceSpec,
+} from './kvSource.js';
 import { DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
@@ -30,6 +34,9 @@ export interface PrefillSpec {
   /** INT8 attentionOut: quantScale2 (+ quantOffset2) dtype, or 'none'. */
   outQuantDtype: DataType | 'none';
   outQuantOffset: boolean;
+  /** K/V through the KV source (prefix / antiquant); its own spec goes into the cache key. */
+  kvSource: boolean;
+  kvs: KvSourceSpec | null;
   headDim: number;
   groupSize: number;
   blockQ: number;
@@ -47,28 +54,42 @@ export interface PrefillPlan {
 }
 
 export interface PrefillRegions {
-  /** Device-side pad counts (left padding only). */
+  /** Device-side pad counts (AUX_BYTES, left padding), then the KV source's copies (prefix/antiquant). */
   aux: WorkspaceRegion | null;
+  kvSource: KvSourceLayout | null;
 }
 
 /** null when the prefill kernel computes `problem` exactly; else the missing feature. */
 export function prefillUnsupported(problem: Problem): string | null {
   if (problem.isDecode) return 'Q_S == 1 (decode)';
-  if (problem.prefix) return 'shared prefix';
-  if (problem.antiquant) return 'KV antiquant (INT8/INT4 key/value)';
   if (problem.int8Attention) return 'INT8 query/key/value';
   const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
   const outOk = floats.includes(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
-  if (!floats.includes(problem.queryDtype) || !floats.includes(problem.kvDtype) || !outOk) {
+  const kvOk = floats.includes(problem.kvDtype) || !!problem.antiquant;
+  if (!floats.includes(problem.queryDtype) || !kvOk || !outOk) {
     return `dtypes query ${problem.queryDtype} / kv ${problem.kvDtype} / out ${problem.outDtype}`;
   }
   if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
   if (problem.pse && !floats.includes(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
+  if (usesKvSource(problem)) {
+    if (problem.kv.kind === 'list') return 'tensor-list KV with a shared prefix or antiquant';
+    const reason = kvSourceUnsupported(problem);
+    if (reason) return reason;
+  }
   const bindings = storageBindings(specFeatures(problem)).length;
   if (bindings > DEFAULT_CAPS.maxStorageBuffersPerStage) {
     return `${bindings} storage buffers (pse + mask + padding + lse + output quant offset together; the WebGPU default allows 8)`;
   }
   return null;
+}
+
+/**
+ * K/V come through the shared KV source (kvSource.ts, its small tensors copied into the aux
+ * region): shared prefix or INT8/INT4 antiquant. Dense, tensor-list and paged float K/V are read
+ * directly (no copies, no dependence on the inputs at layout time).
+ */
+export function usesKvSource(problem: Problem): boolean {
+  return problem.prefix !== null || problem.antiquant !== null;
 }
 
 const largestDivisorAtMost = (n: number, cap: number): number => {
@@ -127,14 +148,26 @@ function specFeatures(problem: Problem): Omit<PrefillSpec, 'headDim' | 'groupSiz
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
     pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
     lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding,
-    paged: problem.kv.kind === 'paged',
+    paged: problem.kv.kind === 'paged' && !usesKvSource(problem),
     outQuantDtype: problem.outQuant ? problem.outQuant.dtype : 'none',
     outQuantOffset: !!problem.outQuant?.hasOffset,
+    kvSource: usesKvSource(problem),
+    kvs: usesKvSource(problem) ? kvSourceSpec(problem) : null,
   };
 }
 
-export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator): PrefillRegions {
-  return { aux: problem.qLeftPadding || problem.kvLeftPadding ? allocAux(ws) : null };
+/**
+ * Workspace: one aux region when the kernel reads device scalars (left padding) or the KV source
+ * (prefix / antiquant: `inputs` required, their copies follow the AUX_BYTES scalars).
+ */
+export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator, inputs?: FiaInputs): PrefillRegions {
+  if (usesKvSource(problem)) {
+    if (!inputs) throw new Error('prefill: a shared prefix or antiquant needs the inputs to lay out the workspace (KV source copies)');
+    const words = new MetaWordAllocator(AUX_BYTES / 4);
+    const kvSource = layoutKvSource(problem, inputs, words);
+    return { aux: ws.alloc(words.words * 4), kvSource };
+  }
+  return { aux: problem.qLeftPadding || problem.kvLeftPadding ? ws.alloc(AUX_BYTES) : null, kvSource: null };
 }
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
@@ -149,8 +182,10 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   lseOffset: 'u32',
   btOffset: 'u32', btStrideB: 'u32', btStrideE: 'u32', blockSize: 'u32', numBlocks: 'u32',
   qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
+  ...kvSourceUniformFields,
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
+const NO_KV_SOURCE = Object.fromEntries(Object.keys(kvSourceUniformFields).map((k) => [k, 0])) as KvSourceUniformValues;
 
 /** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
 function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>): { name: string; access: 'read' | 'read_write'; elem: string }[] {
@@ -162,7 +197,7 @@ function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'bloc
   if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
-  if (spec.queryPad || spec.kvPad) list.push({ name: 'aux', access: 'read', elem: 'u32' });
+  if (spec.queryPad || spec.kvPad || spec.kvSource) list.push({ name: 'aux', access: 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'u32' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
@@ -226,7 +261,8 @@ function kvRowFn(paged: boolean): string {
                    u.vOffset + b * u.vStrideB + h * u.vStrideN + phys * u.vStrideS, 1u);
 }
 fn setColumnPresent(col: u32, present: bool) { }
-fn columnPresent(col: u32) -> bool { return true; }`;
+fn columnPresent(col: u32) -> bool { return true; }
+${TILE_ELEMS_DIRECT}`;
   }
   return `fn kvRowBases(b: u32, h: u32, c: u32, kvStart: u32) -> vec3<u32> {
   let block = bitcast<i32>(btBuf[u.btOffset + b * u.btStrideB + (c / u.blockSize) * u.btStrideE]);
@@ -237,7 +273,33 @@ fn columnPresent(col: u32) -> bool { return true; }`;
 }
 var<workgroup> tilePresent: array<u32, BLOCK_KV>;
 fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
-fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`;
+fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }
+${TILE_ELEMS_DIRECT}`;
+}
+
+const TILE_ELEMS_DIRECT = `fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
+  let rows = kvRowBases(b, h, c, kvStart);
+  if (rows.z == 0u) { return TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false); }
+  return TileElems(loadK4(rows.x + 4u * d4 * u.kStrideD), loadV4(rows.y + 4u * d4 * u.vStrideD), true);
+}`;
+
+/** The tile loader through the KV source (shaders/common/kv_source.wgsl): prefix, antiquant, paged with them. */
+function kvSourceTileFn(kvs: KvSourceSpec): string {
+  const present = kvs.paged
+    ? `var<workgroup> tilePresent: array<u32, BLOCK_KV>;
+fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
+fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
+    : `fn setColumnPresent(col: u32, present: bool) { }
+fn columnPresent(col: u32) -> bool { return true; }`;
+  return `${kvSourceWgsl(null as unknown as Problem, kvs)}
+${present}
+fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
+  let r = kvRow(b, h, c, kvStart);
+  let d = 4u * d4;
+  let k = vec4<f32>(loadKeyAt(r, d), loadKeyAt(r, d + 1u), loadKeyAt(r, d + 2u), loadKeyAt(r, d + 3u));
+  let v = vec4<f32>(loadValueAt(r, d), loadValueAt(r, d + 1u), loadValueAt(r, d + 2u), loadValueAt(r, d + 3u));
+  return TileElems(k, v, r.present);
+}`;
 }
 
 /** The feature block: loaders, pad/mask/pse/lse functions and their on/off constants. */
@@ -250,7 +312,7 @@ function featureBlock(spec: PrefillSpec): string {
     `const HAS_PSE: bool = ${spec.pseDtype !== 'none'};`,
     `const HAS_BAND: bool = ${spec.band};`,
     `const HAS_QUERY_PAD: bool = ${spec.queryPad};`,
-    kvRowFn(spec.paged),
+    spec.kvs ? kvSourceTileFn(spec.kvs) : kvRowFn(spec.paged),
     `const HAS_KV_PAD: bool = ${spec.kvPad};`,
   ];
   if (spec.queryPad || spec.kvPad) parts.push(wgsl('common/aux.wgsl'));
@@ -391,7 +453,8 @@ export function prefillShaderCode(spec: PrefillSpec): string {
 }
 
 function pipelineFor(device: GPUDevice, spec: PrefillSpec): GPUComputePipeline {
-  const flat: Record<string, string | number | boolean> = { ...spec };
+  const { kvs, ...rest } = spec;
+  const flat: Record<string, string | number | boolean> = { ...rest, ...(kvs ? kvSourceSpecKey(kvs) : {}) };
   return getPipeline(device, specKey('prefill', flat), () => ({ code: prefillShaderCode(spec), label: 'fia.prefill' }));
 }
 
@@ -417,7 +480,8 @@ function lensTable(problem: Problem, base: number, count: number): ArrayBuffer {
   const words = new Uint32Array(LENS_CAP * 4);
   for (let k = 0; k < count; k++) {
     words[2 * k] = problem.qLens[base + k]!;
-    words[2 * k + 1] = problem.kvLens[base + k]!;
+    // Logical columns: the shared prefix first (SEMANTICS §7).
+    words[2 * k + 1] = (problem.prefix?.len ?? 0) + problem.kvLens[base + k]!;
   }
   return words.buffer;
 }
@@ -435,7 +499,11 @@ export function encodePrefill(ctx: {
   if (out.offset % wordElements !== 0) {
     throw new Error(`prefill kernel: a ${spec.outDtype} attentionOut must start at a multiple of ${wordElements} elements`);
   }
-  if (regions.aux) encodeAuxCopies(encoder, inputs, workspace!, regions.aux);
+  if (regions.aux) {
+    encodeAuxCopies(encoder, inputs, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
+    if (regions.kvSource) encodeKvSourceCopies(encoder, inputs, workspace!, regions.aux.offset, regions.kvSource);
+  }
+  if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
 
   const pipeline = pipelineFor(device, spec);
@@ -509,6 +577,9 @@ export function encodePrefill(ctx: {
       blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
       qs2Offset: inputs.quantScale2?.offset ?? 0, qo2Offset: inputs.quantOffset2?.offset ?? 0,
       quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
+      ...(regions.kvSource
+        ? kvSourceUniformValues(problem, inputs, regions.kvSource, list ? chunk.base : 0)
+        : NO_KV_SOURCE),
     };
     const header = uniformBuffer(device, UNIFORMS.pack(values), 'fia.prefill.uniforms');
     const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');

@@ -3,8 +3,9 @@
 import type { DataType } from '../../src/acl/dtype.js';
 import type { Stream } from '../../src/acl/stream.js';
 import {
-  aclCreateIntArray, aclCreateTensorList, createTensor, readTensor, type Tensor,
+  aclCreateIntArray, aclCreateTensorList, createTensor, createTensorFromBytes, readTensor, type Tensor,
 } from '../../src/acl/tensor.js';
+import { encodeValues } from '../../src/codec/index.js';
 import { roundToBf16, roundToF16 } from '../../src/codec/float.js';
 import { normalize } from '../../src/fia/normalize.js';
 import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
@@ -55,6 +56,13 @@ export interface PrefillCase {
    * actualSeqLengthsKv defaults to KVs per batch.
    */
   paged?: { blockSize: number; layout: 'BSH' | 'BNSD'; spare: number; invalid: boolean } | null;
+  /** Shared prefix: rows of keySharedPrefix/valueSharedPrefix, and actualSharedPrefixLen (null: all rows). */
+  prefix?: { rows: number; len: number | null } | null;
+  /**
+   * INT8 (or INT4 in INT32 words) K/V with antiquant: combined antiquantScale per-channel (2,KV_N,D)
+   * or per-tensor (2), or separate key/value scales per-channel (KV_N,D) or per-token (B,KV_S) FLOAT32.
+   */
+  antiquant?: { kind: 'combined-channel' | 'combined-tensor' | 'separate-channel' | 'separate-token'; int4: boolean; offset: boolean } | null;
   /** Plan overrides (tile shapes), else the default plan for the device. */
   tune?: PrefillTune;
 }
@@ -120,14 +128,27 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   const vHost: Float64Array[] = [];
   let blockTable: Tensor | null = null;
   let btHost: Int32Array | undefined;
-  const pushKv = (shape: number[]): void => {
+  const aq = c.antiquant;
+  /** K/V-typed tensor: the float dtype, or INT8 / INT4 (INT32 words, last dim ÷ 8) with antiquant. */
+  const kvTensor = (shape: number[], label: string): { host: Float64Array; t: Tensor } => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const kh = values(n, 1);
-    const vh = values(n, 1);
-    kHost.push(kh);
-    vHost.push(vh);
-    keys.push(createTensor(stream, kh, shape, dtype, 'key'));
-    vals.push(createTensor(stream, vh, shape, dtype, 'value'));
+    if (!aq) {
+      const h = values(n, 1);
+      return { host: h, t: createTensor(stream, h, shape, dtype, label) };
+    }
+    const lim = aq.int4 ? 8 : 128;
+    const h = Float64Array.from({ length: n }, () => Math.floor(uni(-lim, lim)));
+    if (!aq.int4) return { host: h, t: createTensor(stream, h, shape, 'INT8', label) };
+    const packed = [...shape.slice(0, -1), shape[shape.length - 1]! / 8];
+    return { host: h, t: createTensorFromBytes(stream, encodeValues('INT4', h), packed, 'INT32', label) };
+  };
+  const pushKv = (shape: number[]): void => {
+    const k = kvTensor(shape, 'key');
+    const v = kvTensor(shape, 'value');
+    kHost.push(k.host);
+    vHost.push(v.host);
+    keys.push(k.t);
+    vals.push(v.t);
   };
   if (c.paged) {
     const bs = c.paged.blockSize;
@@ -147,7 +168,52 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     for (const S of kvRows) pushKv(shapeOf(layout, c.list ? 1 : B, S, KVN, D));
   }
   const host: HostInputs = { query: qHost, key: kHost, value: vHost, blockTable: btHost };
-  const kvMax = Math.max(...kvRows);
+  // Mask/pse columns: the prefix first, then the KV (SEMANTICS §3, §7).
+  const kvMax = Math.max(...kvRows) + (c.prefix ? (c.prefix.len ?? c.prefix.rows) : 0);
+
+  // Shared prefix (batch 1, KV layout) and antiquant parameters.
+  const extra: Partial<FiaInputs> = {};
+  if (c.prefix) {
+    const shape = shapeOf(layout, 1, c.prefix.rows, KVN, D);
+    const k = kvTensor(shape, 'keySharedPrefix');
+    const v = kvTensor(shape, 'valueSharedPrefix');
+    host.keySharedPrefix = k.host;
+    host.valueSharedPrefix = v.host;
+    extra.keySharedPrefix = k.t;
+    extra.valueSharedPrefix = v.t;
+    if (c.prefix.len !== null) extra.actualSharedPrefixLen = aclCreateIntArray([c.prefix.len]);
+  }
+  if (aq) {
+    const scaleVals = (n: number, pd: DataType): Float64Array => Float64Array.from({ length: n }, () => roundTo(pd)(uni(0.004, 0.03) * (aq.int4 ? 8 : 1)));
+    const offsetVals = (n: number, pd: DataType): Float64Array => Float64Array.from({ length: n }, () => roundTo(pd)(uni(-3, 3)));
+    if (aq.kind === 'combined-channel' || aq.kind === 'combined-tensor') {
+      const shape = aq.kind === 'combined-channel' ? [2, KVN, D] : [2];
+      const n = shape.reduce((a, b) => a * b, 1);
+      host.antiquantScale = scaleVals(n, dtype);
+      extra.antiquantScale = createTensor(stream, host.antiquantScale, shape, dtype, 'antiquantScale');
+      if (aq.offset) {
+        host.antiquantOffset = offsetVals(n, dtype);
+        extra.antiquantOffset = createTensor(stream, host.antiquantOffset, shape, dtype, 'antiquantOffset');
+      }
+    } else {
+      const perToken = aq.kind === 'separate-token';
+      const shape = perToken ? [B, c.KVs] : [KVN, D];
+      const pd: DataType = perToken ? 'FLOAT32' : dtype;
+      const n = shape.reduce((a, b) => a * b, 1);
+      host.keyAntiquantScale = scaleVals(n, pd);
+      host.valueAntiquantScale = scaleVals(n, pd);
+      extra.keyAntiquantScale = createTensor(stream, host.keyAntiquantScale, shape, pd, 'keyAntiquantScale');
+      extra.valueAntiquantScale = createTensor(stream, host.valueAntiquantScale, shape, pd, 'valueAntiquantScale');
+      if (aq.offset) {
+        host.keyAntiquantOffset = offsetVals(n, pd);
+        host.valueAntiquantOffset = offsetVals(n, pd);
+        extra.keyAntiquantOffset = createTensor(stream, host.keyAntiquantOffset, shape, pd, 'keyAntiquantOffset');
+        extra.valueAntiquantOffset = createTensor(stream, host.valueAntiquantOffset, shape, pd, 'valueAntiquantOffset');
+      }
+      extra.keyAntiquantMode = perToken ? 1 : 0;
+      extra.valueAntiquantMode = perToken ? 1 : 0;
+    }
+  }
 
   let attenMask: Tensor | null = null;
   if (c.mask) {
@@ -211,6 +277,7 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     inputLayout: layout, numKeyValueHeads: KVN, sparseMode: c.sparseMode ?? 0, innerPrecise: 1,
     antiquantMode: 0, softmaxLseFlag: lse, keyAntiquantMode: 0, valueAntiquantMode: 0,
     attentionOut, softmaxLse, quantScale2, quantOffset2,
+    ...extra,
   };
   const problem = normalize(inputs);
   const reason = prefillUnsupported(problem);
@@ -218,10 +285,10 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   const device = stream.device;
   const plan = planPrefill(problem, caps ?? capsOf(device), c.tune);
   const counter = new WorkspaceAllocator();
-  layoutPrefillWorkspace(problem, plan, counter);
+  layoutPrefillWorkspace(problem, plan, counter, inputs);
   const workspace = counter.bytes > 0
     ? device.createBuffer({ size: counter.bytes, usage: 0x80 | 0x08 | 0x04, label: 'workspace' }) : null;
-  const regions = layoutPrefillWorkspace(problem, plan, new WorkspaceAllocator());
+  const regions = layoutPrefillWorkspace(problem, plan, new WorkspaceAllocator(), inputs);
   device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder();
   encodePrefill({ device, encoder, problem, plan, inputs, workspace, regions });
@@ -246,6 +313,7 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   }
   const lseCmp = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
   for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, quantScale2, quantOffset2, attentionOut, softmaxLse]) t?.buffer.destroy();
+  for (const t of Object.values(extra)) if (t && typeof t === 'object' && 'buffer' in t) (t as Tensor).buffer.destroy();
   workspace?.destroy();
   return { problem, plan, out, lse: lseCmp };
 }
