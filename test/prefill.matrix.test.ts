@@ -57,6 +57,20 @@ export function randomCase(seed: number): PrefillCase {
   if (!list && !paged && c.qLens && rand() < 0.4) c.qPad = int(rand, -2, Math.max(0, Qs - Math.min(...c.qLens)) + 1);
   if (!list && !paged && c.kvLens && rand() < 0.4) c.kvPad = int(rand, -2, Math.max(0, KVs - Math.min(...c.kvLens)) + 1);
 
+  // Shared prefix: dense KV without padding. Antiquant: INT8 (or INT4) K/V with a 16-bit query,
+  // not with tensor-list KV; INT4 not paged, not padded.
+  if (!list && !paged && c.qPad === undefined && c.kvPad === undefined && rand() < 0.2) {
+    const rows = int(rand, 1, 30);
+    c.prefix = { rows, len: rand() < 0.5 ? null : int(rand, 1, rows) };
+  }
+  if (!list && dtype !== 'FLOAT32' && rand() < 0.25) {
+    const int4 = !paged && c.kvPad === undefined && rand() < 0.4;
+    c.antiquant = {
+      kind: int4 ? pick(rand, ['separate-channel', 'separate-token'] as const)
+        : pick(rand, ['combined-channel', 'combined-tensor', 'separate-channel', 'separate-token'] as const),
+      int4, offset: rand() < 0.5,
+    };
+  }
   const mode = pick(rand, [0, 0, 1, 2, 3, 4]);
   c.sparseMode = mode;
   const withMask = mode !== 0 || rand() < 0.6;
@@ -79,11 +93,15 @@ export function randomCase(seed: number): PrefillCase {
   if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
   // Small random tiles: several query and KV tiles per case, odd tile edges, and shaders small
   // enough to compile fast (the default plan's 16-row register tiles are covered in prefill.test.ts).
-  if (rand() < 0.12) {
+  if (rand() < 0.12 && !c.antiquant?.int4) {
     c.outDtype = 'INT8';
     c.outQuant = { perChannel: rand() < 0.5, offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
-    // Keep within the default 8 storage buffers.
-    if (c.outQuant.offset && c.pse && c.mask && (c.qPad !== undefined || c.kvPad !== undefined)) c.pse = null;
+    // Keep within the default 8 storage buffers (prefillUnsupported rejects more).
+    const aux = c.qPad !== undefined || c.kvPad !== undefined || !!c.prefix || !!c.antiquant;
+    const count = (): number => 3 + (c.pse ? 1 : 0) + (c.mask && mode < 2 ? 1 : 0) + (aux ? 1 : 0)
+      + 1 + (c.lse ? 1 : 0) + 1 + (c.outQuant!.offset ? 1 : 0) + (paged && !aux ? 1 : 0);
+    if (count() > 8) c.outQuant.offset = false;
+    if (count() > 8) c.pse = null;
   }
   c.tune = {
     blockKv: pick(rand, [4, 8, 16, 32]),
@@ -97,14 +115,14 @@ export function randomCase(seed: number): PrefillCase {
 /** Cases that once failed, kept as regressions (one-line repros). */
 const pinned: PrefillCase[] = [];
 
-const NUM_RANDOM = 40;
+const NUM_RANDOM = 60;
 
 describe('prefill kernel: randomized matrix vs reference', () => {
   const cases = [...pinned, ...Array.from({ length: NUM_RANDOM }, (_, i) => randomCase(i + 1))];
   for (const c of cases) {
     const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}${c.outDtype !== c.dtype ? `→${c.outDtype}${c.outQuant ? (c.outQuant.perChannel ? '/ch' : '/t') : ''}` : ''}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
-      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
+      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.prefix ? ` prefix${c.prefix.rows}/${c.prefix.len}` : ''}${c.antiquant ? ` ${c.antiquant.int4 ? 'int4' : 'int8'}-${c.antiquant.kind}` : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {
       const stream = await testStream();
       const r = await runPrefillCase(stream, c);
