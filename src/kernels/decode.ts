@@ -222,6 +222,8 @@ interface KvAccess {
   /** Source mode, per side: no dequant, per-token params (one per column) or per-channel/tensor/head (hoisted). */
   deq: { k: 'none' | 'token' | 'channel'; v: 'none' | 'token' | 'channel' };
   offset: { k: boolean; v: boolean };
+  /** Source mode: rows start on u32 words, so a row is read as D / elementsPerWord whole words. */
+  sourceWords: boolean;
   /** K and V have dim stride 1: element d of a row is at row base + d. */
   unitDim: boolean;
   /** 16-bit K/V whose row bases are all even: one u32 load yields elements d, d + 1. */
@@ -233,8 +235,16 @@ function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
   const deqOf = (a: Antiquant | undefined): 'none' | 'token' | 'channel' => (!a ? 'none' : a.mode === 0 || a.mode === 2 ? 'channel' : 'token');
   const deq = { k: deqOf(aq?.key), v: deqOf(aq?.value) };
   const offset = { k: !!aq?.key.offset, v: !!aq?.value.offset };
-  if (usesKvSource(problem)) return { source: true, deq, offset, unitDim: false, pairs: false };
   const D = problem.headDim;
+  if (usesKvSource(problem)) {
+    // Row bases are multiples of D (cache and dense strides); the tensors' element offsets
+    // (INT4: nibbles, INT32 words × 8) must be word-aligned too.
+    const per = elementsPerWord(problem.kvDtype);
+    const kvTensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
+    const units = (t: Tensor): number => (t.dtype === 'INT32' ? t.offset * 8 : t.offset);
+    const sourceWords = per > 1 && problem.prefix === null && D % per === 0 && kvTensors.every((t) => units(t) % per === 0);
+    return { source: true, deq, offset, sourceWords, unitDim: false, pairs: false };
+  }
   const tensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
   const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
   const even = (x: number): boolean => x % 2 === 0;
@@ -242,7 +252,18 @@ function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
     const a = axisStrides(t, problem.queryLayout, D);
     return even(t.offset) && even(a.batch) && even(a.head) && even(a.seq);
   });
-  return { source: false, deq, offset, unitDim, pairs };
+  return { source: false, deq, offset, sourceWords: false, unitDim, pairs };
+}
+
+/** WGSL expressions for the elements of one u32 word `w` of K/V storage (lowest first). */
+function unpackWord(dtype: DataType, w: string): string[] {
+  switch (dtype) {
+    case 'FLOAT16': return [`unpack2x16float(${w}).x`, `unpack2x16float(${w}).y`];
+    case 'BFLOAT16': return [`bitcast<f32>(${w} << 16u)`, `bitcast<f32>(${w} & 0xffff0000u)`];
+    case 'INT8': return [0, 1, 2, 3].map((j) => `f32(extractBits(bitcast<i32>(${w}), ${8 * j}u, 8u))`);
+    case 'INT4': return [0, 1, 2, 3, 4, 5, 6, 7].map((j) => `f32(extractBits(bitcast<i32>(${w}), ${4 * j}u, 4u))`);
+    default: return [`bitcast<f32>(${w})`];
+  }
 }
 
 /** WGSL statements loading element pairs/singles of one K or V row into `${name}{d}` lets. */
@@ -261,8 +282,20 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
       lines.push(`    let ${kind}sc = kv${X}TokenParam(${kind}r, u.kvs${X}sBase);`);
       lines.push(access.offset[kind] ? `    let ${kind}of = kv${X}TokenParam(${kind}r, u.kvs${X}oBase);` : `    let ${kind}of = 0.0;`);
     }
+    // Whole-word reads when every row starts on a word (no prefix, aligned offset, D a word multiple).
+    const raws: string[] = [];
+    if (access.sourceWords) {
+      const per = elementsPerWord(dtype);
+      lines.push(`    let ${kind}w = (u.kvs${X}Offset + ${kind}r.base) / ${per}u;`);
+      for (let d = 0; d < D; d += per) {
+        lines.push(`    let ${kind}word${d} = ${buf}[${kind}w + ${d / per}u];`);
+        raws.push(...unpackWord(dtype, `${kind}word${d}`));
+      }
+    } else {
+      for (let d = 0; d < D; d++) raws.push(`kvRaw${X}(${kind}r, ${d}u)`);
+    }
     for (let d = 0; d < D; d++) {
-      const raw = `kvRaw${X}(${kind}r, ${d}u)`;
+      const raw = raws[d]!;
       const value = deq === 'none' ? raw
         : deq === 'token' ? `(${raw} + ${kind}of) * ${kind}sc`
         : `(${raw} + ${kind}of${d}) * ${kind}sc${d}`;
@@ -378,7 +411,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     subgroupMerge: plan.subgroupMerge,
     unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
-    deqK: access.deq.k, deqV: access.deq.v,
+    deqK: access.deq.k, deqV: access.deq.v, sourceWords: plan.variant === 'lanes' && access.sourceWords,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
   return getPipeline(device, specKey('decode', spec), () => {
