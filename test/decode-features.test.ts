@@ -21,6 +21,7 @@ const CASES: [string, Partial<DecodeSpec>][] = [
   ['tensor-list KV', { kvSeqLen: [17, 64, 5], layout: 'BNSD', numSplits: 2 }],
   ['tensor-list KV with kvLens', { kvSeqLen: [17, 64, 5], layout: 'BSH', kvLens: [17, 30, 0], dtype: 'FLOAT16' }],
   ['no softmaxLse', { softmaxLse: false, numSplits: 2 }],
+  ['empty KV (S = 0): zeros, lse +Inf', { kvSeqLen: 0 }],
   ['D 512 f16 G 8', { dtype: 'FLOAT16', headDim: 512, numQoHeads: 8, numKvHeads: 1, batch: 1, kvSeqLen: 70 }],
   ['odd D f16 (combine with one split)', { dtype: 'FLOAT16', headDim: 7, numSplits: 1 }],
   ['odd D bf16 G 3', { dtype: 'BFLOAT16', headDim: 9, numQoHeads: 6, numKvHeads: 2 }],
