@@ -1,5 +1,15 @@
 // The prefill kernel (Q_S > 1): plan, workspace layout and encoding of shaders/prefill.wgsl.
 // Kernel module contract: /work/notes/kernel-contract.md (xUnsupported, planX, layoutXWorkspace, encodeX).
+//
+// Covers: FLOAT16/BFLOAT16/FLOAT32 query and K/V (u32-packed, no shader-f16 needed), outputs in
+// those dtypes (RNE) or INT8 (output quant epilogue); layouts BSH/BSND/BNSD/BNSD_BSND; GQA; any
+// D that is a multiple of 4; actual lengths; query/KV left padding (pads read on the device);
+// attenMask (every shape, BOOL/INT8/UINT8), sparseMode 0-4 with whole-tile skipping, pseShift;
+// softmaxLse; row-invalid rule; tensor-list KV (one dispatch per batch); paged KV; shared prefix
+// and INT8/INT4 antiquant through the shared KV source (kvSource.ts; needs `inputs` at layout).
+// Not covered (prefillUnsupported says so): the INT8 query/key/value path, more than 8 storage
+// buffers (pse + mask + padding + lse + output-quant offset all at once), tensor-list KV with
+// prefix/antiquant.
 import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
@@ -291,6 +301,7 @@ fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u,
 fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
     : `fn setColumnPresent(col: u32, present: bool) { }
 fn columnPresent(col: u32) -> bool { return true; }`;
+  // kvSourceWgsl reads only the spec (its problem argument is unused).
   return `${kvSourceWgsl(null as unknown as Problem, kvs)}
 ${present}
 fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
