@@ -1,6 +1,16 @@
-// Decode (Q_S == 1, the IncreFlashAttention branch): flash-decoding over (batch, KV head, KV split)
-// in shaders/decode.wgsl, then the LSE combine (combine.ts) unless there is one split. Contract:
-// notes/kernel-contract.md (decodeUnsupported / planDecode / layoutDecodeWorkspace / encodeDecode).
+// Decode (Q_S == 1, the IncreFlashAttention branch): flash-decoding over (batch, KV head, KV split),
+// then the LSE combine (combine.ts) unless there is one split. Contract: notes/kernel-contract.md
+// (decodeUnsupported / planDecode / layoutDecodeWorkspace / encodeDecode).
+//
+// Two variants of the split pass, same grid, bindings, uniforms and outputs:
+// - 'lanes' (shaders/common/decode_lanes.wgsl, GB·D ≤ 256): 4 invocations per workgroup, each a
+//   lane with its own softmax state; q, scores and accumulators are named values in generated
+//   straight-line code. Shaped for CPU adapters (SwiftShader: every indexed load is a per-lane
+//   gather and only named values stay in registers): K/V read once, no barrier until the merge.
+// - 'tiles' (shaders/decode.wgsl): workgroup-wide KV tiles with an online softmax, any G ≤ 64 and
+//   D ≤ 512 (head blocks when G·D does not fit workgroup memory).
+// K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
+// shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
