@@ -95,10 +95,25 @@ fn columnRange(row: u32, w: Window) -> vec2<i32> {
   return vec2<i32>(lo, hi);
 }
 
-// q of (head n, row) · scaleValue, 4 elements from d = 4·d4 (row clamped: rows past Q_S are never kept).
+// q of (head n, row) · scoreScale() (scaleValue; INT8 path: · deqScale1'), 4 elements from d = 4·d4 (row clamped: rows past Q_S are never kept).
 fn loadQScaled(b: u32, n: u32, row: u32, d4: u32) -> vec4<f32> {
   let base = u.qOffset + b * u.qStrideB + n * u.qStrideN + min(row, u.qSeqLen - 1u) * u.qStrideS;
-  return loadQ4(base + 4u * d4 * u.qStrideD) * u.scaleValue;
+  return loadQ4(base + 4u * d4 * u.qStrideD) * scoreScale();
+}
+
+// Decode the K/V tile of columns [c0, c0 + BLOCK_KV); columns past colHi, and paged columns
+// whose block id is invalid, are zero (so 0·v never meets garbage) and flagged absent.
+fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32) {
+  for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
+    let col = e / D4;
+    let d = e % D4;
+    let c = c0 + i32(col);
+    var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
+    if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d); }
+    kTile[e] = el.k;
+    vTile[e] = el.v;
+    if (d == 0u) { setColumnPresent(col, el.present); }
+  }
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -135,22 +150,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let rowSlot = lid % ROW_THREADS;
   let headSlot = lid / ROW_THREADS;
   let row0 = tileRow0 + rowSlot * ROWS_PER_THREAD;
+  quantScale1 = loadQuantScale1();
   let head0 = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD;
 {{SLOT_STATE}}
 
+{{FIRST_PASS}}
   for (var c0 = colLo; c0 < colHi; c0 += i32(BLOCK_KV)) {
-    // Decode the K/V tile; columns past colHi, and paged columns whose block id is invalid, are
-    // zero (so 0·v never meets garbage) and flagged absent.
-    for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
-      let col = e / D4;
-      let d = e % D4;
-      let c = c0 + i32(col);
-      var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
-      if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d); }
-      kTile[e] = el.k;
-      vTile[e] = el.v;
-      if (d == 0u) { setColumnPresent(col, el.present); }
-    }
+    loadTile(b, h, c0, colHi, kvStart, lid);
     workgroupBarrier();
 {{TILE_COMPUTE}}
     workgroupBarrier();

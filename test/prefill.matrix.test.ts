@@ -71,6 +71,12 @@ export function randomCase(seed: number): PrefillCase {
       int4, offset: rand() < 0.5,
     };
   }
+  // Full INT8 query/key/value (not paged, no prefix, no antiquant): FLOAT16 out (or INT8 below).
+  if (!paged && !c.prefix && !c.antiquant && rand() < 0.15) {
+    c.int8 = { deq1: 1e-4 * pick(rand, [1, 3, 6]), qs1: pick(rand, [127, 100]), deq2: 4e-5 + 4e-5 * rand() };
+    c.dtype = 'FLOAT16';
+    c.outDtype = 'FLOAT16';
+  }
   const mode = pick(rand, [0, 0, 1, 2, 3, 4]);
   c.sparseMode = mode;
   const withMask = mode !== 0 || rand() < 0.6;
@@ -97,7 +103,7 @@ export function randomCase(seed: number): PrefillCase {
     c.outDtype = 'INT8';
     c.outQuant = { perChannel: rand() < 0.5, offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
     // Keep within the default 8 storage buffers (prefillUnsupported rejects more).
-    const aux = c.qPad !== undefined || c.kvPad !== undefined || !!c.prefix || !!c.antiquant;
+    const aux = c.qPad !== undefined || c.kvPad !== undefined || !!c.prefix || !!c.antiquant || !!c.int8;
     const count = (): number => 3 + (c.pse ? 1 : 0) + (c.mask && mode < 2 ? 1 : 0) + (aux ? 1 : 0)
       + 1 + (c.lse ? 1 : 0) + 1 + (c.outQuant!.offset ? 1 : 0) + (paged && !aux ? 1 : 0);
     if (count() > 8) c.outQuant.offset = false;
@@ -122,7 +128,7 @@ describe('prefill kernel: randomized matrix vs reference', () => {
   for (const c of cases) {
     const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}${c.outDtype !== c.dtype ? `→${c.outDtype}${c.outQuant ? (c.outQuant.perChannel ? '/ch' : '/t') : ''}` : ''}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
-      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.prefix ? ` prefix${c.prefix.rows}/${c.prefix.len}` : ''}${c.antiquant ? ` ${c.antiquant.int4 ? 'int4' : 'int8'}-${c.antiquant.kind}` : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
+      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.prefix ? ` prefix${c.prefix.rows}/${c.prefix.len}` : ''}${c.antiquant ? ` ${c.antiquant.int4 ? 'int4' : 'int8'}-${c.antiquant.kind}` : ''}${c.int8 ? ' int8-qkv' : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {
       const stream = await testStream();
       const r = await runPrefillCase(stream, c);

@@ -67,6 +67,12 @@ describe('prefill kernel: dense basics', () => {
     check({ ...base, dtype: 'BFLOAT16', antiquant: { kind: 'separate-token', int4: false, offset: true }, kvLens: [37, 11] }));
   it('INT4 KV (INT32 words), separate per-channel antiquant, BSND', () =>
     check({ ...base, layout: 'BSND', dtype: 'BFLOAT16', antiquant: { kind: 'separate-channel', int4: true, offset: true } }));
+  it('INT8 query/key/value, FLOAT16 output (two passes, P8 against the row max), causal, GQA', () =>
+    check({ ...base, dtype: 'FLOAT16', outDtype: 'FLOAT16', int8: { deq1: 3e-4, qs1: 127, deq2: 6e-5 }, sparseMode: 3,
+      mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 }, qLens: [19, 6] }));
+  it('INT8 query/key/value, INT8 output with quantScale2 + offset, pse (FLOAT16)', () =>
+    check({ ...base, dtype: 'FLOAT16', outDtype: 'INT8', int8: { deq1: 2e-4, qs1: 100, deq2: 5e-5 }, lse: false,
+      outQuant: { perChannel: true, offset: true, dtype: 'FLOAT32' }, pse: { batch1: true, padRows: 0, padCols: 0 } }));
   it('attenMask (B,1,S,S) INT8 with holes + pseShift', () =>
     check({ ...base, mask: { shape: 'B1SS', dtype: 'INT8', padRows: 2, padCols: 3, density: 0.4 },
       pse: { batch1: false, padRows: 0, padCols: 2 } }));

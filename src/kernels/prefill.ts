@@ -6,10 +6,10 @@
 // D that is a multiple of 4; actual lengths; query/KV left padding (pads read on the device);
 // attenMask (every shape, BOOL/INT8/UINT8), sparseMode 0-4 with whole-tile skipping, pseShift;
 // softmaxLse; row-invalid rule; tensor-list KV (one dispatch per batch); paged KV; shared prefix
-// and INT8/INT4 antiquant through the shared KV source (kvSource.ts; needs `inputs` at layout).
-// Not covered (prefillUnsupported says so): the INT8 query/key/value path, more than 8 storage
-// buffers (pse + mask + padding + lse + output-quant offset all at once), tensor-list KV with
-// prefix/antiquant.
+// and INT8/INT4 antiquant through the shared KV source (kvSource.ts; needs `inputs` at layout);
+// INT8 query/key/value (two passes: P8 is quantized against the row's final max).
+// Not covered (prefillUnsupported says so): more than 8 storage buffers (e.g. pse + mask + padding
+// + lse + INT8 output with quantOffset2 all at once), tensor-list KV with prefix/antiquant.
 import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
@@ -44,6 +44,8 @@ export interface PrefillSpec {
   /** INT8 attentionOut: quantScale2 (+ quantOffset2) dtype, or 'none'. */
   outQuantDtype: DataType | 'none';
   outQuantOffset: boolean;
+  /** INT8 query, key and value (SEMANTICS §9): two passes, P8 quantized against the row max. */
+  int8: boolean;
   /** K/V through the KV source (prefix / antiquant); its own spec goes into the cache key. */
   kvSource: boolean;
   kvs: KvSourceSpec | null;
@@ -72,11 +74,13 @@ export interface PrefillRegions {
 /** null when the prefill kernel computes `problem` exactly; else the missing feature. */
 export function prefillUnsupported(problem: Problem): string | null {
   if (problem.isDecode) return 'Q_S == 1 (decode)';
-  if (problem.int8Attention) return 'INT8 query/key/value';
   const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
   const outOk = floats.includes(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
   const kvOk = floats.includes(problem.kvDtype) || !!problem.antiquant;
-  if (!floats.includes(problem.queryDtype) || !kvOk || !outOk) {
+  const int8 = !!problem.int8Attention && problem.queryDtype === 'INT8' && problem.kvDtype === 'INT8'
+    && (problem.outDtype === 'FLOAT16' || (problem.outDtype === 'INT8' && !!problem.outQuant));
+  if (problem.int8Attention && !int8) return `INT8 attention with out ${problem.outDtype}`;
+  if (!int8 && (!floats.includes(problem.queryDtype) || !kvOk || !outOk)) {
     return `dtypes query ${problem.queryDtype} / kv ${problem.kvDtype} / out ${problem.outDtype}`;
   }
   if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
@@ -161,6 +165,7 @@ function specFeatures(problem: Problem): Omit<PrefillSpec, 'headDim' | 'groupSiz
     paged: problem.kv.kind === 'paged' && !usesKvSource(problem),
     outQuantDtype: problem.outQuant ? problem.outQuant.dtype : 'none',
     outQuantOffset: !!problem.outQuant?.hasOffset,
+    int8: !!problem.int8Attention,
     kvSource: usesKvSource(problem),
     kvs: usesKvSource(problem) ? kvSourceSpec(problem) : null,
   };
@@ -177,7 +182,8 @@ export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws:
     const kvSource = layoutKvSource(problem, inputs, words);
     return { aux: ws.alloc(words.words * 4), kvSource };
   }
-  return { aux: problem.qLeftPadding || problem.kvLeftPadding ? ws.alloc(AUX_BYTES) : null, kvSource: null };
+  const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention;
+  return { aux: aux ? ws.alloc(AUX_BYTES) : null, kvSource: null };
 }
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
@@ -207,7 +213,7 @@ function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'bloc
   if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
-  if (spec.queryPad || spec.kvPad || spec.kvSource) list.push({ name: 'aux', access: 'read', elem: 'u32' });
+  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8) list.push({ name: 'aux', access: 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'u32' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
@@ -326,7 +332,13 @@ function featureBlock(spec: PrefillSpec): string {
     spec.kvs ? kvSourceTileFn(spec.kvs) : kvRowFn(spec.paged),
     `const HAS_KV_PAD: bool = ${spec.kvPad};`,
   ];
-  if (spec.queryPad || spec.kvPad) parts.push(wgsl('common/aux.wgsl'));
+  if (spec.queryPad || spec.kvPad || spec.int8) parts.push(wgsl('common/aux.wgsl'));
+  // Score multiplier: scaleValue, times deqScale1' on the INT8 path; quantScale1 for P8.
+  parts.push(spec.int8
+    ? `fn scoreScale() -> f32 { return u.scaleValue * auxDeqScale(${AUX_SLOTS.deqScale1}u); }`
+    : 'fn scoreScale() -> f32 { return u.scaleValue; }');
+  parts.push('var<private> quantScale1: f32;');
+  parts.push(`fn loadQuantScale1() -> f32 { return ${spec.int8 ? `auxF32(${AUX_SLOTS.quantScale1}u)` : '0.0'}; }`);
   parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
   parts.push(`fn kvPad() -> u32 { return ${spec.kvPad ? `auxPad(${AUX_SLOTS.kvPad}u)` : '0u'}; }`);
   if (spec.mask) {
@@ -365,7 +377,7 @@ fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
  * The unrolled per-slot code of one invocation (slot s = r·HEADS_PER_THREAD + g: row r, head g).
  * Registers: q_s_k, acc_s_k (vec4, k < D/4), m_s, l_s; per row r: row_r, range_r.
  */
-function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: string; EPILOGUE: string } {
+function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: string; TILE_COMPUTE: string; EPILOGUE: string } {
   const R = spec.rowsPerThread;
   const H = spec.headsPerThread;
   const D4 = spec.headDim / 4;
@@ -390,42 +402,77 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
     for (const k of ks) state.push(`var acc_${s}_${k} = vec4<f32>(0.0);`);
   }
 
-  const t: string[] = [];
-  for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_BIG;`);
-  t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-  const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);', 'let present = columnPresent(col);'];
-  for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
-  for (const k of ks) {
-    qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
-  }
-  for (const r of rows) {
-    qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && present && maskKeeps(b, row_${r}, physCol);`);
-  }
-  for (const { s, r } of slots) {
-    qk.push(`let sc_${s} = select(NEG_BIG, dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol), keep_${r});`);
-    qk.push(`s_${s}[col] = sc_${s};`, `t_${s} = max(t_${s}, sc_${s});`);
-  }
-  t.push(lines(qk, '  '), '}');
-  // Online-softmax rescale: m' = max(m, tile max); acc, l scaled by e^(m - m').
-  for (const { s } of slots) {
-    t.push(`let mNew_${s} = max(m_${s}, t_${s});`, `let alpha_${s} = exp(m_${s} - mNew_${s});`, `m_${s} = mNew_${s};`, `l_${s} *= alpha_${s};`);
-    for (const k of ks) t.push(`acc_${s}_${k} *= alpha_${s};`);
-  }
-  t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-  const pv: string[] = ['let vb = col * D4;'];
-  for (const { s } of slots) {
-    pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`, `l_${s} += p_${s};`);
-  }
-  for (const k of ks) {
-    pv.push(`{ let v4 = vTile[vb + ${k}u]; ${slots.map(({ s }) => `acc_${s}_${k} += p_${s} * v4;`).join(' ')} }`);
-  }
-  t.push(lines(pv, '  '), '}');
+  /** Scores of the tile into s_<slot>[col] (NEG_BIG where not kept) and their max t_<slot>. */
+  const scores = (): string[] => {
+    const t: string[] = [];
+    for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_BIG;`);
+    t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
+    const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);', 'let present = columnPresent(col);'];
+    for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
+    for (const k of ks) {
+      qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
+    }
+    for (const r of rows) {
+      qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && present && maskKeeps(b, row_${r}, physCol);`);
+    }
+    for (const { s, r } of slots) {
+      qk.push(`let sc_${s} = select(NEG_BIG, dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol), keep_${r});`);
+      qk.push(`s_${s}[col] = sc_${s};`, `t_${s} = max(t_${s}, sc_${s});`);
+    }
+    t.push(lines(qk, '  '), '}');
+    return t;
+  };
+  /** Online max/sum update with the tile: m' = max(m, tile max), l = l·e^(m - m') + Σ e^(s - m'). */
+  const maxSum = (withAcc: boolean, sumInline: boolean): string[] => {
+    const t: string[] = [];
+    for (const { s } of slots) {
+      t.push(`let mNew_${s} = max(m_${s}, t_${s});`, `let alpha_${s} = exp(m_${s} - mNew_${s});`, `m_${s} = mNew_${s};`, `l_${s} *= alpha_${s};`);
+      if (withAcc) for (const k of ks) t.push(`acc_${s}_${k} *= alpha_${s};`);
+    }
+    if (sumInline) {
+      t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
+      t.push(lines(slots.map(({ s }) => `l_${s} += select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`), '  '), '}');
+    }
+    return t;
+  };
+  /** acc += p·v over the tile; p = e^(s - m), or (INT8 path) P8 = sat(rint(e^(s - m)·quantScale1)). */
+  const pvLoop = (int8: boolean): string[] => {
+    const t: string[] = ['for (var col = 0u; col < BLOCK_KV; col++) {'];
+    const pv: string[] = ['let vb = col * D4;'];
+    for (const { s } of slots) {
+      if (int8) {
+        pv.push(`let p_${s} = select(0.0, clamp(round(exp(s_${s}[col] - m_${s}) * quantScale1), -128.0, 127.0), s_${s}[col] > NEG_BIG);`);
+      } else {
+        pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`, `l_${s} += p_${s};`);
+      }
+    }
+    for (const k of ks) {
+      pv.push(`{ let v4 = vTile[vb + ${k}u]; ${slots.map(({ s }) => `acc_${s}_${k} += p_${s} * v4;`).join(' ')} }`);
+    }
+    t.push(lines(pv, '  '), '}');
+    return t;
+  };
+
+  // INT8 query/key/value (SEMANTICS §9): P8 is quantized against the row's final max, so a first
+  // pass over the KV tiles finds m and l; the main pass then accumulates P8·v with m fixed.
+  const int8 = spec.int8;
+  const firstPass = int8 ? [
+    'for (var c0 = colLo; c0 < colHi; c0 += i32(BLOCK_KV)) {',
+    '  loadTile(b, h, c0, colHi, kvStart, lid);',
+    '  workgroupBarrier();',
+    lines([...scores(), ...maxSum(false, true)], '  '),
+    '  workgroupBarrier();',
+    '}',
+  ] : [];
+  const tile = int8 ? [...scores(), ...pvLoop(true)] : [...scores(), ...maxSum(true, false), ...pvLoop(false)];
 
   // Epilogue: normalized rows go through a private array so the output store (f16/bf16 rounding
-  // included) is inlined once, not once per register.
+  // included) is inlined once, not once per register. INT8 path: out = acc · deqScale2' / l.
   const e: string[] = ['var o: array<vec4<f32>, SLOTS * D4>;'];
+  const num = int8 ? 'outScale' : '1.0';
+  if (int8) e.push(`let outScale = auxDeqScale(${AUX_SLOTS.deqScale2}u);`);
   for (const { s, r } of slots) {
-    e.push(`{ let inv = select(0.0, 1.0 / l_${s}, l_${s} > 0.0); ${ks.map((k) => `o[${s * D4 + k}u] = acc_${s}_${k} * inv;`).join(' ')} }`);
+    e.push(`{ let inv = select(0.0, ${num} / l_${s}, l_${s} > 0.0); ${ks.map((k) => `o[${s * D4 + k}u] = acc_${s}_${k} * inv;`).join(' ')} }`);
     e.push(`if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
       + `select(bitcast<f32>(posInfBits), m_${s} + log(l_${s}), l_${s} > 0.0)); }`);
   }
@@ -439,7 +486,9 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; TILE_COMPUTE: 
     '  }',
     '}',
   );
-  return { SLOT_STATE: lines(state, '  '), TILE_COMPUTE: lines(t, '    '), EPILOGUE: lines(e, '  ') };
+  return {
+    SLOT_STATE: lines(state, '  '), FIRST_PASS: lines(firstPass, '  '), TILE_COMPUTE: lines(tile, '    '), EPILOGUE: lines(e, '  '),
+  };
 }
 
 export function prefillShaderCode(spec: PrefillSpec): string {

@@ -5,7 +5,7 @@ import type { Stream } from '../../src/acl/stream.js';
 import {
   aclCreateIntArray, aclCreateTensorList, createTensor, createTensorFromBytes, readTensor, type Tensor,
 } from '../../src/acl/tensor.js';
-import { encodeValues } from '../../src/codec/index.js';
+import { deqScaleWord, encodeValues } from '../../src/codec/index.js';
 import { roundToBf16, roundToF16 } from '../../src/codec/float.js';
 import { normalize } from '../../src/fia/normalize.js';
 import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
@@ -63,6 +63,11 @@ export interface PrefillCase {
    * or per-tensor (2), or separate key/value scales per-channel (KV_N,D) or per-token (B,KV_S) FLOAT32.
    */
   antiquant?: { kind: 'combined-channel' | 'combined-tensor' | 'separate-channel' | 'separate-token'; int4: boolean; offset: boolean } | null;
+  /**
+   * INT8 query/key/value (SEMANTICS §9): `dtype` then only names the reference's low-precision
+   * emulation; deqScale1 FLOAT32 [1], quantScale1 FLOAT32 [1], deqScale2 UINT64 [1].
+   */
+  int8?: { deq1: number; qs1: number; deq2: number } | null;
   /** Plan overrides (tile shapes), else the default plan for the device. */
   tune?: PrefillTune;
 }
@@ -116,11 +121,14 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   const outDtype = c.outDtype ?? dtype;
   const lse = c.lse ?? true;
   const r = roundTo(dtype);
-  const values = (n: number, mag: number): Float64Array => Float64Array.from({ length: n }, () => r(uni(-mag, mag)));
+  const values = (n: number, mag: number): Float64Array => c.int8
+    ? Float64Array.from({ length: n }, () => Math.round(uni(-127, 127)))
+    : Float64Array.from({ length: n }, () => r(uni(-mag, mag)));
+  const elemDtype: DataType = c.int8 ? 'INT8' : dtype;
 
   const qShape = shapeOf(layout, B, Qs, N, D);
   const qHost = values(qShape.reduce((a, b) => a * b, 1), c.qScale ?? 1);
-  const query = createTensor(stream, qHost, qShape, dtype, 'query');
+  const query = createTensor(stream, qHost, qShape, elemDtype, 'query');
   const kvRows = c.list ?? [c.KVs];
   const keys: Tensor[] = [];
   const vals: Tensor[] = [];
@@ -134,7 +142,7 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     const n = shape.reduce((a, b) => a * b, 1);
     if (!aq) {
       const h = values(n, 1);
-      return { host: h, t: createTensor(stream, h, shape, dtype, label) };
+      return { host: h, t: createTensor(stream, h, shape, elemDtype, label) };
     }
     const lim = aq.int4 ? 8 : 128;
     const h = Float64Array.from({ length: n }, () => Math.floor(uni(-lim, lim)));
@@ -213,6 +221,15 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
       extra.keyAntiquantMode = perToken ? 1 : 0;
       extra.valueAntiquantMode = perToken ? 1 : 0;
     }
+  }
+
+  if (c.int8) {
+    host.deqScale1 = c.int8.deq1;
+    host.quantScale1 = c.int8.qs1;
+    host.deqScale2 = c.int8.deq2;
+    extra.deqScale1 = createTensor(stream, [c.int8.deq1], [1], 'FLOAT32', 'deqScale1');
+    extra.quantScale1 = createTensor(stream, [c.int8.qs1], [1], 'FLOAT32', 'quantScale1');
+    extra.deqScale2 = createTensor(stream, [deqScaleWord(c.int8.deq2)], [1], 'UINT64', 'deqScale2');
   }
 
   let attenMask: Tensor | null = null;
@@ -301,7 +318,10 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   const ref = attentionReference(problem, host);
   const refLow = attentionReference(problem, host, { roundTo: dtype });
   let out: Comparison;
-  if (outDtype === 'INT8') {
+  if (c.int8 && outDtype !== 'INT8') {
+    // One P8 step (±1, SEMANTICS §9) of the largest |v| moves out by ≤ 127·deqScale2/l, l ≥ 1.
+    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, Math.max(FLOORS.FLOAT16.out, 2 * 127 * c.int8.deq2));
+  } else if (outDtype === 'INT8') {
     // Quantized output: ±1 (SEMANTICS §9: the rounding of o before quantization differs).
     out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, 1);
   } else {
