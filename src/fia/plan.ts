@@ -26,8 +26,8 @@ export function unsupportedReason(problem: Problem): string | null {
 }
 
 /**
- * Plans `problem` for a device with `caps` (`inputs`: the operator inputs, which the decode layout
- * needs for the KV source's copies: paged KV, shared prefix, antiquant). Throws AclnnError 561101 (ACLNN_ERR_INNER_NOT_SUPPORTED)
+ * Plans `problem` for a device with `caps` (`inputs`: the operator inputs, which the kernel layouts
+ * need for the KV source's copies: paged KV, shared prefix, antiquant). Throws AclnnError 561101 (ACLNN_ERR_INNER_NOT_SUPPORTED)
  * when the kernel family does not cover the problem's features yet.
  */
 export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs): FiaPlan {
@@ -42,6 +42,6 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
     return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
   }
   const plan = planPrefill(problem, caps);
-  const regions = layoutPrefillWorkspace(problem, plan, ws);
+  const regions = layoutPrefillWorkspace(problem, plan, ws, inputs);
   return { kernel: 'prefill', plan, regions, workspaceBytes: ws.bytes };
 }
