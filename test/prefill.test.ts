@@ -1,5 +1,6 @@
 // Prefill kernel vs the float64 reference: hand-picked basic cases (dtypes, layouts, GQA, lengths, lse).
 import { describe, expect, it } from 'vitest';
+import { capsOf } from '../src/kernels/caps.js';
 import { testStream } from './helpers/gpu.js';
 import { type PrefillCase, repro, runPrefillCase } from './helpers/prefillCase.js';
 
@@ -73,6 +74,21 @@ describe('prefill kernel: dense basics', () => {
   it('INT8 query/key/value, INT8 output with quantScale2 + offset, pse (FLOAT16)', () =>
     check({ ...base, dtype: 'FLOAT16', outDtype: 'INT8', int8: { deq1: 2e-4, qs1: 100, deq2: 5e-5 }, lse: false,
       outQuant: { perChannel: true, offset: true, dtype: 'FLOAT32' }, pse: { batch1: true, padRows: 0, padCols: 0 } }));
+  it('beyond 8 storage buffers: unsupported under the default limits, runs where the device grants more', async () => {
+    const stream = await testStream();
+    const c: PrefillCase = {
+      ...base, dtype: 'FLOAT16', outDtype: 'INT8', outQuant: { perChannel: true, offset: true, dtype: 'FLOAT32' },
+      qLens: [19, 7], qPad: 2, mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0.2 },
+      pse: { batch1: true, padRows: 0, padCols: 0 },
+    };
+    const caps = capsOf(stream.device);
+    if (caps.maxStorageBuffersPerStage < 10) {
+      await expect(runPrefillCase(stream, c)).rejects.toThrow(/10 storage buffers/);
+      return;
+    }
+    const r = await runPrefillCase(stream, c, caps);
+    expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
+  });
   it('attenMask (B,1,S,S) INT8 with holes + pseShift', () =>
     check({ ...base, mask: { shape: 'B1SS', dtype: 'INT8', padRows: 2, padCols: 3, density: 0.4 },
       pse: { batch1: false, padRows: 0, padCols: 2 } }));

@@ -18,7 +18,7 @@ import {
   encodeKvSourceCopies, type KvSourceLayout, type KvSourceUniformValues, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator, type KvSourceSpec,
 } from './kvSource.js';
-import { DEFAULT_CAPS, type DeviceCaps } from './caps.js';
+import { capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
@@ -71,8 +71,11 @@ export interface PrefillRegions {
   kvSource: KvSourceLayout | null;
 }
 
-/** null when the prefill kernel computes `problem` exactly; else the missing feature. */
-export function prefillUnsupported(problem: Problem): string | null {
+/**
+ * null when the prefill kernel computes `problem` exactly; else the missing feature. `caps`
+ * (default: the WebGPU defaults) bounds the storage buffers one dispatch may bind.
+ */
+export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_CAPS): string | null {
   if (problem.isDecode) return 'Q_S == 1 (decode)';
   const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
   const outOk = floats.includes(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
@@ -91,8 +94,9 @@ export function prefillUnsupported(problem: Problem): string | null {
     if (reason) return reason;
   }
   const bindings = storageBindings(specFeatures(problem)).length;
-  if (bindings > DEFAULT_CAPS.maxStorageBuffersPerStage) {
-    return `${bindings} storage buffers (pse + mask + padding + lse + output quant offset together; the WebGPU default allows 8)`;
+  if (bindings > caps.maxStorageBuffersPerStage) {
+    return `${bindings} storage buffers (e.g. pse + mask + padding + lse + INT8 output with quantOffset2 together; `
+      + `the device allows ${caps.maxStorageBuffersPerStage})`;
   }
   return null;
 }
@@ -551,7 +555,7 @@ export function encodePrefill(ctx: {
   workspace: GPUBuffer | null; regions: PrefillRegions;
 }): void {
   const { device, encoder, problem, plan, inputs, workspace, regions } = ctx;
-  const reason = prefillUnsupported(problem);
+  const reason = prefillUnsupported(problem, capsOf(device));
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
   const { spec } = plan;
   const out = inputs.attentionOut!;

@@ -9,7 +9,7 @@ import { deqScaleWord, encodeValues } from '../../src/codec/index.js';
 import { roundToBf16, roundToF16 } from '../../src/codec/float.js';
 import { normalize } from '../../src/fia/normalize.js';
 import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
-import { capsOf, type DeviceCaps } from '../../src/kernels/caps.js';
+import { capsOf, DEFAULT_CAPS, type DeviceCaps } from '../../src/kernels/caps.js';
 import {
   encodePrefill, layoutPrefillWorkspace, planPrefill, prefillUnsupported, type PrefillPlan, type PrefillTune,
 } from '../../src/kernels/prefill.js';
@@ -297,9 +297,10 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     ...extra,
   };
   const problem = normalize(inputs);
-  const reason = prefillUnsupported(problem);
-  if (reason) throw new Error(`unsupported: ${reason}`);
   const device = stream.device;
+  // Without explicit caps, hold cases to the WebGPU default limits (what every adapter grants).
+  const reason = prefillUnsupported(problem, caps ?? DEFAULT_CAPS);
+  if (reason) throw new Error(`unsupported: ${reason}`);
   const plan = planPrefill(problem, caps ?? capsOf(device), c.tune);
   const counter = new WorkspaceAllocator();
   layoutPrefillWorkspace(problem, plan, counter, inputs);
