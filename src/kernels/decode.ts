@@ -3,7 +3,7 @@
 // (decodeUnsupported / planDecode / layoutDecodeWorkspace / encodeDecode).
 //
 // Two variants of the split pass, same grid, bindings, uniforms and outputs:
-// - 'lanes' (shaders/common/decode_lanes.wgsl, GB·D ≤ 256): 4 invocations per workgroup, each a
+// - 'lanes' (shaders/common/decode_lanes.wgsl, D ≤ 128, GB·D ≤ 256): 4 invocations per workgroup, each a
 //   lane with its own softmax state; q, scores and accumulators are named values in generated
 //   straight-line code. Shaped for CPU adapters (SwiftShader: every indexed load is a per-lane
 //   gather and only named values stay in registers): K/V read once, no barrier until the merge.
@@ -110,6 +110,11 @@ function largestDivisor(groupSize: number, fits: (gb: number) => boolean): numbe
 /** Lanes variant: invocations per workgroup and the largest head block it unrolls (GB·D outputs). */
 const LANES = 4;
 const LANES_MAX_OUTPUTS = 256;
+/**
+ * Larger D goes to 'tiles': the unrolled lanes code grows with D and SwiftShader's compile time
+ * with it (D 64·G 4: ~2 s, D 256: ~6 s for a first call), while tiles compiles in ~0.2 s.
+ */
+const LANES_MAX_DIM = 128;
 /** The lanes score stash holds splitLen rounded up to this, so nearby lengths share a pipeline. */
 const STASH_ROUND = 64;
 const stashLen = (plan: DecodePlan): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
@@ -117,7 +122,7 @@ const stashLen = (plan: DecodePlan): number => Math.ceil(plan.splitLen / STASH_R
 export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}): DecodePlan {
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
   const budgetWords = Math.floor(Math.min(caps.maxWorkgroupStorageBytes, 32768) / 4) - 64;
-  const variant = D <= LANES_MAX_OUTPUTS ? (opts.variant ?? 'lanes') : 'tiles';
+  const variant = D <= LANES_MAX_DIM ? (opts.variant ?? 'lanes') : 'tiles';
   const kvCols = Math.max(1, kvSeqLen + (problem.prefix?.len ?? 0));
   const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
