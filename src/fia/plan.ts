@@ -20,9 +20,9 @@ export function kernelFor(problem: Problem): FiaPlan['kernel'] {
   return problem.isDecode ? 'decode' : 'prefill';
 }
 
-/** null when the chosen kernel computes `problem` exactly; else what it lacks. */
-export function unsupportedReason(problem: Problem): string | null {
-  return kernelFor(problem) === 'decode' ? decodeUnsupported(problem) : prefillUnsupported(problem);
+/** null when the chosen kernel computes `problem` exactly on a device with `caps`; else what it lacks. */
+export function unsupportedReason(problem: Problem, caps?: DeviceCaps): string | null {
+  return kernelFor(problem) === 'decode' ? decodeUnsupported(problem) : prefillUnsupported(problem, caps);
 }
 
 /**
@@ -31,7 +31,7 @@ export function unsupportedReason(problem: Problem): string | null {
  * when the kernel family does not cover the problem's features yet.
  */
 export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs): FiaPlan {
-  const reason = unsupportedReason(problem);
+  const reason = unsupportedReason(problem, caps);
   if (reason !== null) {
     throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `not supported on the WebGPU path yet: ${reason}`);
   }
