@@ -17,6 +17,7 @@ export default defineConfig({
   define: { __BENCH_COMMIT__: JSON.stringify(commitId()) },
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/helpers/summaryReporter.ts'],
     // GPU suites share SwiftShader, which already uses both cores: run files one at a time.
     fileParallelism: false,
     testTimeout: 120_000,
