@@ -7,6 +7,8 @@
 // (elements of the parts dtype); its lse: lses[lseBase + r·lseRowStride + k·lseSplitStride] (f32).
 // Output: out[outOffset + r·D + d] in the out dtype, lseOut[lseOutOffset + r] (f32) when writeLse.
 // One invocation per output u32 word (OUT_WORD_ELEMS elements), so sub-word outputs need no atomics.
+// INT8 output (decode with quantScale2): element e is quantized with channel e % quantChannels
+// (= n·D + d for rows ordered [B][N]); an empty row (out 0) gives sat(rint(quantOffset2)).
 
 {{UNIFORMS}}
 
@@ -15,6 +17,7 @@
 @group(0) @binding(2) var<storage, read_write> outBuf: array<u32>;
 @group(0) @binding(3) var<storage, read_write> lseOut: array<u32>;
 @group(1) @binding(0) var<uniform> u: CombineUniforms;
+{{QUANT_BINDINGS}}
 
 {{PACK}}
 
@@ -26,6 +29,8 @@ const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;
 fn outWord(lo: f32, hi: f32) -> u32 {
   {{OUT_PACK}}
 }
+
+{{OUT_QUANT}}
 
 // The merged value of flat output element `e` (row e / D); also returns the row's lse.
 fn merged(e: u32) -> vec2<f32> {
@@ -60,6 +65,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (e0 >= count) { return; }
   let a = merged(e0);
   if (u.writeLse != 0u && e0 % u.headDim == 0u) { lseOut[u.lseOutOffset + e0 / u.headDim] = bitcast<u32>(a.y); }
+  if (OUT_WORD_ELEMS == 4u) {
+    // INT8: four quantized elements per word; bytes past `count` are 0.
+    var w = 0u;
+    for (var j = 0u; j < 4u; j++) {
+      let e = e0 + j;
+      if (e >= count) { break; }
+      var c = a;
+      if (j > 0u) {
+        c = merged(e);
+        if (u.writeLse != 0u && e % u.headDim == 0u) { lseOut[u.lseOutOffset + e / u.headDim] = bitcast<u32>(c.y); }
+      }
+      w |= quant8(c.x, e % u.quantChannels) << (8u * j);
+    }
+    outBuf[(u.outOffset + e0) >> 2u] = w;
+    return;
+  }
   if (OUT_WORD_ELEMS == 1u) {
     outBuf[u.outOffset + e0] = bitcast<u32>(a.x);
     return;

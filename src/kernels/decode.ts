@@ -16,7 +16,7 @@ import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import type { DeviceCaps } from './caps.js';
-import { encodeCombine, outPackBody, uniformBuffer } from './combine.js';
+import { type CombineOutQuant, encodeCombine, outPackBody, uniformBuffer } from './combine.js';
 import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
@@ -82,8 +82,8 @@ export function usesKvSource(problem: Problem): boolean {
 export function decodeUnsupported(problem: Problem): string | null {
   if (!problem.isDecode) return 'Q_S > 1 (decode handles Q_S == 1)';
   if (!FLOAT_TYPES.includes(problem.queryDtype)) return `query dtype ${problem.queryDtype} in decode`;
-  if (!FLOAT_TYPES.includes(problem.outDtype)) return `attentionOut dtype ${problem.outDtype} (output quantization) in decode`;
-  if (problem.outQuant) return 'INT8 output quantization in decode';
+  const int8Out = problem.outDtype === 'INT8' && !!problem.outQuant;
+  if (!FLOAT_TYPES.includes(problem.outDtype) && !int8Out) return `attentionOut dtype ${problem.outDtype} in decode`;
   if (problem.int8Attention) return 'INT8 attention in decode';
   if (!FLOAT_TYPES.includes(problem.kvDtype) && !problem.antiquant) return `key/value dtype ${problem.kvDtype} without antiquant in decode`;
   if (usesKvSource(problem)) {
@@ -155,8 +155,9 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   numSplits = Math.max(1, Math.min(numSplits, kvCols));
   const splitLen = Math.ceil(kvCols / numSplits);
   numSplits = Math.ceil(kvCols / splitLen);
-  // Direct writes need whole words per invocation: 16-bit outputs with odd D go through combine.
-  const direct = numSplits === 1 && (elementsPerWord(problem.outDtype) === 1 || D % 2 === 0);
+  // Direct writes need whole words per invocation: 16-bit outputs with odd D go through combine,
+  // and so does an INT8 output (the combine's store quantizes, SEMANTICS §9).
+  const direct = numSplits === 1 && !problem.outQuant && (elementsPerWord(problem.outDtype) === 1 || D % 2 === 0);
   const subgroupMerge = variant === 'lanes' && caps.subgroups && !opts.noSubgroups;
   return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge };
 }
@@ -417,9 +418,11 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean, 
 }
 
 function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
+  // What the split pass itself stores: attentionOut's dtype when direct, else f32 partials.
+  const storeDtype: DataType = plan.direct ? problem.outDtype : 'FLOAT32';
   const spec = {
     variant: plan.variant,
-    qDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
+    qDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: storeDtype,
     maskDtype: problem.mask?.dtype ?? 'none', pseDtype: problem.pse?.dtype ?? 'none',
     headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys,
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
@@ -449,8 +452,8 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       HAS_MASK: problem.mask ? 'true' : 'false',
       HAS_PSE: problem.pse ? 'true' : 'false',
       DIRECT: plan.direct ? 'true' : 'false',
-      OUT_WORD_ELEMS: elementsPerWord(problem.outDtype),
-      OUT_PACK: outPackBody(problem.outDtype),
+      OUT_WORD_ELEMS: elementsPerWord(storeDtype),
+      OUT_PACK: outPackBody(storeDtype),
       KV_SOURCE: access.source
         ? `const KV_SRC: bool = true;\n${kvSourceWgsl(problem)}\n${wgsl('common/decode_kv_select.wgsl')}`
         : wgsl('common/decode_kv_stub.wgsl'),
@@ -470,7 +473,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
-          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct, elementsPerWord(problem.outDtype)) : '',
+          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct, elementsPerWord(storeDtype)) : '',
       });
       return { code, label };
     }
@@ -588,5 +591,19 @@ export function encodeDecode(ctx: DecodeContext): void {
     rows, headDim: D, numParts: plan.numSplits,
     partBase: 0, partRowStride: plan.numSplits * D, partSplitStride: D,
     lseBase: 0, lseRowStride: plan.numSplits, lseSplitStride: 1,
+    outQuant: outQuantOf(problem, inputs),
   }, writeDummy(device));
+}
+
+/** The combine's INT8 store parameters (quantScale2 / quantOffset2 bound in place), or null. */
+function outQuantOf(problem: Problem, inputs: FiaInputs): CombineOutQuant | null {
+  const q = problem.outQuant;
+  if (!q) return null;
+  const scale = inputs.quantScale2!;
+  const offset = q.hasOffset ? inputs.quantOffset2! : null;
+  return {
+    scale: { buffer: scale.buffer, offset: scale.offset },
+    offset: offset ? { buffer: offset.buffer, offset: offset.offset } : null,
+    dtype: q.dtype, perChannel: q.perChannel, channels: problem.numQoHeads * problem.headDim,
+  };
 }
