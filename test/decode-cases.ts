@@ -16,6 +16,9 @@ import {
 } from '../src/kernels/decode.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { attentionReference, compareOutputs, rounderFor } from '../src/reference/index.js';
+import { mulberry32 } from '../src/reference/random.js';
+
+export { mulberry32 };
 
 export type FloatType = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
 export type MaskShape = 'B,S' | 'B,1,S' | 'B,1,1,S' | '1,S' | '1,1,1,S';
@@ -49,16 +52,6 @@ export interface DecodeSpec {
   scaleValue?: number;
 }
 
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function storageShape(layout: StorageLayout, B: number, N: number, S: number, D: number): number[] {
   switch (layout) {

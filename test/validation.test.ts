@@ -16,6 +16,7 @@ import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import { inputStorage, outputStorage, shapeOf } from '../src/fia/dims.js';
 import { type FiaInputs, INT_MAX, type Layout } from '../src/fia/problem.js';
 import { validate } from '../src/fia/validate.js';
+import { mulberry32 } from '../src/reference/random.js';
 
 // ---------------------------------------------------------------------------------------------
 // Fakes
@@ -608,16 +609,6 @@ describe('GetWorkspaceSize without a current device', () => {
 // Robustness: seeded random mutations of valid calls never throw and never give anything but
 // 0, 161001, 161002 or 561101 (a statusless crash or an "internal error" would be a validation gap).
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const FIELDS: (keyof FiaInputs)[] = [
   'query', 'key', 'value', 'pseShift', 'attenMask', 'actualSeqLengths', 'actualSeqLengthsKv', 'deqScale1', 'quantScale1',

@@ -12,3 +12,4 @@ export { elementIndex, shapeOf, type Dims } from './layout.js';
 export { exact, rounderFor, type Rounder } from './emulate.js';
 export { compareOutputs, elementError, maxError, toleranceFloor, toleranceFor, type Comparison } from './compare.js';
 export type { HostInputs, Problem, ReferenceResult } from '../fia/problem.js';
+export { mulberry32 } from './random.js';

@@ -15,6 +15,10 @@ import {
 } from '../../src/kernels/prefill.js';
 import { WorkspaceAllocator } from '../../src/kernels/workspace.js';
 import { attentionReference, compareOutputs, type Comparison } from '../../src/reference/index.js';
+import { mulberry32 } from '../../src/reference/random.js';
+
+/** The seeded generator prefill cases draw from. */
+export const rng = mulberry32;
 
 export type FloatDtype = 'FLOAT16' | 'BFLOAT16' | 'FLOAT32';
 export type MaskShape = 'SS' | 'BSS' | '1SS' | 'B1SS' | '11SS';
@@ -72,17 +76,6 @@ export interface PrefillCase {
   tune?: PrefillTune;
 }
 
-/** mulberry32: a small seeded generator. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const roundTo = (dtype: DataType): ((x: number) => number) =>
   dtype === 'FLOAT16' ? roundToF16 : dtype === 'BFLOAT16' ? roundToBf16 : Math.fround;
