@@ -2,12 +2,12 @@
 # Side-by-side run of our bench and the peer harness (onnxruntime-web native WebGPU EP, TensorFlow.js)
 # on the shared float32 cases, in Node, one after the other. Run it under the GPU lock:
 #   flock /tmp/webgpu-fia-gpu.lock bench/peers.sh [OUT_DIR]
-# Env: PEERS_SRC (default /work/shared/peers), PEERS_DIR (a writable copy, default /tmp/peers),
+# Env: PEERS_SRC (default ../shared/peers beside the repo), PEERS_DIR (a writable copy, default /tmp/peers),
 #      ITERS (default 10), WARMUP (default 2). See bench/peers.md.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 OUT="$(mkdir -p "${1:-$ROOT/bench/results/peers}" && cd "${1:-$ROOT/bench/results/peers}" && pwd)"
-PEERS_SRC="${PEERS_SRC:-/work/shared/peers}"
+PEERS_SRC="${PEERS_SRC:-$ROOT/../shared/peers}"
 PEERS_DIR="${PEERS_DIR:-/tmp/peers}"
 ITERS="${ITERS:-10}"
 WARMUP="${WARMUP:-2}"
