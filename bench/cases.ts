@@ -1,6 +1,7 @@
 // The benchmark case list, the seeded inputs of a case, and the work models (FLOPs, bytes moved)
 // every row's GFLOP/s, GB/s and roofline ratio is computed from. Device-free: Node and the page share it.
 import { roundToBf16, roundToF16, roundToF32 } from '../src/codec/float.js';
+import { mulberry32 } from '../src/reference/random.js';
 
 /** Query/KV float dtype of a case (INT8 KV is a storage option, see `kvStorage`). */
 export type BenchDtype = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
@@ -143,16 +144,10 @@ export function bytesMoved(c: BenchCase): number {
   return qo + kv + scales + table;
 }
 
-/** A seeded uniform generator in [−1, 1) (mulberry32). */
+/** A seeded uniform generator in [−1, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
-  };
+  const next = mulberry32(seed);
+  return () => next() * 2 - 1;
 }
 
 export function roundTo(dtype: BenchDtype): (x: number) => number {
