@@ -442,6 +442,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
     ];
     const common = {
       UNIFORMS: DECODE_UNIFORMS.wgslStruct(),
+      BINDINGS: wgsl('common/decode_bindings.wgsl'),
       AUX: wgsl('common/aux.wgsl'),
       PACK: wgsl('common/f16pack.wgsl'),
       LOADERS: loaders.join('\n'),
