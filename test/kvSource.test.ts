@@ -217,7 +217,7 @@ async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jo
   const workspace = device.createBuffer({ size: META_BYTE_OFFSET + metaBytes, usage: 0x80 | 0x08 | 0x04 });
   const spec = kvSourceSpec(problem);
   const pipeline = getPipeline(device, specKey('kvSourceTest', kvSourceSpecKey(spec)), () => ({
-    code: TEST_WGSL.replace('{{UNIFORMS}}', TEST_UNIFORMS.wgslStruct()).replace('{{KV_SOURCE}}', kvSourceWgsl(problem, spec)),
+    code: TEST_WGSL.replace('{{UNIFORMS}}', TEST_UNIFORMS.wgslStruct()).replace('{{KV_SOURCE}}', kvSourceWgsl(spec)),
     label: 'kvSource.test',
   }));
   const D = problem.headDim;
@@ -387,7 +387,7 @@ describe('KV source specialization', () => {
     const problem = normalize(buildInputs(stream, CASES[0]!));
     const spec = kvSourceSpec(problem);
     expect(spec).toMatchObject({ paged: false, prefix: false, kDeq: 'none', vDeq: 'none' });
-    const text = kvSourceWgsl(problem, spec);
+    const text = kvSourceWgsl(spec);
     expect(text).toContain('const KVS_PAGED: bool = false;');
     expect(text).toContain('const KVS_K_DEQ: bool = false;');
   });

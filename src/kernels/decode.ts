@@ -456,7 +456,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       OUT_WORD_ELEMS: elementsPerWord(storeDtype),
       OUT_PACK: outPackBody(storeDtype),
       KV_SOURCE: access.source
-        ? `const KV_SRC: bool = true;\n${kvSourceWgsl(problem)}\n${wgsl('common/decode_kv_select.wgsl')}`
+        ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
         : wgsl('common/decode_kv_stub.wgsl'),
     };
     const label = `fia.decode.${specKey('', spec)}`;

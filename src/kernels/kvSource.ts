@@ -15,7 +15,7 @@
 //             (after any clearBuffer of the meta region)
 //   uniforms: new UniformBlock(name, { ...ownFields, ...kvSourceUniformFields }) and
 //             pack({ ...ownValues, ...kvSourceUniformValues(problem, inputs, kvs, listBatch) })
-//   WGSL:     paste kvSourceWgsl(problem, spec) after the kBuf/vBuf/aux/u declarations; call
+//   WGSL:     paste kvSourceWgsl(kvSourceSpec(problem)) after the kBuf/vBuf/aux/u declarations; call
 //             kvRow(b, h, c, kvStart) once per column, then loadKeyAt/loadValueAt(row, d)
 //             (or loadKey/loadValue(b, h, c, kvStart, d)); AND kvPresent(b, c) into the kept rule
 //   cache:    spread kvSourceSpecKey(kvSourceSpec(problem)) into the pipeline's specKey object
@@ -262,8 +262,7 @@ export function kvSourceUniformValues(problem: Problem, inputs: FiaInputs, layou
  * declarations (it declares module-scope consts and fns prefixed kvs / KVS_, KvRow, kvRow, kvPresent,
  * loadKey, loadValue, loadKeyAt, loadValueAt).
  */
-export function kvSourceWgsl(problem: Problem, spec: KvSourceSpec = kvSourceSpec(problem)): string {
-  void problem;
+export function kvSourceWgsl(spec: KvSourceSpec): string {
   const loaders = [
     loaderFn('kvsRawK', 'kBuf', spec.kvDtype),
     loaderFn('kvsRawV', 'vBuf', spec.kvDtype),

@@ -312,7 +312,7 @@ fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
     : `fn setColumnPresent(col: u32, present: bool) { }
 fn columnPresent(col: u32) -> bool { return true; }`;
   // kvSourceWgsl reads only the spec (its problem argument is unused).
-  return `${kvSourceWgsl(null as unknown as Problem, kvs)}
+  return `${kvSourceWgsl(kvs)}
 ${present}
 fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
   let r = kvRow(b, h, c, kvStart);
