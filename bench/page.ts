@@ -1,6 +1,7 @@
 // The benchmark page (index.html, `npm run dev`): adapter info, case picker, run button, live
 // progress, results table, bar charts and a JSON download, on the same core as the Node CLI.
 // State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs }.
+import { requestDeviceFrom } from '../src/acl/adapter.js';
 import { CASES, type BenchCase } from './cases.js';
 import { adapterName, adapterRecord, type BenchReport, type BenchRow, type Progress, rowStatus, runBench } from './core.js';
 import { RUNNERS } from './runners.js';
@@ -110,19 +111,7 @@ async function requestDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice
     showNoWebGpu('navigator.gpu.requestAdapter() returned no adapter.');
     return null;
   }
-  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures: wanted.filter((f) => adapter.features.has(f)),
-    requiredLimits: {
-      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-    },
-  });
+  const device = await requestDeviceFrom(adapter);
   return { adapter, device };
 }
 

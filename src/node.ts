@@ -1,6 +1,7 @@
 // Node entry: a GPUDevice from Dawn (npm `webgpu`), falling back to SwiftShader's Vulkan driver.
 import { existsSync } from 'node:fs';
 import { create, globals } from 'webgpu';
+import { requestDeviceFrom } from './acl/adapter.js';
 
 /** Where Debian (and a few other distributions) ship SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = [
@@ -69,22 +70,5 @@ export async function requestDevice(opts: NodeAdapterOptions = {}): Promise<GPUD
   return requestDeviceFrom(adapter, opts.hideFeatures);
 }
 
-export async function requestDeviceFrom(adapter: GPUAdapter, hideFeatures: readonly string[] = []): Promise<GPUDevice> {
-  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
-  const requiredFeatures = wanted.filter((f) => adapter.features.has(f) && !hideFeatures.includes(f));
-  const l = adapter.limits;
-  const device = await adapter.requestDevice({
-    requiredFeatures,
-    requiredLimits: {
-      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
-      maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
-      maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
-      maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
-      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxBufferSize: l.maxBufferSize,
-    },
-  });
-  return device;
-}
 
-export { adapterSummary } from './acl/adapter.js';
+export { adapterSummary, requestDeviceFrom } from './acl/adapter.js';
