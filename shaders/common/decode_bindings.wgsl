@@ -1,4 +1,5 @@
-// The decode kernels' bindings (both variants, decode.wgsl and decode_lanes.wgsl): 8 storage buffers.
+// The decode kernels' bindings and per-column helpers, shared by both variants (decode.wgsl and
+// decode_lanes.wgsl): 8 storage buffers. The helpers read HAS_MASK / HAS_PSE and the loaders each variant declares.
 @group(0) @binding(0) var<storage, read> qBuf: array<u32>;
 @group(0) @binding(1) var<storage, read> kBuf: array<u32>;
 @group(0) @binding(2) var<storage, read> vBuf: array<u32>;
@@ -10,3 +11,14 @@
 @group(0) @binding(6) var<storage, read_write> outBuf: array<u32>;
 @group(0) @binding(7) var<storage, read_write> lseBuf: array<u32>;
 @group(1) @binding(0) var<uniform> u: DecodeUniforms;
+
+// The kept-column rule of decode (mask: byte 0 keeps); `col` is the physical key column.
+fn keepColumn(b: u32, col: u32) -> bool {
+  if (!HAS_MASK) { return true; }
+  return loadMask(u.maskOffset + b * u.maskBatchStride + col * u.maskColStride) == 0.0;
+}
+
+fn pseAt(b: u32, n: u32, col: u32) -> f32 {
+  if (!HAS_PSE) { return 0.0; }
+  return loadPse(u.pseOffset + b * u.pseBatchStride + n * u.pseHeadStride + col * u.pseColStride);
+}

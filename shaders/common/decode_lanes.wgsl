@@ -48,16 +48,6 @@ var<workgroup> wmem: array<f32, {{WMEM_LEN}}>;
 var<workgroup> wgTotal: u32;
 var<workgroup> wgStart: u32;
 
-fn keepColumn(b: u32, col: u32) -> bool {
-  if (!HAS_MASK) { return true; }
-  return loadMask(u.maskOffset + b * u.maskBatchStride + col * u.maskColStride) == 0.0;
-}
-
-fn pseAt(b: u32, n: u32, col: u32) -> f32 {
-  if (!HAS_PSE) { return 0.0; }
-  return loadPse(u.pseOffset + b * u.pseBatchStride + n * u.pseHeadStride + col * u.pseColStride);
-}
-
 fn outWord(lo: f32, hi: f32) -> u32 {
   {{OUT_PACK}}
 }
