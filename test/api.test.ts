@@ -15,7 +15,7 @@ import {
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs, HostInputs } from '../src/fia/problem.js';
+import type { FiaInputs, HostInputs, ReferenceResult } from '../src/fia/problem.js';
 import { attentionReference, compareOutputs, toleranceFloor } from '../src/reference/index.js';
 import { testStream } from './helpers/gpu.js';
 
@@ -86,8 +86,8 @@ function naiveSample(host: HostInputs, masked: boolean[]): { out: number[]; lse:
   return { out, lse };
 }
 
-/** Compares the device attentionOut (and lse) of `inputs` with the reference (fp16 tolerance, STYLE §8). */
-async function expectMatchesReference(inputs: FiaInputs, out: Tensor, lse: Tensor | null = null, masked = [false, false]): Promise<void> {
+/** Compares the device attentionOut of `inputs` with the reference (fp16 tolerance, STYLE §8); returns both. */
+async function expectOutMatchesReference(inputs: FiaInputs, out: Tensor): Promise<{ actual: Float64Array; host: HostInputs; ref: ReferenceResult }> {
   const problem = normalize(inputs);
   const host = await readHostInputs(stream, inputs, problem);
   const ref = attentionReference(problem, host);
@@ -95,6 +95,12 @@ async function expectMatchesReference(inputs: FiaInputs, out: Tensor, lse: Tenso
   const actual = await readTensor(stream, out);
   const cmp = compareOutputs(actual, ref.attentionOut, refLow.attentionOut, toleranceFloor('FLOAT16'));
   expect(cmp.ok, cmp.message).toBe(true);
+  return { actual, host, ref };
+}
+
+/** The doc sample's attentionOut (and lse) against the reference, and the reference against a hand-written SDPA. */
+async function expectMatchesReference(inputs: FiaInputs, out: Tensor, lse: Tensor | null = null, masked = [false, false]): Promise<void> {
+  const { host, ref } = await expectOutMatchesReference(inputs, out);
   const naive = naiveSample(host, masked);
   for (let i = 0; i < 4; i++) expect(Math.abs(ref.attentionOut[i]! - naive.out[i]!)).toBeLessThan(1e-12);
   if (lse) {
@@ -173,13 +179,7 @@ describe('a prefill run through the two-phase API', () => {
     const ws = workspaceOf(r.workspaceSize);
     expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
     expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
-    const problem = normalize(inputs);
-    const host = await readHostInputs(stream, inputs, problem);
-    const ref = attentionReference(problem, host);
-    const refLow = attentionReference(problem, host, { roundTo: 'FLOAT16' });
-    const actual = await readTensor(stream, out);
-    const cmp = compareOutputs(actual, ref.attentionOut, refLow.attentionOut, toleranceFloor('FLOAT16'));
-    expect(cmp.ok, cmp.message).toBe(true);
+    const { actual } = await expectOutMatchesReference(inputs, out);
     // Rows outside the padding window are written as 0 (SEMANTICS §1), not left at 7.
     expect(actual[0]).toBe(0);
     ws?.destroy();
@@ -222,12 +222,7 @@ describe('fusedInferAttentionScore (named options)', () => {
       innerPrecise: 0, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false, keyAntiquantMode: 0, valueAntiquantMode: 0,
       actualSeqLengthsKv: { kind: 'intArray', values: [4] }, attentionOut: res.attentionOut, softmaxLse: null,
     };
-    const problem = normalize(inputs);
-    const host = await readHostInputs(stream, inputs, problem);
-    const ref = attentionReference(problem, host);
-    const refLow = attentionReference(problem, host, { roundTo: 'FLOAT16' });
-    const cmp = compareOutputs(await readTensor(stream, res.attentionOut), ref.attentionOut, refLow.attentionOut, toleranceFloor('FLOAT16'));
-    expect(cmp.ok, cmp.message).toBe(true);
+    await expectOutMatchesReference(inputs, res.attentionOut);
   });
 
   it('throws AclnnError with the status and message, allocating nothing', async () => {
