@@ -4,23 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { INT_MAX, type HostInputs, type Problem } from '../src/fia/problem.js';
 import { attentionReference } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
+import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
-const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
-const LN2 = Math.log(2);
-const LN3 = Math.log(3);
-const LN4 = Math.log(4);
 
 function host(query: number[], key: number[], value: number[], extra: Partial<HostInputs> = {}): HostInputs {
   return { query: f64(query), key: [f64(key)], value: [f64(value)], ...extra };
 }
 
-function expectClose(actual: ArrayLike<number>, expected: number[], digits = 12): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (expected[i] === Infinity) expect(actual[i], `[${i}]`).toBe(Infinity);
-    else expect(actual[i], `[${i}]`).toBeCloseTo(expected[i]!, digits);
-  }
-}
 
 /** B=1, N=1, D=1, scale 1: q rows of zeros make every score 0, so out = mean of V over kept columns. */
 function zeroQuery(qSeqLen: number, kvSeqLen: number, over: Partial<Problem> = {}): Problem {

@@ -5,20 +5,10 @@ import { unpackInt4 } from '../src/codec/int.js';
 import { INT_MAX, type Antiquant, type HostInputs, type ParamIndex, type Problem } from '../src/fia/problem.js';
 import { attentionReference } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
+import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
-const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);
-const LN2 = Math.log(2);
-const LN3 = Math.log(3);
-const LN4 = Math.log(4);
 
-function expectClose(actual: ArrayLike<number>, expected: number[], digits = 12): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (expected[i] === Infinity) expect(actual[i], `[${i}]`).toBe(Infinity);
-    else expect(actual[i], `[${i}]`).toBeCloseTo(expected[i]!, digits);
-  }
-}
 
 /** D = 1, scale 1, BNSD; zero queries make every score 0 so out = mean of V over kept columns. */
 function problem(over: Partial<Problem> & { batch?: number; qSeqLen: number; kvSeqLen: number }): Problem {

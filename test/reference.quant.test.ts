@@ -7,19 +7,9 @@ import {
   splitKvReference, toleranceFloor, toleranceFor,
 } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
+import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
-const f64 = (xs: number[]): Float64Array => Float64Array.from(xs);
-const LN2 = Math.log(2);
-const LN3 = Math.log(3);
-const LN4 = Math.log(4);
 
-function expectClose(actual: ArrayLike<number>, expected: number[], digits = 12): void {
-  expect(actual.length).toBe(expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    if (expected[i] === Infinity) expect(actual[i], `[${i}]`).toBe(Infinity);
-    else expect(actual[i], `[${i}]`).toBeCloseTo(expected[i]!, digits);
-  }
-}
 
 describe('INT8 full-quant path (§9)', () => {
   // Q_S 2 (both rows the same), D 1, KV_S 2: q = [2], k = [[0], [1]], v = [[10], [20]], scaleValue ln 2.
