@@ -14,7 +14,10 @@ import {
 import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
 
 const USAGE_ALL = 0x80 | 0x08 | 0x04;
-const fakeBuffer = (size: number, usage = USAGE_ALL): GPUBuffer => ({ size, usage, destroy() {} }) as unknown as GPUBuffer;
+const none = (): void => undefined;
+/** A stand-in with the GPUBuffer members the port checks (no WebGPU globals in this file). */
+const fakeBuffer = (size: number, usage = USAGE_ALL): GPUBuffer =>
+  ({ size, usage, destroy: none, mapAsync: none, getMappedRange: none, unmap: none }) as unknown as GPUBuffer;
 const fakeDevice = (): GPUDevice => ({
   limits: {
     maxComputeWorkgroupStorageSize: 32768, maxComputeInvocationsPerWorkgroup: 256, maxComputeWorkgroupSizeX: 256,
@@ -26,7 +29,7 @@ const T = (shape: number[], dtype: DataType = 'FLOAT16'): Tensor =>
   aclCreateTensor(shape, dtype, fakeBuffer(Math.max(4, paddedByteLength(dtype, numel(shape)))));
 
 const DEVICE = fakeDevice();
-const stream = (device: GPUDevice): Stream => ({ device, queue: {} as GPUQueue, pendingErrors: [], pendingScopes: [] });
+const stream = (device: GPUDevice): Stream => ({ device, queue: {} as GPUQueue });
 
 /** Decode BNSD B 2, N 8, KV_N 2, KV_S 256, D 64 (its plan always needs a workspace). */
 function decodeInputs(over: Partial<FiaInputs> = {}): FiaInputs {

@@ -23,8 +23,10 @@ import { mulberry32 } from '../src/reference/random.js';
 
 const USAGE_ALL = 0x80 | 0x08 | 0x04; // STORAGE | COPY_DST | COPY_SRC
 
+/** A stand-in with the GPUBuffer members the port checks (no WebGPU globals in this file). */
 function fakeBuffer(size: number, usage = USAGE_ALL): GPUBuffer {
-  return { size, usage, destroy() {} } as unknown as GPUBuffer;
+  const none = (): void => undefined;
+  return { size, usage, destroy: none, mapAsync: none, getMappedRange: none, unmap: none } as unknown as GPUBuffer;
 }
 
 /** A SwiftShader-like device: planning reads only limits and features. */
@@ -424,7 +426,9 @@ const REJECTED: Case[] = [
   ['§17 attentionOut sharing the query buffer (port)', () => { const x = make(); return { ...x, attentionOut: aclCreateTensor([2, 8, 128, 64], 'FLOAT16', x.query!.buffer) }; }, IV, 'attentionOut.buffer'],
   ['§17 softmaxLse overlapping attentionOut (port)', () => { const x = make(); return { ...x, softmaxLseFlag: true, softmaxLse: aclCreateTensor([2, 8, 128, 1], 'FLOAT32', x.attentionOut!.buffer) }; }, IV, 'softmaxLse.buffer'],
   ['§17 query buffer without STORAGE usage (port)', () => make({}, { query: T([2, 8, 128, 64], 'FLOAT16', { usage: 0x08 }) }), IV, 'query.buffer.usage'],
-  ['§17 padding buffer without COPY_SRC usage (port)', () => make({}, { kvPaddingSize: T([1], 'INT64', { usage: 0x80 }) }), IV, 'kvPaddingSize.buffer.usage'],
+  ['§17 active padding buffer without COPY_SRC usage (port)', () => make({}, { kvPaddingSize: T([1], 'INT64', { usage: 0x80 }), actualSeqLengthsKv: ints(100) }), IV, 'kvPaddingSize.buffer.usage'],
+  ['buffer that only looks like a GPUBuffer (port)', () => make({}, { attenMask: aclCreateTensor([128, 256], 'BOOL', { size: 1 << 20, usage: USAGE_ALL } as unknown as GPUBuffer) }), IV, 'attenMask.buffer'],
+  ['a 200,000-entry key list (port)', () => make({}, { key: aclCreateTensorList(Array.from({ length: 200000 }, () => T([1, 2, 256, 64]))), value: aclCreateTensorList(Array.from({ length: 200000 }, () => T([1, 2, 256, 64]))) }), IV, 'key=a list of 200000: tensor-list KV supports B ≤ 256'],
   ['§17 key not a tensor list (port)', () => make({}, { key: T([2, 2, 256, 64]) as unknown as ReturnType<typeof list> }), IV, 'key'],
   ['§17 0-element antiquantScale (port)', () => dec({ kd: 'INT8' }, { antiquantScale: T([0]) }), IV, 'antiquantScale'],
 
@@ -495,6 +499,8 @@ const ACCEPTED: Accepted[] = [
   ['decode pse (1,8,1,256)', () => dec({}, { pseShift: T([1, 8, 1, 256]) }), true],
   ['query left padding', () => make({}, { queryPaddingSize: T([1], 'INT64'), actualSeqLengths: ints(100) }), true],
   ['queryPaddingSize ignored when Q_S == 1', () => dec({}, { queryPaddingSize: T([3], 'INT32') }), true],
+  ['an inactive padding size is not read: no COPY_SRC needed', () => make({}, { kvPaddingSize: T([1], 'INT64', { usage: 0 }) }), true],
+  ['queryPaddingSize at Q_S == 1 is not read: any usage', () => dec({}, { queryPaddingSize: T([1], 'INT32', { usage: 0 }) }), true],
   ['shared prefix with actualSharedPrefixLen', () => prefix({}, 512, { actualSharedPrefixLen: ints(512) }), true],
   ['decode prefix with 0 elements (P = 0)', () => prefix({ Q_S: 1 }, 0), true],
   ['paged decode FLOAT16', () => paged(), true],

@@ -1,6 +1,6 @@
 import { decodeValues, encodeValues, type Values } from '../codec/index.js';
 import { type DataType, elementBits, paddedByteLength } from './dtype.js';
-import type { Stream } from './stream.js';
+import { type Stream, webgpuClass } from './stream.js';
 
 export type Format = 'ND' | 'NCHW' | 'NHWC' | 'NCDHW' | 'NZ';
 
@@ -75,6 +75,30 @@ export function tensorByteSpan(t: Pick<Tensor, 'shape' | 'strides' | 'offset' | 
   if (t.shape.some((d) => d === 0)) return 0;
   const lastElement = t.offset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.strides[i]!, 0);
   return paddedByteLength(t.dtype, lastElement + 1);
+}
+
+/** Buffers the named-options wrapper validates against before allocating; never bound. */
+const placeholders = new WeakSet<object>();
+
+/** A stand-in GPUBuffer of `size` bytes (STORAGE | COPY_SRC | COPY_DST) that `isGpuBuffer` accepts. */
+export function placeholderBuffer(size: number): GPUBuffer {
+  const b = { size, usage: USAGE, label: 'fia.placeholder' };
+  placeholders.add(b);
+  return b as unknown as GPUBuffer;
+}
+
+/**
+ * A GPUBuffer: `instanceof GPUBuffer` where the class exists; else (no WebGPU globals) an object
+ * with a numeric size and usage and the buffer methods. Look-alikes never reach createBindGroup.
+ */
+export function isGpuBuffer(b: unknown): b is GPUBuffer {
+  if (typeof b !== 'object' || b === null) return false;
+  if (placeholders.has(b)) return true;
+  const C = webgpuClass('GPUBuffer');
+  if (C) return b instanceof C;
+  const x = b as Record<string, unknown>;
+  return typeof x.size === 'number' && typeof x.usage === 'number'
+    && ['mapAsync', 'getMappedRange', 'unmap', 'destroy'].every((m) => typeof x[m] === 'function');
 }
 
 // GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST (spec constants; the global may not exist yet in Node).

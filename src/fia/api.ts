@@ -7,19 +7,23 @@
 //   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
 //
 // Every non-zero status records its message for aclGetRecentErrMsg(); a rejected call writes nothing.
-import type { DataType } from '../acl/dtype.js';
+import { type DataType, isDataType } from '../acl/dtype.js';
 import {
-  AclnnError, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus, aclGetRecentErrMsg,
-  setRecentErrMsg, statusOf,
+  AclnnError, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus,
+  aclGetRecentErrMsg, invalid, setRecentErrMsg, statusOf,
 } from '../acl/status.js';
-import { aclrtGetDevice, aclrtSetDevice, aclrtSynchronizeStream, type Stream } from '../acl/stream.js';
 import {
-  aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, type IntArray, type Tensor, type TensorList,
+  aclrtGetDevice, aclrtSetDevice, checkStream, currentDeviceLoss, deviceLoss, popScopes, pushScopes, settleWork,
+  type Stream, type WorkErrors,
+} from '../acl/stream.js';
+import {
+  aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, type IntArray, placeholderBuffer, type Tensor,
+  type TensorList,
 } from '../acl/tensor.js';
 import { paddedByteLength } from '../acl/dtype.js';
 import { capsOf } from '../kernels/caps.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
-import { FiaExecutor, runExecutor } from './executor.js';
+import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { normalize } from './normalize.js';
 import { planFia } from './plan.js';
 import { type FiaInputs, INT_MAX } from './problem.js';
@@ -54,11 +58,16 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
   if (isEmptyOutput(inputs)) return new FiaExecutor(null, inputs, null, null, 0);
   const device = aclrtGetDevice();
   if (device === null) {
-    throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, 'no current device: call aclrtSetDevice(device) or createStream(device) before GetWorkspaceSize');
+    const loss = currentDeviceLoss();
+    throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, loss !== null
+      ? `current device: ${loss}; create a stream on a new device (createStream) or call aclrtSetDevice`
+      : 'no current device: call aclrtSetDevice(device) or createStream(device) before GetWorkspaceSize');
   }
+  const loss = deviceLoss(device);
+  if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `current device: ${loss}`);
   const problem = normalize(inputs);
   const plan = planFia(problem, capsOf(device), inputs);
-  return new FiaExecutor(device, inputs, problem, plan, plan.workspaceBytes);
+  return new FiaExecutor(device, readInputs(inputs, problem), problem, plan, plan.workspaceBytes);
 }
 
 /**
@@ -105,8 +114,10 @@ export function aclnnFusedInferAttentionScoreV2GetWorkspaceSize(
  * device's stream). `workspace` holds at least `workspaceSize` ≥ GetWorkspaceSize's bytes, usage
  * STORAGE | COPY_DST | COPY_SRC (null when 0 bytes are needed). Port extension: pass a
  * GPUCommandEncoder to record into it instead of submitting (the caller submits).
- * Statuses: 161001 null executor/workspace, 161002 workspace too small or unusable, 361001 stream
- * on another device, 561000 an internal fault while encoding.
+ * Statuses: 161001 null executor/workspace/stream, 161002 an argument that is not an executor,
+ * buffer, stream or encoder, a workspace too small or unusable, 361001 a stream on another device
+ * or a lost device, 561000 an internal fault while encoding. Device errors of the run surface at
+ * the stream's next aclrtSynchronizeStream (361001), and only there.
  */
 export function aclnnFusedInferAttentionScoreV2(
   workspace: GPUBuffer | null, workspaceSize: number, executor: FiaExecutor | null, stream: Stream | null,
@@ -234,24 +245,31 @@ export function inputsFromOptions(o: FusedInferAttentionScoreOptions): FiaInputs
   };
 }
 
+/** A shape of safe non-negative integers (anything else is left to validation to name). */
+function isShape(s: unknown): s is number[] {
+  return Array.isArray(s) && s.every((d) => Number.isSafeInteger(d) && (d as number) >= 0);
+}
+
 /**
  * The output shapes for these inputs, read leniently (validation judges them): attentionOut in
- * the output layout, softmaxLse [B,N,Q_S,1]. Falls back to the query shape when it cannot be read.
+ * the output layout, softmaxLse [B,N,Q_S,1]. Falls back to the query shape (or [1]) when it
+ * cannot be read.
  */
 function outputShapes(x: FiaInputs): { out: number[]; lse: number[] } {
-  const qShape = Array.isArray(x.query?.shape) ? [...x.query.shape] : [1];
+  const q = x.query as { shape?: unknown } | null;
+  const qShape = typeof q === 'object' && q !== null && isShape(q.shape) ? [...q.shape] : [1];
   const layout = x.inputLayout;
   const fallback = { out: qShape, lse: [1, 1, 1, 1] };
-  if (!isLayout(layout) || !Number.isInteger(x.numHeads) || x.numHeads < 1) return fallback;
+  if (!isLayout(layout) || !Number.isSafeInteger(x.numHeads) || x.numHeads < 1) return fallback;
   const qLayout = inputStorage(layout);
-  if (qShape.length !== (qLayout === 'BSH' ? 3 : 4) || !qShape.every((d) => Number.isInteger(d) && d >= 0)) return fallback;
+  if (qShape.length !== (qLayout === 'BSH' ? 3 : 4)) return fallback;
   const a = axesOf(qShape, qLayout, x.numHeads);
   if (!Number.isInteger(a.headDim)) return fallback;
   return { out: shapeOf(outputStorage(layout), a), lse: [a.batch, a.heads, a.seq, 1] };
 }
 
 function defaultOutDtype(x: FiaInputs): DataType {
-  const q = x.query?.dtype ?? 'FLOAT16';
+  const q = isDataType(x.query?.dtype) ? x.query.dtype : 'FLOAT16';
   if (x.quantScale2 != null) return 'INT8';
   return q === 'INT8' ? 'FLOAT16' : q;
 }
@@ -260,8 +278,7 @@ function defaultOutDtype(x: FiaInputs): DataType {
 function placeholder(shape: readonly number[], dtype: DataType): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const size = Math.max(4, paddedByteLength(dtype, Math.max(0, n)));
-  const buffer = { size, usage: 0x80 | 0x08 | 0x04, label: 'fia.placeholder' } as unknown as GPUBuffer;
-  return { kind: 'tensor', buffer, shape: [...shape], strides: contiguous(shape), offset: 0, dtype, format: 'ND' };
+  return { kind: 'tensor', buffer: placeholderBuffer(size), shape: [...shape], strides: contiguous(shape), offset: 0, dtype, format: 'ND' };
 }
 
 function contiguous(shape: readonly number[]): number[] {
@@ -289,22 +306,88 @@ function fail(status: AclnnStatus): never {
   throw new AclnnError(status, aclGetRecentErrMsg());
 }
 
-/**
- * The operator with named options and the doc's defaults: validates (the same validate() as
- * GetWorkspaceSize, before anything is allocated), allocates attentionOut, softmaxLse (when
- * softmaxLseFlag) and the workspace, runs, waits for the stream and resolves to the outputs.
- * Throws AclnnError { status, message } on any non-zero status.
- */
-export async function fusedInferAttentionScore(
-  stream: Stream, opts: FusedInferAttentionScoreOptions,
-): Promise<FusedInferAttentionScoreResult> {
-  if (stream == null || typeof stream !== 'object' || !stream.device) {
-    setRecentErrMsg('stream=null: a stream is required');
-    throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'stream=null: a stream is required');
+/** Every option fusedInferAttentionScore knows (the compiler keeps this in step with the interface). */
+const OPTION_NAMES: Record<keyof FusedInferAttentionScoreOptions, true> = {
+  query: true, key: true, value: true, pseShift: true, attenMask: true, actualSeqLengths: true, actualSeqLengthsKv: true,
+  deqScale1: true, quantScale1: true, deqScale2: true, quantScale2: true, quantOffset2: true, antiquantScale: true,
+  antiquantOffset: true, blockTable: true, queryPaddingSize: true, kvPaddingSize: true, keyAntiquantScale: true,
+  keyAntiquantOffset: true, valueAntiquantScale: true, valueAntiquantOffset: true, keySharedPrefix: true,
+  valueSharedPrefix: true, actualSharedPrefixLen: true, numHeads: true, scaleValue: true, preTokens: true,
+  nextTokens: true, inputLayout: true, numKeyValueHeads: true, sparseMode: true, innerPrecise: true, blockSize: true,
+  antiquantMode: true, softmaxLseFlag: true, keyAntiquantMode: true, valueAntiquantMode: true, outDtype: true,
+};
+
+/** Levenshtein distance (names are short). */
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
   }
-  if (opts == null || typeof opts !== 'object') {
-    setRecentErrMsg('opts=null: the options object is required');
-    throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'opts=null: the options object is required');
+  return prev[b.length]!;
+}
+
+/** The known option closest to `name`: a case-insensitive match, else the smallest edit distance. */
+export function closestOption(name: string): string {
+  const known = Object.keys(OPTION_NAMES);
+  const lower = name.toLowerCase();
+  const same = known.find((k) => k.toLowerCase() === lower);
+  if (same) return same;
+  let best = known[0]!;
+  let bestDistance = Infinity;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function showOption(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  return `a${typeof v === 'object' ? 'n object' : ` ${typeof v}`}`;
+}
+
+/** 161002 for an option fusedInferAttentionScore does not know (a typo would otherwise be a silent default). */
+function checkOptionNames(opts: object): void {
+  for (const name of Object.keys(opts)) {
+    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue;
+    throw invalid(`${name}=${showOption((opts as Record<string, unknown>)[name])}: unknown option; did you mean ${closestOption(name)}?`);
+  }
+}
+
+/** A rejected wrapper call as an AclnnError (message recorded for aclGetRecentErrMsg). */
+function asAclnnError(e: unknown): AclnnError {
+  const status = statusOf(e);
+  return e instanceof AclnnError ? e : new AclnnError(status, aclGetRecentErrMsg());
+}
+
+/** What a started wrapper call waits for, and what it frees on failure. */
+interface StartedCall {
+  stream: Stream;
+  result: FusedInferAttentionScoreResult;
+  /** This call's own device errors: its allocations, then its run. */
+  errors: WorkErrors[];
+  workspace: GPUBuffer | null;
+}
+
+function releaseOutputs(r: FusedInferAttentionScoreResult): void {
+  r.attentionOut.buffer.destroy();
+  r.softmaxLse?.buffer.destroy();
+}
+
+/** The synchronous part of the wrapper: checks, validation, allocation, submit. Throws AclnnError. */
+function startCall(stream: Stream, opts: FusedInferAttentionScoreOptions): StartedCall {
+  checkStream(stream);
+  if (opts == null) throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'opts=null: the options object is required');
+  if (typeof opts !== 'object') throw invalid(`opts=${showOption(opts)}: the options must be an object`);
+  checkOptionNames(opts);
+  if (opts.outDtype !== undefined && !isDataType(opts.outDtype)) {
+    throw invalid(`outDtype=${showOption(opts.outDtype)}: not a known aclDataType`);
   }
   const inputs = inputsFromOptions(opts);
   const shapes = outputShapes(inputs);
@@ -317,31 +400,60 @@ export async function fusedInferAttentionScore(
   });
   if (dry.status !== ACLNN_SUCCESS) fail(dry.status);
 
-  const attentionOut = createEmptyTensor(stream, shapes.out, outDtype, 'fia.attentionOut');
-  const softmaxLse = inputs.softmaxLseFlag ? createEmptyTensor(stream, shapes.lse, 'FLOAT32', 'fia.softmaxLse') : null;
-  const real = workspaceSizeOn(stream, { ...inputs, attentionOut, softmaxLse });
-  const release = (): void => {
-    attentionOut.buffer.destroy();
-    softmaxLse?.buffer.destroy();
+  const device = stream.device;
+  const result: FusedInferAttentionScoreResult = {
+    attentionOut: createEmptyTensor(stream, shapes.out, outDtype, 'fia.attentionOut'),
+    softmaxLse: inputs.softmaxLseFlag ? createEmptyTensor(stream, shapes.lse, 'FLOAT32', 'fia.softmaxLse') : null,
   };
-  if (real.status !== ACLNN_SUCCESS) {
-    release();
-    fail(real.status);
-  }
-  const workspace = real.workspaceSize > 0 ? createBuffer(stream, real.workspaceSize, 'fia.workspace') : null;
+  let workspace: GPUBuffer | null = null;
+  let allocErrors: WorkErrors;
+  let runErrors: WorkErrors;
+  // This call's scopes: its allocations' errors are its own, not the stream's nor the application's.
+  pushScopes(device);
   try {
-    const status = aclnnFusedInferAttentionScoreV2(workspace, real.workspaceSize, real.executor, stream);
-    if (status !== ACLNN_SUCCESS) {
-      release();
-      fail(status);
-    }
-    const sync = await aclrtSynchronizeStream(stream);
-    if (sync !== ACLNN_SUCCESS) {
-      release();
-      fail(sync);
-    }
-  } finally {
+    const real = workspaceSizeOn(stream, { ...inputs, ...result });
+    if (real.status !== ACLNN_SUCCESS) fail(real.status);
+    workspace = real.workspaceSize > 0 ? createBuffer(stream, real.workspaceSize, 'fia.workspace') : null;
+    runErrors = runExecutorOwn(real.executor, workspace, real.workspaceSize, stream).errors;
+  } catch (e) {
+    releaseOutputs(result);
     workspace?.destroy();
+    throw e;
+  } finally {
+    allocErrors = popScopes(device);
   }
-  return { attentionOut, softmaxLse };
+  return { stream, result, errors: [allocErrors, runErrors], workspace };
+}
+
+/**
+ * The operator with named options and the doc's defaults: validates (the same validate() as
+ * GetWorkspaceSize, before anything is allocated), allocates attentionOut, softmaxLse (when
+ * softmaxLseFlag) and the workspace, runs, waits for its own work and resolves to the outputs.
+ * An option it does not know is rejected (161002, naming the closest known one).
+ * Rejects with AclnnError { status, message } on any failure: 161001/161002 bad arguments,
+ * 561101 not supported, 361001 a device error of this call or a lost device. Errors of other work
+ * on the stream (other calls, the application's own) never fail this call.
+ */
+export async function fusedInferAttentionScore(
+  stream: Stream, opts: FusedInferAttentionScoreOptions,
+): Promise<FusedInferAttentionScoreResult> {
+  let call: StartedCall;
+  try {
+    call = startCall(stream, opts);
+  } catch (e) {
+    throw asAclnnError(e);
+  }
+  let failure: string | null;
+  try {
+    failure = await settleWork(call.stream, call.errors);
+  } finally {
+    call.workspace?.destroy();
+  }
+  if (failure !== null) {
+    releaseOutputs(call.result);
+    const message = `stream: ${failure}`;
+    setRecentErrMsg(message);
+    throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, message);
+  }
+  return call.result;
 }

@@ -4,12 +4,13 @@
 // Re-use: unlike CANN's default (single-use unless aclSetAclOpExecutorRepeatable), an executor may
 // run any number of times; each run reads the tensors' current contents. The inputs object is
 // copied at GetWorkspaceSize time, the Tensor objects themselves are immutable.
-import type { Stream } from '../acl/stream.js';
+import {
+  checkStream, createStream, deviceLoss, isCommandEncoder, popScopes, pushScopes, recordWork, type Stream, type WorkErrors,
+} from '../acl/stream.js';
 import {
   AclnnError, ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus,
 } from '../acl/status.js';
-import { createStream } from '../acl/stream.js';
-import type { Tensor } from '../acl/tensor.js';
+import { isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeDecode } from '../kernels/decode.js';
 import { encodePrefill } from '../kernels/prefill.js';
 import type { FiaPlan } from './plan.js';
@@ -45,24 +46,40 @@ export class FiaExecutor {
   }
 }
 
-function isBufferLike(b: unknown): b is GPUBuffer {
-  return typeof b === 'object' && b !== null && typeof (b as GPUBuffer).size === 'number';
+/**
+ * The inputs the planned kernels read: parameters the rules ignore for this problem are dropped
+ * (a padding size whose padding is inactive, e.g. queryPaddingSize at Q_S == 1; softmaxLse without
+ * softmaxLseFlag), so no kernel copies or binds them.
+ */
+export function readInputs(inputs: FiaInputs, problem: Problem): FiaInputs {
+  return {
+    ...inputs,
+    queryPaddingSize: problem.qLeftPadding ? inputs.queryPaddingSize : null,
+    kvPaddingSize: problem.kvLeftPadding ? inputs.kvPaddingSize : null,
+    softmaxLse: problem.softmaxLse ? inputs.softmaxLse : null,
+  };
+}
+
+function hex(v: unknown): string {
+  return typeof v === 'number' ? `0x${v.toString(16)}` : String(v);
 }
 
 /**
- * Checks the second phase's arguments; returns the stream to run on. Throws AclnnError:
- * 161001 null executor (or a null workspace where bytes are needed), 161002 a workspace that is
- * too small, lacks usage or aliases a caller tensor, 361001 a stream on another device.
+ * Checks the second phase's arguments, all before anything is recorded; returns the stream to run
+ * on. Throws AclnnError: 161001 null executor (or a null workspace where bytes are needed), 161002
+ * something that is not an executor, buffer, stream or encoder, a workspace that is too small,
+ * lacks usage or aliases a caller tensor, 361001 a stream on another device or a lost device.
  */
 function checkRun(
   executor: FiaExecutor | null, workspace: GPUBuffer | null, workspaceSize: number, stream: Stream | null,
   encoder: GPUCommandEncoder | undefined,
 ): { ex: FiaExecutor; stream: Stream | null } {
+  if (executor == null) throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'executor=null: pass the executor GetWorkspaceSize returned');
   if (!(executor instanceof FiaExecutor)) {
-    throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, `executor=${executor === null || executor === undefined ? 'null' : 'unknown'}: pass the executor GetWorkspaceSize returned`);
+    throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'executor: not an executor; pass the one GetWorkspaceSize returned');
   }
   const need = executor.workspaceSize;
-  if (typeof workspaceSize !== 'number' || !Number.isInteger(workspaceSize) || workspaceSize < 0) {
+  if (typeof workspaceSize !== 'number' || !Number.isSafeInteger(workspaceSize) || workspaceSize < 0) {
     throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `workspaceSize=${String(workspaceSize)}: must be a non-negative integer (bytes)`);
   }
   if (workspaceSize < need) {
@@ -73,25 +90,26 @@ function checkRun(
       throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, `workspace=null: GetWorkspaceSize reported ${need} bytes (workspaceSize=${workspaceSize})`);
     }
   } else {
-    if (!isBufferLike(workspace)) throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'workspace: not a GPUBuffer');
+    if (!isGpuBuffer(workspace)) throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'workspace: not a GPUBuffer');
     if (workspace.size < workspaceSize) {
-      throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `workspaceSize=${workspaceSize}: the workspace buffer holds only ${workspace.size} bytes`);
+      throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `workspaceSize=${workspaceSize}: the workspace buffer holds only ${String(workspace.size)} bytes`);
     }
     if ((workspace.usage & WORKSPACE_USAGE) !== WORKSPACE_USAGE) {
-      throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `workspace.usage=0x${workspace.usage.toString(16)}: the workspace needs STORAGE | COPY_DST | COPY_SRC usage`);
+      throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `workspace.usage=${hex(workspace.usage)}: the workspace needs STORAGE | COPY_DST | COPY_SRC usage`);
     }
     if (executor.tensors().some((t) => t.buffer === workspace)) {
       throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'workspace: shares its buffer with an input or output tensor');
     }
   }
-  if (encoder != null && (typeof encoder !== 'object' || typeof encoder.beginComputePass !== 'function')) {
-    throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'encoder: not a GPUCommandEncoder');
-  }
+  if (encoder != null && !isCommandEncoder(encoder)) throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'encoder: not a GPUCommandEncoder');
+  if (stream != null) checkStream(stream);
   if (executor.device === null) return { ex: executor, stream };
   const s = stream ?? createStream(executor.device);
-  if (typeof s !== 'object' || s.device !== executor.device) {
+  if (s.device !== executor.device) {
     throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, 'stream: its device is not the device GetWorkspaceSize planned for (aclrtSetDevice)');
   }
+  const loss = deviceLoss(s.device);
+  if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `stream: ${loss}`);
   return { ex: executor, stream: s };
 }
 
@@ -107,38 +125,91 @@ function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecut
   }
 }
 
+type Command = { pass: boolean; method: string; args: unknown[] };
+
 /**
- * The second phase. Own encoder (default): one command encoder, one submit, inside validation and
- * out-of-memory error scopes whose errors land on `stream.pendingErrors` (aclrtSynchronizeStream
- * then returns 361001). With a caller `encoder`, the passes are recorded there and nothing is
- * submitted; device errors then surface where the caller finishes and submits it.
- * Throws AclnnError for rejected arguments (see checkRun); a kernel that throws while encoding with
- * its own encoder submits nothing, so caller buffers stay untouched.
+ * An encoder that only writes down what the kernels record (encoder and compute-pass calls), and
+ * `replay`, which records it into `target`. A caller's encoder is touched only after the whole plan
+ * was encoded without a throw, and a replayed pass is always ended: a failure never leaves the
+ * caller's encoder with an open pass or half a plan.
+ */
+function deferredEncoder(): { encoder: GPUCommandEncoder; replay(target: GPUCommandEncoder): void } {
+  const commands: Command[] = [];
+  const recorder = (pass: boolean): object => new Proxy({}, {
+    get: (_t, method) => (...args: unknown[]): unknown => {
+      if (typeof method !== 'string') return undefined;
+      commands.push({ pass, method, args });
+      return method === 'beginComputePass' ? recorder(true) : undefined;
+    },
+  });
+  const replay = (target: GPUCommandEncoder): void => {
+    let pass: GPUComputePassEncoder | null = null;
+    try {
+      for (const c of commands) {
+        const self = (c.pass ? pass : target) as unknown as Record<string, (...a: unknown[]) => unknown>;
+        const result = self[c.method]!(...c.args);
+        if (c.method === 'beginComputePass') pass = result as GPUComputePassEncoder;
+        if (c.pass && c.method === 'end') pass = null;
+      }
+    } finally {
+      pass?.end();
+    }
+  };
+  return { encoder: recorder(false) as GPUCommandEncoder, replay };
+}
+
+/** One run's outcome: its status (non-zero only for rejected arguments) and its device errors. */
+export interface RunResult {
+  stream: Stream | null;
+  /** The run's own error scopes (device object creation, recording, submit). */
+  errors: WorkErrors;
+}
+
+const NO_ERRORS: WorkErrors = Promise.resolve([]);
+
+/**
+ * The second phase, reporting its device errors to the caller instead of the stream (the named
+ * wrapper awaits them itself). Own encoder (default): one command encoder, one submit, inside the
+ * run's own validation and out-of-memory error scopes. With a caller `encoder`, the plan is
+ * recorded there (see deferredEncoder) and nothing is submitted; errors of the caller's command
+ * buffer then surface where the caller submits it. Throws AclnnError for rejected arguments (see
+ * checkRun); a kernel that throws while encoding records and submits nothing, so caller buffers
+ * and the caller's encoder stay untouched.
+ */
+export function runExecutorOwn(
+  executor: FiaExecutor | null, workspace: GPUBuffer | null, workspaceSize: number, stream: Stream | null,
+  encoder?: GPUCommandEncoder,
+): RunResult {
+  const { ex, stream: s } = checkRun(executor, workspace, workspaceSize, stream, encoder);
+  if (ex.problem === null || ex.plan === null || s === null) return { stream: s, errors: NO_ERRORS };
+  const device = s.device;
+  pushScopes(device);
+  let errors: WorkErrors;
+  try {
+    if (encoder != null) {
+      const deferred = deferredEncoder();
+      encodePlan(device, deferred.encoder, ex, workspace);
+      deferred.replay(encoder);
+    } else {
+      const own = device.createCommandEncoder({ label: `fia.${ex.plan.kernel}` });
+      encodePlan(device, own, ex, workspace);
+      s.queue.submit([own.finish()]);
+    }
+  } finally {
+    errors = popScopes(device);
+  }
+  return { stream: s, errors };
+}
+
+/**
+ * aclnnFusedInferAttentionScoreV2's body: runs and records the run's device errors on its stream
+ * (aclrtSynchronizeStream reports them, and only them).
  */
 export function runExecutor(
   executor: FiaExecutor | null, workspace: GPUBuffer | null, workspaceSize: number, stream: Stream | null,
   encoder?: GPUCommandEncoder,
 ): AclnnStatus {
-  const { ex, stream: s } = checkRun(executor, workspace, workspaceSize, stream, encoder);
-  if (ex.problem === null || ex.plan === null || s === null) return ACLNN_SUCCESS;
-  const device = s.device;
-  if (encoder) {
-    encodePlan(device, encoder, ex, workspace);
-    return ACLNN_SUCCESS;
-  }
-  device.pushErrorScope('out-of-memory');
-  device.pushErrorScope('validation');
-  try {
-    const own = device.createCommandEncoder({ label: `fia.${ex.plan.kernel}` });
-    encodePlan(device, own, ex, workspace);
-    s.queue.submit([own.finish()]);
-  } finally {
-    const scopes = [device.popErrorScope(), device.popErrorScope()];
-    s.pendingScopes.push(Promise.all(scopes).then((errors) => {
-      for (const e of errors) if (e) s.pendingErrors.push(e.message);
-    }, (e: unknown) => {
-      s.pendingErrors.push(`error scope: ${e instanceof Error ? e.message : String(e)}`);
-    }));
-  }
+  const r = runExecutorOwn(executor, workspace, workspaceSize, stream, encoder);
+  if (r.stream !== null && r.errors !== NO_ERRORS) recordWork(r.stream, r.errors);
   return ACLNN_SUCCESS;
 }

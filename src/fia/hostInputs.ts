@@ -30,7 +30,7 @@ async function readScalar(stream: Stream, t: Tensor): Promise<number> {
  * Reads every present device tensor of `inputs` back and decodes it for the reference:
  * row-major over each tensor's shape, INT4 unpacked, deq scales as floats, padding sizes as
  * numbers (int64, exact to 2^53), blockTable as Int32Array. Absent (null or 0-element) tensors
- * are left out. `problem` says which inputs the operator reads.
+ * are left out, and so are parameters the problem ignores. `problem` says which inputs the operator reads.
  */
 export async function readHostInputs(stream: Stream, inputs: FiaInputs, problem: Problem): Promise<HostInputs> {
   const keys = inputs.key!.tensors.map((t) => t!);
@@ -56,9 +56,10 @@ export async function readHostInputs(stream: Stream, inputs: FiaInputs, problem:
     const t = inputs[name];
     if (present(t)) host[name] = await readScalar(stream, t);
   }
-  for (const name of ['queryPaddingSize', 'kvPaddingSize'] as const) {
+  // Only the padding sizes in use: an ignored one may be any tensor (never read).
+  for (const [name, used] of [['queryPaddingSize', problem.qLeftPadding], ['kvPaddingSize', problem.kvLeftPadding]] as const) {
     const t = inputs[name];
-    if (present(t)) host[name] = (await readTensor(stream, t))[0]!;
+    if (used && present(t)) host[name] = (await readTensor(stream, t))[0]!;
   }
   if (problem.kv.kind === 'paged' && present(inputs.blockTable)) {
     host.blockTable = Int32Array.from(await readTensor(stream, inputs.blockTable));

@@ -9,7 +9,7 @@
 // "present" = non-null; "hasData" = non-null with at least one element.
 import { type DataType, isDataType } from '../acl/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
-import { isContiguous, numel, type IntArray, type Tensor, type TensorList } from '../acl/tensor.js';
+import { isContiguous, isGpuBuffer, numel, type IntArray, type Tensor, type TensorList } from '../acl/tensor.js';
 import { axesOf, inputStorage, isLayout, outputStorage, rankOf, shapeOf } from './dims.js';
 import { type FiaInputs, INT_MAX, type Layout, type StorageLayout } from './problem.js';
 
@@ -53,19 +53,36 @@ const SCALE_PARAMS: ReadonlySet<string> = new Set([
   'deqScale1', 'quantScale1', 'deqScale2', 'quantScale2', 'antiquantScale', 'antiquantOffset',
   'keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset',
 ]);
-/** Copied into the workspace's aux region with copyBufferToBuffer (src/kernels/aux.ts). */
-const AUX_COPIED: ReadonlySet<string> = new Set(['queryPaddingSize', 'kvPaddingSize', 'deqScale1', 'quantScale1', 'deqScale2']);
+/**
+ * Copied into the workspace's aux region with copyBufferToBuffer (src/kernels/aux.ts) whenever
+ * given: they need COPY_SRC usage.
+ */
+const AUX_COPIED: ReadonlySet<string> = new Set(['deqScale1', 'quantScale1', 'deqScale2']);
+/**
+ * Copied into the aux region only when their padding is active (ignored otherwise, and then never
+ * read): checkPadding checks their usage then.
+ */
+const PADDING_SIZES: ReadonlySet<string> = new Set(['queryPaddingSize', 'kvPaddingSize']);
 
 function show(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(show).join(',')}]`;
+  if (Array.isArray(v)) return v.length > 16 ? `[${v.slice(0, 16).map(show).join(',')},… (${v.length})]` : `[${v.map(show).join(',')}]`;
   if (typeof v === 'string') return v;
   if (v === null) return 'null';
   if (v === undefined) return 'undefined';
+  if (typeof v === 'bigint') return `${v}n`;
+  if (typeof v === 'function') return 'a function';
   if (typeof v === 'object') {
     const kind = (v as { kind?: unknown }).kind;
     return kind === 'tensor' ? 'an aclTensor' : kind === 'tensorList' ? 'an aclTensorList' : 'an object';
   }
   return String(v);
+}
+
+/** The largest value (0 for none), without spreading a long array into call arguments. */
+function maxOf(values: readonly number[]): number {
+  let m = 0;
+  for (const v of values) if (v > m) m = v;
+  return m;
 }
 
 function article(dtype: string): string {
@@ -172,6 +189,8 @@ function checkStructure(x: FiaInputs): void {
   const nv = x.value!.tensors.length;
   if (nk === 0) reject('key', '[]', 'the key tensor list holds no tensor');
   if (nk !== nv) reject('value', `a list of ${nv}`, `key and value lists differ in length (key holds ${nk})`);
+  // Before any per-entry work: a list longer than any valid batch is rejected in O(1).
+  if (nk > MAX_LIST_BATCH) reject('key', `a list of ${nk}`, `tensor-list KV supports B ≤ ${MAX_LIST_BATCH}`);
   if (x.inputLayout == null) reject('inputLayout', null, 'a layout is required ("BSH", "BSND", "BNSD" or "BNSD_BSND")');
   if (typeof x.inputLayout !== 'string') reject('inputLayout', x.inputLayout, '(port) not a string');
 
@@ -223,17 +242,9 @@ function checkTensor(name: string, t: Tensor, role: string = name): void {
   }
   if (t.format !== 'ND') reject(`${name}.format`, t.format, 'only the ND format is supported');
   if (empty && SCALE_PARAMS.has(role)) reject(`${name}.shape`, t.shape, '(port) a parameter tensor with 0 elements: pass null instead');
-  const buffer = t.buffer as { size?: unknown; usage?: unknown } | null;
-  if (typeof buffer !== 'object' || buffer === null || typeof buffer.size !== 'number') {
-    reject(`${name}.buffer`, buffer, '(port) not a GPUBuffer');
-  }
-  if (typeof buffer.usage === 'number') {
-    const need = USAGE_STORAGE | (AUX_COPIED.has(role) ? USAGE_COPY_SRC : 0);
-    if ((buffer.usage & need) !== need) {
-      reject(`${name}.buffer.usage`, `0x${buffer.usage.toString(16)}`,
-        `(port) the buffer needs STORAGE${AUX_COPIED.has(role) ? ' | COPY_SRC' : ''} usage`);
-    }
-  }
+  const buffer = t.buffer;
+  if (!isGpuBuffer(buffer)) reject(`${name}.buffer`, buffer, '(port) not a GPUBuffer (create it with device.createBuffer)');
+  if (!PADDING_SIZES.has(role)) checkUsage(name, buffer, USAGE_STORAGE | (AUX_COPIED.has(role) ? USAGE_COPY_SRC : 0));
   if (!empty) {
     const reach = byteSpan(t);
     if (reach > buffer.size) {
@@ -248,6 +259,13 @@ function checkTensor(name: string, t: Tensor, role: string = name): void {
     reject(`${name}.strides`, t.strides, DOC_CONTIGUOUS.has(role)
       ? 'non-contiguous tensors are not supported'
       : '(port) non-contiguous parameter and output tensors are not supported');
+  }
+}
+
+function checkUsage(name: string, buffer: GPUBuffer, need: number): void {
+  if ((buffer.usage & need) !== need) {
+    const names = [need & USAGE_STORAGE ? 'STORAGE' : '', need & USAGE_COPY_SRC ? 'COPY_SRC' : ''].filter((n) => n);
+    reject(`${name}.buffer.usage`, `0x${buffer.usage.toString(16)}`, `(port) the buffer needs ${names.join(' | ')} usage`);
   }
 }
 
@@ -454,7 +472,7 @@ function checkShapes(x: FiaInputs): Ctx {
 
   const bt = x.blockTable;
   const KV_S = kind === 'dense' ? entrySeqLens[0]!
-    : kind === 'list' ? Math.max(...entrySeqLens)
+    : kind === 'list' ? maxOf(entrySeqLens)
     : bt && bt.shape.length === 2 ? bt.shape[1]! * x.blockSize : 0;
   const qd = q.dtype;
   const kd = key0.dtype;
@@ -557,7 +575,7 @@ function checkMask(c: Ctx): void {
     }
   } else if (m) {
     if (m.shape[0] !== 1 && m.shape[0] !== B) reject('attenMask.shape', m.shape, `batch dim ${m.shape[0]} is not 1 or B=${B}`);
-    const need = c.kind === 'paged' ? KV_S : Math.max(0, ...c.kvLens) + P;
+    const need = c.kind === 'paged' ? KV_S : maxOf(c.kvLens) + P;
     if (m.shape[r - 1]! < need) {
       reject('attenMask.shape', m.shape, `columns ${m.shape[r - 1]} < ${c.kind === 'paged' ? 'blockTable dim 1 · blockSize' : 'max Skv_b + prefix'} = ${need} (Q_S == 1)`);
     }
@@ -608,6 +626,7 @@ function checkPadding(c: Ctx): void {
   }
   for (const [name, active] of [['queryPaddingSize', c.qPadActive], ['kvPaddingSize', c.kvPadActive]] as const) {
     if (!active) continue;
+    checkUsage(name, x[name]!.buffer, USAGE_COPY_SRC); // copied into the aux region (src/kernels/aux.ts)
     if (c.hasPrefix) reject(name, 'active', 'left padding cannot be used with a shared prefix');
     if (c.kind === 'list') reject(name, 'active', 'left padding cannot be used with tensor-list key/value');
     if (c.packed) reject(name, 'active', 'left padding cannot be used with INT4 (INT32) key/value');
@@ -650,7 +669,7 @@ function checkPaged(c: Ctx): void {
     reject('key.shape', s, `a paged BNSD cache is (blockNum, KV_N=${c.KV_N}, blockSize=${bs}, D=${c.D})`);
   }
   if (s.length === 3 && H_kv > MAX_BSH_HIDDEN) reject('key.shape', s, `H = KV_N·D = ${H_kv} exceeds ${MAX_BSH_HIDDEN} in a (blockNum, blockSize, H) cache`);
-  const maxBlocks = Math.max(0, ...c.kvLens.map((l) => Math.ceil(l / bs)));
+  const maxBlocks = maxOf(c.kvLens.map((l) => Math.ceil(l / bs)));
   if (bt.shape[1]! < maxBlocks) reject('blockTable.shape', bt.shape, `dim 1 ${bt.shape[1]} < ${maxBlocks} blocks of the longest sequence`);
   const needBlocks = c.kvLens.reduce((a, l) => a + Math.ceil(l / bs), 0);
   if (s[0]! < needBlocks) reject('key.shape', s, `blockNum ${s[0]} < ${needBlocks}, the blocks all batches need`);

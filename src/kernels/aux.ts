@@ -8,6 +8,8 @@ import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
  * Word slots of the aux array<u32>:
  *   [0..1] queryPaddingSize (int64: low word, high word), 0 when absent
  *   [2..3] kvPaddingSize, likewise
+ *   (a padding size is given here only while its padding is active: the executor drops ignored
+ *   parameters, src/fia/executor.ts readInputs, so e.g. queryPaddingSize at Q_S == 1 is never read)
  *   [4]    deqScale1 float32 bits (UINT64: its low word), [5] quantScale1, [6] deqScale2
  * A kernel turns a pad into a count with `auxPad` (shaders/common/aux.wgsl): negative → 0,
  * ≥ 2^31 → 2^31 - 1 (the window then leaves [0, S) and the batch is treated as invalid).
