@@ -3,13 +3,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { paddedByteLength, type DataType } from '../src/acl/dtype.js';
 import {
-  ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, aclGetRecentErrMsg,
+  ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, AclnnError, aclGetRecentErrMsg,
 } from '../src/acl/status.js';
 import { aclrtGetDevice, aclrtSetDevice, type Stream } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensor, aclCreateTensorList, numel, type Tensor } from '../src/acl/tensor.js';
 import {
   aclnnFusedInferAttentionScoreV2, aclnnFusedInferAttentionScoreV2GetWorkspaceSize, fiaGetWorkspaceSize,
-  inputsFromOptions,
+  fusedInferAttentionScore, type FusedInferAttentionScoreOptions, inputsFromOptions,
 } from '../src/fia/api.js';
 import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
 
@@ -146,5 +146,75 @@ describe('aclnnFusedInferAttentionScoreV2: argument checks', () => {
   it('GetWorkspaceSize leaves the current device alone', () => {
     fiaGetWorkspaceSize(decodeInputs());
     expect(aclrtGetDevice()).toBe(DEVICE);
+  });
+});
+
+describe('bad host arguments get 161001/161002 naming them (no GPU)', () => {
+  const fs = stream(DEVICE);
+  /** The wrapper's rejection: its status and message (any other exception fails the test). */
+  async function rejection(opts: unknown, s: unknown = fs): Promise<{ status: number; message: string }> {
+    const err = await fusedInferAttentionScore(s as Stream, opts as FusedInferAttentionScoreOptions)
+      .then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(AclnnError);
+    const e = err as AclnnError;
+    expect(aclGetRecentErrMsg()).toBe(e.message);
+    return { status: e.status, message: e.message };
+  }
+  const base = () => ({ query: T([2, 8, 1, 64]), key: T([2, 2, 256, 64]), value: T([2, 2, 256, 64]), numHeads: 8, numKeyValueHeads: 2, inputLayout: 'BNSD' });
+
+  it('an unknown option names itself and the closest known option', async () => {
+    expect(await rejection({ ...base(), scalValue: 0.7 })).toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'scalValue=0.7: unknown option; did you mean scaleValue?' });
+    expect(await rejection({ ...base(), sparsemode: 3 })).toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'sparsemode=3: unknown option; did you mean sparseMode?' });
+    expect((await rejection({ ...base(), numHead: 8 })).message).toBe('numHead=8: unknown option; did you mean numHeads?');
+    expect((await rejection({ ...base(), actualSeqLenKv: [1] })).message).toContain('did you mean actualSeqLengthsKv?');
+  });
+
+  it('BigInt dims are 161002 naming the parameter (not a TypeError)', async () => {
+    const q = { ...T([2, 8, 1, 64]), shape: [2n, 8n, 1n, 64n] };
+    expect(await rejection({ ...base(), query: q })).toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'query.shape=[2n,8n,1n,64n]: (port) dims must be integers' });
+    expect((await rejection({ ...base(), numHeads: 8n })).message).toBe('numHeads=8n: (port) an int64 parameter must be an integer');
+    expect((await rejection({ ...base(), actualSeqLengthsKv: [1n, 2n] })).message).toBe('actualSeqLengthsKv[0]=1n: (port) an int64 entry must be an integer');
+  });
+
+  it('a buffer that only looks like a GPUBuffer is 161002 at validation', async () => {
+    const lookalike = { size: 1 << 20, usage: USAGE_ALL } as unknown as GPUBuffer;
+    const r = await rejection({ ...base(), key: aclCreateTensor([2, 2, 256, 64], 'FLOAT16', lookalike) });
+    expect(r).toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'key.buffer=an object: (port) not a GPUBuffer (create it with device.createBuffer)' });
+    const x = decodeInputs({ value: aclCreateTensorList([aclCreateTensor([2, 2, 256, 64], 'FLOAT16', lookalike)]) });
+    expect(fiaGetWorkspaceSize(x).status).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toContain('value.buffer');
+  });
+
+  it('a 200,000-entry tensor list is 161002 through the wrapper', async () => {
+    const many = Array.from({ length: 200_000 }, () => T([1, 2, 256, 64]));
+    const r = await rejection({ ...base(), key: many, value: many });
+    expect(r).toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'key=a list of 200000: tensor-list KV supports B ≤ 256' });
+  });
+
+  it('a bad stream, options object or outDtype is named', async () => {
+    expect(await rejection(base(), null)).toEqual({ status: ACLNN_ERR_PARAM_NULLPTR, message: 'stream=null: a stream is required (createStream(device))' });
+    expect((await rejection(base(), { device: 1 })).message).toBe('stream: not a stream (create it with createStream(device))');
+    expect((await rejection(null)).status).toBe(ACLNN_ERR_PARAM_NULLPTR);
+    expect((await rejection(42)).message).toBe('opts=42: the options must be an object');
+    expect((await rejection({ ...base(), outDtype: 'FLOAT8' })).message).toBe('outDtype="FLOAT8": not a known aclDataType');
+  });
+
+  it('second phase: a workspace without usage, a fake executor, stream or encoder are 161002 naming them', () => {
+    const { workspaceSize, executor } = fiaGetWorkspaceSize(decodeInputs());
+    const noUsage = { size: workspaceSize, destroy: none, mapAsync: none, getMappedRange: none, unmap: none } as unknown as GPUBuffer;
+    expect(aclnnFusedInferAttentionScoreV2(noUsage, workspaceSize, executor, stream(DEVICE))).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toBe('workspace: not a GPUBuffer');
+    const badUsage = { ...fakeBuffer(workspaceSize), usage: '7' } as unknown as GPUBuffer;
+    expect(aclnnFusedInferAttentionScoreV2(badUsage, workspaceSize, executor, stream(DEVICE))).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toBe('workspace: not a GPUBuffer');
+    const ws = fakeBuffer(workspaceSize);
+    expect(aclnnFusedInferAttentionScoreV2(ws, workspaceSize, { ...executor } as never, stream(DEVICE))).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toContain('executor: not an executor');
+    expect(aclnnFusedInferAttentionScoreV2(ws, workspaceSize, executor, { device: DEVICE } as never)).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toContain('stream: not a stream');
+    expect(aclnnFusedInferAttentionScoreV2(ws, workspaceSize, executor, stream(DEVICE), { beginComputePass: none } as never)).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toBe('encoder: not a GPUCommandEncoder');
+    expect(aclnnFusedInferAttentionScoreV2(ws, 2n as never, executor, stream(DEVICE))).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toBe('workspaceSize=2: must be a non-negative integer (bytes)');
   });
 });

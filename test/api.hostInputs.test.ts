@@ -44,7 +44,8 @@ describe('readHostInputs', () => {
     const host = await readHostInputs(stream, inputs, normalize(inputs));
     expect(Array.from(host.key[0]!)).toEqual(int4);
     expect(Array.from(host.value[0]!)).toEqual(int4.map((x) => -1 - x)); // ~w flips every nibble: v → −1 − v
-    expect(host.kvPaddingSize).toBe(-3);
+    // No actualSeqLengthsKv: kv left padding is inactive, so kvPaddingSize is ignored and not read.
+    expect(host.kvPaddingSize).toBeUndefined();
     expect(host.keyAntiquantScale!.length).toBe(64);
     expect(Math.abs(host.keyAntiquantScale![9]! - 0.1)).toBeLessThan(1e-4);
     expect(host.query.length).toBe(64);
@@ -70,6 +71,25 @@ describe('readHostInputs', () => {
     expect(host.quantScale1).toBe(64);
     expect(host.deqScale2).toBe(0.125);
     expect(Array.from(host.key[0]!)).toEqual(new Array(96).fill(2));
+  });
+
+  it('reads an active padding size as a number, and never an ignored one', async () => {
+    // Decode BNSD B 1, N 1, KV_S 4, D 16: kv padding is active (actualSeqLengthsKv given); queryPaddingSize
+    // is ignored at Q_S == 1, so even a 4-byte INT32 one is not read.
+    const inputs: FiaInputs = {
+      ...base,
+      query: createTensor(stream, new Array(16).fill(0.5), [1, 1, 1, 16], 'FLOAT16'),
+      key: aclCreateTensorList([createTensor(stream, new Array(64).fill(0.25), [1, 1, 4, 16], 'FLOAT16')]),
+      value: aclCreateTensorList([createTensor(stream, new Array(64).fill(0.75), [1, 1, 4, 16], 'FLOAT16')]),
+      kvPaddingSize: createTensor(stream, [-3n], [1], 'INT64'),
+      queryPaddingSize: createTensor(stream, [2], [1], 'INT32'),
+      actualSeqLengthsKv: aclCreateIntArray([2]),
+      numHeads: 1, inputLayout: 'BNSD', attentionOut: createTensor(stream, new Array(16).fill(0), [1, 1, 1, 16], 'FLOAT16'),
+    };
+    expect(() => validate(inputs)).not.toThrow();
+    const host = await readHostInputs(stream, inputs, normalize(inputs));
+    expect(host.kvPaddingSize).toBe(-3);
+    expect(host.queryPaddingSize).toBeUndefined();
   });
 
   it('reads the block table of paged KV, and tensors that start at a storage offset', async () => {

@@ -158,6 +158,84 @@ describe('the doc sample through the two-phase API', () => {
   });
 });
 
+describe('ignored parameters are not read', () => {
+  // queryPaddingSize is ignored at Q_S == 1; a 4-byte tensor (not the INT64 [1] it would need) used to be
+  // copied as 8 bytes anyway and fail at synchronize with 361001.
+  it('a 4-byte queryPaddingSize at Q_S == 1 (two-phase): success with the reference result', async () => {
+    const { inputs, out } = sample(true, { queryPaddingSize: createTensor(stream, [3], [1], 'INT32', 'qpad4') });
+    expect(inputs.queryPaddingSize!.buffer.size).toBe(4);
+    const r = getWorkspaceSize(inputs);
+    expect(r.status, aclGetRecentErrMsg()).toBe(0);
+    const ws = workspaceOf(r.workspaceSize);
+    expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
+    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+    await expectMatchesReference(inputs, out, null, [false, true]);
+    ws?.destroy();
+  });
+
+  it('a 4-byte queryPaddingSize at Q_S == 1 (named options): success with the reference result', async () => {
+    const { inputs } = sample(false);
+    const qpad = createTensor(stream, [3], [1], 'INT32', 'qpad4');
+    const res = await fusedInferAttentionScore(stream, {
+      query: inputs.query!, key: inputs.key!, value: inputs.value!, queryPaddingSize: qpad, numHeads: 2, scaleValue: SCALE,
+      inputLayout: 'BNSD', innerPrecise: 1,
+    });
+    await expectMatchesReference({ ...inputs, queryPaddingSize: qpad, attentionOut: res.attentionOut }, res.attentionOut);
+  });
+});
+
+describe('a caller encoder survives a failure while encoding', () => {
+  /** Runs `body` while the device's createBindGroup throws (an encoding fault after the pass began). */
+  function withFailingBindGroups<T>(body: () => T): T {
+    const device = stream.device as unknown as Record<string, unknown>;
+    device.createBindGroup = () => { throw new Error('injected createBindGroup fault'); };
+    try {
+      return body();
+    } finally {
+      delete device.createBindGroup;
+    }
+  }
+
+  it('561000, no open pass: the caller\'s own commands still submit and run', async () => {
+    const { inputs, out } = sample(true);
+    const r = getWorkspaceSize(inputs);
+    const ws = workspaceOf(r.workspaceSize);
+    const src = createTensor(stream, [1, 2, 3, 4], [4], 'FLOAT32', 'callerSrc');
+    const dst = createTensor(stream, [0, 0, 0, 0], [4], 'FLOAT32', 'callerDst');
+    const before = await bytesOf(out);
+    stream.device.pushErrorScope('validation');
+    const encoder = stream.device.createCommandEncoder();
+    encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, 0, 16);
+    const status = withFailingBindGroups(() => aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream, encoder));
+    expect(status).toBe(561000);
+    expect(aclGetRecentErrMsg()).toContain('injected createBindGroup fault');
+    stream.queue.submit([encoder.finish()]);
+    const error = await stream.device.popErrorScope();
+    expect(error?.message ?? null).toBeNull();
+    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+    expect(Array.from(await readTensor(stream, dst))).toEqual([1, 2, 3, 4]);
+    expect(await bytesOf(out)).toEqual(before);
+    // The same executor then records normally into a new caller encoder.
+    const again = stream.device.createCommandEncoder();
+    expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream, again)).toBe(0);
+    stream.queue.submit([again.finish()]);
+    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+    await expectMatchesReference(inputs, out, null, [false, true]);
+    ws?.destroy();
+  });
+
+  it('with its own encoder the failed run submits nothing', async () => {
+    const { inputs, out } = sample(false);
+    const r = getWorkspaceSize(inputs);
+    const ws = workspaceOf(r.workspaceSize);
+    const before = await bytesOf(out);
+    expect(withFailingBindGroups(() => aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream))).toBe(561000);
+    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+    expect(await bytesOf(out)).toEqual(before);
+    ws?.destroy();
+  });
+});
+
 describe('a prefill run through the two-phase API', () => {
   it('left padding (aux scalars in the workspace) with exactly the reported workspace', async () => {
     // BSH B 2, N 2, Q_S 6, KV_S 7, D 16: query rows of batch b sit at [6 − pad − len, 6 − pad), pad 1.

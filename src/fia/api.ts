@@ -330,17 +330,31 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
-/** The known option closest to `name`: a case-insensitive match, else the smallest edit distance. */
+/** Length of the longest common subsequence (ties of edit distance: the name that keeps more of it). */
+function commonSubsequence(a: string, b: string): number {
+  let prev = new Array<number>(b.length + 1).fill(0);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [0];
+    for (let j = 1; j <= b.length; j++) cur[j] = a[i - 1] === b[j - 1] ? prev[j - 1]! + 1 : Math.max(prev[j]!, cur[j - 1]!);
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The known option closest to `name`: a case-insensitive match, else the smallest edit distance
+ * (case-insensitive), ties going to the longest common subsequence.
+ */
 export function closestOption(name: string): string {
   const known = Object.keys(OPTION_NAMES);
   const lower = name.toLowerCase();
   const same = known.find((k) => k.toLowerCase() === lower);
   if (same) return same;
   let best = known[0]!;
-  let bestDistance = Infinity;
+  let bestScore = [Infinity, 0];
   for (const k of known) {
-    const d = editDistance(lower, k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
+    const score = [editDistance(lower, k.toLowerCase()), commonSubsequence(lower, k.toLowerCase())];
+    if (score[0]! < bestScore[0]! || (score[0] === bestScore[0] && score[1]! > bestScore[1]!)) [best, bestScore] = [k, score];
   }
   return best;
 }
@@ -349,6 +363,7 @@ function showOption(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'bigint') return `${v}n`;
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
   return `a${typeof v === 'object' ? 'n object' : ` ${typeof v}`}`;
 }
 
