@@ -2,7 +2,7 @@
 // log-sum-exp (SEMANTICS §11), what ring / sequence-parallel attention needs between steps.
 import type { DataType } from '../acl/dtype.js';
 import { paddedByteLength } from '../acl/dtype.js';
-import type { Stream } from '../acl/stream.js';
+import { popScopes, pushScopes, recordWork, type Stream } from '../acl/stream.js';
 import { aclCreateTensor, createBuffer, isContiguous, numel, type Tensor } from '../acl/tensor.js';
 import { encodeCombine } from './combine.js';
 
@@ -40,31 +40,37 @@ export async function mergeAttentionStates(
     }
   });
   const device = stream.device;
-  const out = aclCreateTensor([rows, headDim], dtype, createBuffer(stream, paddedByteLength(dtype, count), 'fia.merge.out'));
-  const lse = aclCreateTensor([rows], 'FLOAT32', createBuffer(stream, rows * 4, 'fia.merge.lse'));
-  if (count === 0) return { out, lse };
+  // This call's own error scopes: its errors reach the stream's next aclrtSynchronizeStream, and only there.
+  pushScopes(device);
+  try {
+    const out = aclCreateTensor([rows, headDim], dtype, createBuffer(stream, paddedByteLength(dtype, count), 'fia.merge.out'));
+    const lse = aclCreateTensor([rows], 'FLOAT32', createBuffer(stream, rows * 4, 'fia.merge.lse'));
+    if (count === 0) return { out, lse };
 
-  // Stage the partials side by side: parts [k][partStride] in `dtype`, lses [k][rows] f32.
-  const partBytes = paddedByteLength(dtype, count);
-  const partStride = (partBytes * 8) / (dtype === 'FLOAT32' ? 32 : 16);
-  const parts = createBuffer(stream, k * partBytes, 'fia.merge.parts');
-  const lseParts = createBuffer(stream, k * rows * 4, 'fia.merge.lses');
-  const encoder = device.createCommandEncoder({ label: 'fia.merge' });
-  const copy = (t: Tensor, dst: GPUBuffer, dstOffset: number, bytes: number, name: string): void => {
-    const elementBytes = t.dtype === 'FLOAT32' ? 4 : 2;
-    const src = t.offset * elementBytes;
-    if (!isContiguous(t) || src % 4 !== 0) throw new RangeError(`mergeAttentionStates: ${name} must be contiguous and start at a 4-byte boundary`);
-    encoder.copyBufferToBuffer(t.buffer, src, dst, dstOffset, Math.min(bytes, t.buffer.size - src));
-  };
-  outs.forEach((t, i) => copy(t, parts, i * partBytes, partBytes, `outs[${i}]`));
-  lses.forEach((t, i) => copy(t, lseParts, i * rows * 4, rows * 4, `lses[${i}]`));
-  encodeCombine(device, encoder, {
-    parts: { buffer: parts }, partsDtype: dtype, lses: { buffer: lseParts },
-    out: out.buffer, outDtype: dtype, outOffset: 0, lseOut: lse.buffer, lseOutOffset: 0,
-    rows, headDim, numParts: k,
-    partBase: 0, partRowStride: headDim, partSplitStride: partStride,
-    lseBase: 0, lseRowStride: 1, lseSplitStride: rows,
-  }, device.createBuffer({ size: 16, usage: 0x80, label: 'fia.merge.unused' }));
-  stream.queue.submit([encoder.finish()]);
-  return { out, lse };
+    // Stage the partials side by side: parts [k][partStride] in `dtype`, lses [k][rows] f32.
+    const partBytes = paddedByteLength(dtype, count);
+    const partStride = (partBytes * 8) / (dtype === 'FLOAT32' ? 32 : 16);
+    const parts = createBuffer(stream, k * partBytes, 'fia.merge.parts');
+    const lseParts = createBuffer(stream, k * rows * 4, 'fia.merge.lses');
+    const encoder = device.createCommandEncoder({ label: 'fia.merge' });
+    const copy = (t: Tensor, dst: GPUBuffer, dstOffset: number, bytes: number, name: string): void => {
+      const elementBytes = t.dtype === 'FLOAT32' ? 4 : 2;
+      const src = t.offset * elementBytes;
+      if (!isContiguous(t) || src % 4 !== 0) throw new RangeError(`mergeAttentionStates: ${name} must be contiguous and start at a 4-byte boundary`);
+      encoder.copyBufferToBuffer(t.buffer, src, dst, dstOffset, Math.min(bytes, t.buffer.size - src));
+    };
+    outs.forEach((t, i) => copy(t, parts, i * partBytes, partBytes, `outs[${i}]`));
+    lses.forEach((t, i) => copy(t, lseParts, i * rows * 4, rows * 4, `lses[${i}]`));
+    encodeCombine(device, encoder, {
+      parts: { buffer: parts }, partsDtype: dtype, lses: { buffer: lseParts },
+      out: out.buffer, outDtype: dtype, outOffset: 0, lseOut: lse.buffer, lseOutOffset: 0,
+      rows, headDim, numParts: k,
+      partBase: 0, partRowStride: headDim, partSplitStride: partStride,
+      lseBase: 0, lseRowStride: 1, lseSplitStride: rows,
+    }, device.createBuffer({ size: 16, usage: 0x80, label: 'fia.merge.unused' }));
+    stream.queue.submit([encoder.finish()]);
+    return { out, lse };
+  } finally {
+    recordWork(stream, popScopes(device));
+  }
 }
