@@ -416,22 +416,22 @@ function startCall(stream: Stream, opts: FusedInferAttentionScoreOptions): Start
   if (dry.status !== ACLNN_SUCCESS) fail(dry.status);
 
   const device = stream.device;
-  const result: FusedInferAttentionScoreResult = {
-    attentionOut: createEmptyTensor(stream, shapes.out, outDtype, 'fia.attentionOut'),
-    softmaxLse: inputs.softmaxLseFlag ? createEmptyTensor(stream, shapes.lse, 'FLOAT32', 'fia.softmaxLse') : null,
-  };
+  let result: FusedInferAttentionScoreResult | null = null;
   let workspace: GPUBuffer | null = null;
   let allocErrors: WorkErrors;
   let runErrors: WorkErrors;
   // This call's scopes: its allocations' errors are its own, not the stream's nor the application's.
   pushScopes(device);
   try {
+    const attentionOut = createEmptyTensor(stream, shapes.out, outDtype, 'fia.attentionOut');
+    result = { attentionOut, softmaxLse: null };
+    if (inputs.softmaxLseFlag) result.softmaxLse = createEmptyTensor(stream, shapes.lse, 'FLOAT32', 'fia.softmaxLse');
     const real = workspaceSizeOn(stream, { ...inputs, ...result });
     if (real.status !== ACLNN_SUCCESS) fail(real.status);
     workspace = real.workspaceSize > 0 ? createBuffer(stream, real.workspaceSize, 'fia.workspace') : null;
     runErrors = runExecutorOwn(real.executor, workspace, real.workspaceSize, stream).errors;
   } catch (e) {
-    releaseOutputs(result);
+    if (result) releaseOutputs(result);
     workspace?.destroy();
     throw e;
   } finally {
