@@ -169,6 +169,7 @@ export function recordWork(stream: Stream, errors: WorkErrors): void {
  */
 export async function settleWork(stream: Stream, work: readonly WorkErrors[]): Promise<string | null> {
   const { device, queue } = stream;
+  watchDevice(device); // a stream built by hand: its device's loss is seen from now on
   if (deviceLoss(device) === null) {
     const done = queue.onSubmittedWorkDone().catch(() => undefined);
     const lost = (device as { lost?: Promise<unknown> }).lost;
