@@ -1,5 +1,8 @@
 export * from './dtype.js';
 export * from './status.js';
-export * from './stream.js';
+// The stream's public surface (its error-scope and device-loss plumbing stays internal).
+export {
+  aclrtGetDevice, aclrtResetDevice, aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream,
+} from './stream.js';
 export * from './tensor.js';
 export { adapterSummary } from './adapter.js';
