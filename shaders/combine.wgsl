@@ -6,7 +6,11 @@
 // Partial k of row r, element d: parts[partBase + r·partRowStride + k·partSplitStride + d]
 // (elements of the parts dtype); its lse: lses[lseBase + r·lseRowStride + k·lseSplitStride] (f32).
 // Output: out[outOffset + r·D + d] in the out dtype, lseOut[lseOutOffset + r] (f32) when writeLse.
-// One invocation per output u32 word (OUT_WORD_ELEMS elements), so sub-word outputs need no atomics.
+// One invocation per u32 word of outBuf that holds output elements (word firstWord + k, k counted
+// from u.wordBase in this dispatch, k < u.wordLimit): it merges the word's output elements and
+// stores them through outStoreRun, so a word shared with other data (an odd offset or count of a
+// 16-bit output, an INT8 output not covering whole words) keeps its other bytes. The host splits
+// the words into dispatches within the device's per-dimension workgroup limit.
 // INT8 output (decode with quantScale2): element e is quantized with channel e % quantChannels
 // (= n·D + d for rows ordered [B][N]); an empty row (out 0) gives sat(rint(quantOffset2)).
 
@@ -14,7 +18,7 @@
 
 @group(0) @binding(0) var<storage, read> parts: array<u32>;
 @group(0) @binding(1) var<storage, read> lses: array<u32>;
-@group(0) @binding(2) var<storage, read_write> outBuf: array<u32>;
+@group(0) @binding(2) var<storage, read_write> outBuf: array<atomic<u32>>;
 @group(0) @binding(3) var<storage, read_write> lseOut: array<u32>;
 @group(1) @binding(0) var<uniform> u: CombineUniforms;
 {{QUANT_BINDINGS}}
@@ -24,13 +28,15 @@
 {{LOADERS}}
 
 override WG: u32 = 64u;
-const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;
 
-fn outWord(lo: f32, hi: f32) -> u32 {
-  {{OUT_PACK}}
-}
+{{OUT_STORE}}
 
 {{OUT_QUANT}}
+
+// The stored bits of flat output element e with merged value x (INT8: quantized with its channel).
+fn elemBits(x: f32, e: u32) -> u32 {
+  {{ELEM_BITS}}
+}
 
 // The merged value of flat output element `e` (row e / D); also returns the row's lse.
 fn merged(e: u32) -> vec2<f32> {
@@ -59,37 +65,21 @@ fn merged(e: u32) -> vec2<f32> {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let word = gid.x + gid.y * nwg.x * WG;
-  let e0 = word * OUT_WORD_ELEMS;
+  let k = u.wordBase + gid.x + gid.y * nwg.x * WG;
+  if (k >= u.wordLimit) { return; }
+  let w = u.firstWord + k;
   let count = u.rows * u.headDim;
-  if (e0 >= count) { return; }
-  let a = merged(e0);
-  if (u.writeLse != 0u && e0 % u.headDim == 0u) { lseOut[u.lseOutOffset + e0 / u.headDim] = bitcast<u32>(a.y); }
-  if (OUT_WORD_ELEMS == 4u) {
-    // INT8: four quantized elements per word; bytes past `count` are 0.
-    var w = 0u;
-    for (var j = 0u; j < 4u; j++) {
-      let e = e0 + j;
-      if (e >= count) { break; }
-      var c = a;
-      if (j > 0u) {
-        c = merged(e);
-        if (u.writeLse != 0u && e % u.headDim == 0u) { lseOut[u.lseOutOffset + e / u.headDim] = bitcast<u32>(c.y); }
-      }
-      w |= quant8(c.x, e % u.quantChannels) << (8u * j);
-    }
-    outBuf[(u.outOffset + e0) >> 2u] = w;
-    return;
+  // Absolute elements [lo, hi) of word w that belong to the output.
+  let lo = max(w * OUT_EPW, u.outOffset);
+  let hi = min(w * OUT_EPW + OUT_EPW, u.outOffset + count);
+  if (lo >= hi) { return; }
+  var bits = vec4<u32>(0u);
+  for (var j = 0u; j < OUT_EPW; j++) {
+    if (lo + j >= hi) { break; }
+    let e = lo + j - u.outOffset;
+    let c = merged(e);
+    if (u.writeLse != 0u && e % u.headDim == 0u) { lseOut[u.lseOutOffset + e / u.headDim] = bitcast<u32>(c.y); }
+    bits[j] = elemBits(c.x, e);
   }
-  if (OUT_WORD_ELEMS == 1u) {
-    outBuf[u.outOffset + e0] = bitcast<u32>(a.x);
-    return;
-  }
-  var hi = 0.0;
-  if (e0 + 1u < count) {
-    let c = merged(e0 + 1u);
-    hi = c.x;
-    if (u.writeLse != 0u && (e0 + 1u) % u.headDim == 0u) { lseOut[u.lseOutOffset + (e0 + 1u) / u.headDim] = bitcast<u32>(c.y); }
-  }
-  outBuf[(u.outOffset + e0) >> 1u] = outWord(a.x, hi);
+  outStoreRun(lo, hi - lo, bits);
 }

@@ -9,10 +9,12 @@
 //   B2 sc[g][t] = exp(sc[g][t] - m_g')                            (all invocations over (g, t))
 //   C  acc = acc·alpha + Σ_t p·v_t and l = l·alpha + Σ_t p          (each invocation owns ELEMS outputs)
 // Output slots: invocation `lid` owns pairs p = lid + j·WG (j < ELEMS/2) of the flat index
-// e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1, so one invocation writes whole u32
-// words of a FLOAT16/BFLOAT16 attentionOut (no races; direct mode needs an even (b·N + n0)·D).
+// e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1. Direct mode stores them through
+// outStoreRun, which merges any u32 word they share with other workgroups or other data.
 //
 // Direct mode (numSplits == 1): writes attentionOut (dtype, RNE) and softmaxLse.
+// Grid: the host splits batches and splits into dispatches within the device's per-dimension
+// limit (u.batchBase, u.splitBase).
 // Split mode: writes the f32 partial out[row][split][d] (normalized) and lse[row][split] to the
 // workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf.
 //
@@ -40,7 +42,6 @@ const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
-const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;   // 1: FLOAT32, 2: FLOAT16 / BFLOAT16
 // A masked / absent score. Finite so no Inf arithmetic is needed; real scores are > -1e38.
 const MASKED: f32 = -3.0e38;
 const KEPT_MIN: f32 = -1.0e38;
@@ -52,16 +53,17 @@ var<workgroup> alphaW: array<f32, GB>;
 var<workgroup> wgTotal: u32;
 var<workgroup> wgStart: u32;
 
-fn outWord(lo: f32, hi: f32) -> u32 {
+fn outBits(x: f32) -> u32 {
   {{OUT_PACK}}
 }
+{{OUT_STORE}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wg.x;
   let h = wg.y / u.numHeadBlocks;
   let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
-  let split = wg.z;
+  let split = u.splitBase + wg.z;
 
   // Batch window (SEMANTICS §2): right padding rows [0, Skv_b); left padding rows
   // [kvRows - pad - Skv_b, kvRows - pad), and a window leaving [0, kvRows) empties the batch.
@@ -177,20 +179,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
     }
     if (DIRECT) {
-      let flat = rowBase * D + e;
-      if (OUT_WORD_ELEMS == 2u) {
-        outBuf[(u.outOffset + flat) >> 1u] = outWord(o0, o1);
-      } else {
-        outBuf[u.outOffset + flat] = bitcast<u32>(o0);
-        if (e + 1u < GB * D) { outBuf[u.outOffset + flat + 1u] = bitcast<u32>(o1); }
-      }
+      // Elements e, e + 1 of the block (one past its end when GB·D is odd: not stored).
+      outStoreRun(u.outOffset + rowBase * D + e, min(2u, GB * D - e), vec4<u32>(outBits(o0), outBits(o1), 0u, 0u));
     } else {
       // Partial out: f32 [row][split][d].
       let g0 = e / D;
-      outBuf[u.outOffset + ((rowBase + g0) * u.numSplits + split) * D + e % D] = bitcast<u32>(o0);
+      atomicStore(&outBuf[u.outOffset + ((rowBase + g0) * u.numSplits + split) * D + e % D], bitcast<u32>(o0));
       if (e + 1u < GB * D) {
         let e1 = e + 1u;
-        outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D] = bitcast<u32>(o1);
+        atomicStore(&outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D], bitcast<u32>(o1));
       }
     }
   }

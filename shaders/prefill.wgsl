@@ -1,6 +1,6 @@
 // Prefill attention (Q_S > 1): one fused pass over K/V per query tile, online softmax in f32.
 //
-// One workgroup owns BLOCK_Q physical query rows [wid.x·BLOCK_Q, +BLOCK_Q) of one batch b
+// One workgroup owns BLOCK_Q physical query rows [(qTileBase + wid.x)·BLOCK_Q, +BLOCK_Q) of one batch b
 // (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE query heads n = h·G + g
 // that share h. Invocation t owns ROWS_PER_THREAD consecutive rows × HEADS_PER_THREAD heads
 // (its "slots"); it keeps q (pre-scaled by scaleValue), the running max m, the running sum l and
@@ -22,7 +22,10 @@
 //
 // Workgroup memory: 2 tiles × BLOCK_KV × HEAD_DIM × 4 bytes (D 64, BLOCK_KV 32: 16 KiB).
 // Layouts: strides come from uniforms (element units of each tensor's dtype); attentionOut is
-// written with whole u32 words (f16/bf16: pairs along d, so each invocation owns whole words).
+// written element-wise through outStoreRun (shaders/common/out_store.wgsl): words it shares with
+// other data or other invocations are merged, so any element offset and count is safe.
+// Grid: the host splits batches and query tiles into dispatches of at most
+// maxComputeWorkgroupsPerDimension workgroups per axis (u.batchBase, u.qTileBase).
 
 {{UNIFORMS}}
 
@@ -120,7 +123,7 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32) {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wid.z;
   let h = wid.y;
-  let tileRow0 = wid.x * BLOCK_Q;
+  let tileRow0 = (u.qTileBase + wid.x) * BLOCK_Q;
   let qLen = qLenOf(wid.z);      // the table holds this dispatch's batches only
   let kvLen = kvLenOf(wid.z);
 

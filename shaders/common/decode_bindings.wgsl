@@ -8,7 +8,8 @@
 // The workspace's meta region: aux scalars (src/kernels/aux.ts), then kvLens[B] at LENS_SLOT.
 // read_write only so every binding of the workspace in this pass has the same (storage) usage.
 @group(0) @binding(5) var<storage, read_write> aux: array<u32>;
-@group(0) @binding(6) var<storage, read_write> outBuf: array<u32>;
+// attentionOut (direct mode, stored element-wise through outStoreRun) or the f32 partials.
+@group(0) @binding(6) var<storage, read_write> outBuf: array<atomic<u32>>;
 @group(0) @binding(7) var<storage, read_write> lseBuf: array<u32>;
 @group(1) @binding(0) var<uniform> u: DecodeUniforms;
 

@@ -37,7 +37,6 @@ const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
-const OUT_WORD_ELEMS: u32 = {{OUT_WORD_ELEMS}}u;
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
 const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
@@ -48,9 +47,10 @@ var<workgroup> wmem: array<f32, {{WMEM_LEN}}>;
 var<workgroup> wgTotal: u32;
 var<workgroup> wgStart: u32;
 
-fn outWord(lo: f32, hi: f32) -> u32 {
+fn outBits(x: f32) -> u32 {
   {{OUT_PACK}}
 }
+{{OUT_STORE}}
 
 // Merged output and lse bits of flat element e ∈ [0, GB·D) over the WG lane states in wmem.
 struct Merged {
@@ -79,7 +79,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let b = u.batchBase + wg.x;
   let h = wg.y / u.numHeadBlocks;
   let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
-  let split = wg.z;
+  let split = u.splitBase + wg.z;
   if (lid == 0u) {
     let kvLen = aux[LENS_SLOT + b];
     var start = 0u;
@@ -152,18 +152,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       }
     }
     if (DIRECT) {
-      let flat = rowBase * D + e;
-      if (OUT_WORD_ELEMS == 2u) {
-        outBuf[(u.outOffset + flat) >> 1u] = outWord(r0.o, r1.o);
-      } else {
-        outBuf[u.outOffset + flat] = bitcast<u32>(r0.o);
-        if (e + 1u < GB * D) { outBuf[u.outOffset + flat + 1u] = bitcast<u32>(r1.o); }
-      }
+      outStoreRun(u.outOffset + rowBase * D + e, min(2u, GB * D - e), vec4<u32>(outBits(r0.o), outBits(r1.o), 0u, 0u));
     } else {
-      outBuf[u.outOffset + ((rowBase + e / D) * u.numSplits + split) * D + e % D] = bitcast<u32>(r0.o);
+      atomicStore(&outBuf[u.outOffset + ((rowBase + e / D) * u.numSplits + split) * D + e % D], bitcast<u32>(r0.o));
       if (e + 1u < GB * D) {
         let e1 = e + 1u;
-        outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D] = bitcast<u32>(r1.o);
+        atomicStore(&outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D], bitcast<u32>(r1.o));
       }
     }
   }

@@ -7,7 +7,10 @@ import { type DecodePlan, type DecodeRegions, decodeUnsupported, layoutDecodeWor
 import {
   layoutPrefillWorkspace, type PrefillPlan, type PrefillRegions, planPrefill, prefillUnsupported,
 } from '../kernels/prefill.js';
-import { WorkspaceAllocator } from '../kernels/workspace.js';
+import type { Tensor } from '../acl/tensor.js';
+import { tensorRange } from '../kernels/binding.js';
+import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
+import { given } from './normalize.js';
 import type { FiaInputs, Problem } from './problem.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
@@ -36,12 +39,66 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
     throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `not supported on the WebGPU path yet: ${reason}`);
   }
   const ws = new WorkspaceAllocator();
+  let out: FiaPlan;
   if (problem.isDecode) {
     const plan = planDecode(problem, caps);
+    const rows = problem.numKvHeads * plan.numHeadBlocks;
+    if (rows > caps.maxWorkgroupsPerDimension) {
+      throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `numKeyValueHeads=${problem.numKvHeads}: ${rows} KV head blocks `
+        + `exceed the device's maxComputeWorkgroupsPerDimension ${caps.maxWorkgroupsPerDimension} (one grid row each)`);
+    }
     const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
-    return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
+    out = { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
+  } else {
+    const plan = planPrefill(problem, caps);
+    const regions = layoutPrefillWorkspace(problem, plan, ws, inputs);
+    out = { kernel: 'prefill', plan, regions, workspaceBytes: ws.bytes };
   }
-  const plan = planPrefill(problem, caps);
-  const regions = layoutPrefillWorkspace(problem, plan, ws, inputs);
-  return { kernel: 'prefill', plan, regions, workspaceBytes: ws.bytes };
+  checkBindingSizes(problem, out, caps, inputs);
+  return out;
+}
+
+/**
+ * Every storage binding of the plan fits the device's maxStorageBufferBindingSize, or the call is
+ * rejected here (561101) rather than failing on the device: caller tensors are bound by their byte
+ * range (kernels/binding.ts), workspace regions by their size. K/V are bound whole per dispatch:
+ * a paged cache, or a dense / tensor-list K/V, larger than one binding is not supported.
+ */
+function checkBindingSizes(problem: Problem, plan: FiaPlan, caps: DeviceCaps, inputs?: FiaInputs): void {
+  const limit = caps.maxStorageBindingBytes;
+  const fail = (what: string, bytes: number, why: string): never => {
+    throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED,
+      `${what}: binds ${bytes} bytes, more than the device's maxStorageBufferBindingSize ${limit}; ${why}`);
+  };
+  if (inputs) {
+    const bound: [string, Tensor | null | undefined][] = [
+      ['query', inputs.query], ['attentionOut', inputs.attentionOut],
+      ['attenMask', problem.mask ? inputs.attenMask : null], ['pseShift', problem.pse ? inputs.pseShift : null],
+      ['softmaxLse', problem.softmaxLse ? inputs.softmaxLse : null],
+      ['quantScale2', problem.outQuant ? inputs.quantScale2 : null],
+      ['quantOffset2', problem.outQuant?.hasOffset ? inputs.quantOffset2 : null],
+      ['blockTable', problem.kv.kind === 'paged' ? inputs.blockTable : null],
+    ];
+    const kvWhy = problem.kv.kind === 'paged'
+      ? 'a paged KV cache is bound whole (every block may be referenced)'
+      : '(port) K/V larger than one binding are not split across bindings';
+    for (const [side, l] of [['key', inputs.key], ['value', inputs.value]] as const) {
+      const ts = l?.tensors ?? [];
+      ts.forEach((t, i) => {
+        if (!t) return;
+        const bytes = tensorRange(t).size;
+        if (bytes > limit) fail(`${ts.length > 1 ? `${side}[${i}]` : side}=[${t.shape.join(',')}] ${t.dtype}`, bytes, kvWhy);
+      });
+    }
+    for (const [name, t] of bound) {
+      if (!given(t)) continue;
+      const bytes = tensorRange(t).size;
+      if (bytes > limit) fail(`${name}=[${t.shape.join(',')}] ${t.dtype}`, bytes, '(port) a tensor is bound whole by one kernel dispatch');
+    }
+  }
+  for (const [name, r] of Object.entries(plan.regions)) {
+    if (r && typeof r === 'object' && typeof (r as WorkspaceRegion).size === 'number' && (r as WorkspaceRegion).size > limit) {
+      fail(`workspace region ${name}`, (r as WorkspaceRegion).size, '(port) the problem is too large for one binding (fewer batches or heads per call)');
+    }
+  }
 }

@@ -252,9 +252,6 @@ function checkTensor(name: string, t: Tensor, role: string = name): void {
         `(port) shape, strides and offset ${t.offset} reach ${reach} bytes but the buffer holds ${buffer.size}`);
     }
   }
-  if ((role === 'attentionOut' || role === 'softmaxLse') && (t.offset * BITS[t.dtype]) % 32 !== 0) {
-    reject(`${name}.offset`, t.offset, '(port) an output must start on a 4-byte boundary (kernels write whole words)');
-  }
   if (!isContiguous(t)) {
     reject(`${name}.strides`, t.strides, DOC_CONTIGUOUS.has(role)
       ? 'non-contiguous tensors are not supported'

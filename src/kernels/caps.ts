@@ -36,3 +36,20 @@ export const DEFAULT_CAPS: DeviceCaps = {
   shaderF16: false,
   subgroups: false,
 };
+
+/** One dispatch's share of a grid axis: workgroups [base, base + count). */
+export interface AxisRun {
+  base: number;
+  count: number;
+}
+
+/**
+ * [0, total) in runs of at most `max` workgroups (maxComputeWorkgroupsPerDimension, or a smaller
+ * per-kernel cap): one dispatch per run along that axis, the kernel adding `base` (a uniform).
+ */
+export function axisRuns(total: number, max: number): AxisRun[] {
+  const step = Math.max(1, Math.floor(max));
+  const runs: AxisRun[] = [];
+  for (let base = 0; base < total; base += step) runs.push({ base, count: Math.min(step, total - base) });
+  return runs;
+}

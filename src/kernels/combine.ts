@@ -1,7 +1,8 @@
 // The LSE merge pass (shaders/combine.wgsl, SEMANTICS §11): K partial states per row → one.
 // Used by decode after its KV splits, and by the public mergeAttentionStates (merge.ts).
 import type { DataType } from '../acl/dtype.js';
-import { elementsPerWord, fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
+import { axisRuns } from './caps.js';
+import { elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
 
 export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
   rows: 'u32',
@@ -14,6 +15,11 @@ export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
   lseRowStride: 'u32',
   lseSplitStride: 'u32',
   outOffset: 'u32',
+  // Output words: the first word of outBuf holding an output element; this dispatch's words k
+  // (from firstWord) are [wordBase, wordLimit).
+  firstWord: 'u32',
+  wordBase: 'u32',
+  wordLimit: 'u32',
   lseOutOffset: 'u32',
   writeLse: 'u32',
   posInfBits: 'u32',
@@ -25,20 +31,9 @@ export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
 });
 
 const COMBINE_WG = 64;
-const MAX_GROUPS_X = 65535;
 
 // GPUBufferUsage.UNIFORM | COPY_DST (numeric: the global may be missing in Node).
 const UNIFORM_USAGE = 0x40 | 0x08;
-
-/** WGSL body of `outWord(lo, hi) -> u32` for an output dtype (RNE for the 16-bit types). */
-export function outPackBody(dtype: DataType): string {
-  switch (dtype) {
-    case 'FLOAT32': return 'return bitcast<u32>(lo);';
-    case 'FLOAT16': return 'return f32ToF16Bits(lo) | (f32ToF16Bits(hi) << 16u);';
-    case 'BFLOAT16': return 'return f32ToBf16Bits(lo) | (f32ToBf16Bits(hi) << 16u);';
-    default: throw new Error(`no output packing for ${dtype}`);
-  }
-}
 
 /** A uniform buffer holding `data`, written at creation. */
 export function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: string): GPUBuffer {
@@ -50,9 +45,9 @@ export function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: strin
 
 /** INT8 output quantization (SEMANTICS §9) applied by the combine's output store. */
 export interface CombineOutQuant {
-  /** quantScale2 / quantOffset2 (null: none): buffer, element offset, dtype (FLOAT32 or BFLOAT16). */
-  scale: { buffer: GPUBuffer; offset: number };
-  offset: { buffer: GPUBuffer; offset: number } | null;
+  /** quantScale2 / quantOffset2 (null: none): binding, element offset in it, dtype (FLOAT32 or BFLOAT16). */
+  scale: { binding: GPUBufferBinding; offset: number };
+  offset: { binding: GPUBufferBinding; offset: number } | null;
   dtype: DataType;
   /** Per-channel: element e uses channel e % channels (channels = N·D); per-tensor: channel 0. */
   perChannel: boolean;
@@ -64,12 +59,12 @@ export interface CombineArgs {
   parts: GPUBufferBinding;
   partsDtype: DataType;
   lses: GPUBufferBinding;
-  out: GPUBuffer;
+  out: GPUBufferBinding;
   outDtype: DataType;
-  /** Element offset of row 0 in `out`; must be even for 16-bit outputs (whole words per invocation). */
+  /** Element offset of row 0 in `out` (any: words shared with other data are merged). */
   outOffset: number;
   /** Null: no lse output. */
-  lseOut: GPUBuffer | null;
+  lseOut: GPUBufferBinding | null;
   lseOutOffset: number;
   rows: number;
   headDim: number;
@@ -82,6 +77,8 @@ export interface CombineArgs {
   lseSplitStride: number;
   /** Required iff outDtype is INT8. */
   outQuant?: CombineOutQuant | null;
+  /** Workgroups per grid dimension (default: the device's maxComputeWorkgroupsPerDimension). */
+  maxWorkgroupsPerDimension?: number;
 }
 
 /** The INT8 store's bindings (group 0, bindings 4-5: at most 6 storage buffers) and WGSL helpers. */
@@ -108,8 +105,8 @@ function combinePipeline(device: GPUDevice, partsDtype: DataType, outDtype: Data
       UNIFORMS: COMBINE_UNIFORMS.wgslStruct(),
       PACK: wgsl('common/f16pack.wgsl'),
       LOADERS: loaderFn('loadPart', 'parts', partsDtype),
-      OUT_WORD_ELEMS: elementsPerWord(outDtype),
-      OUT_PACK: outDtype === 'INT8' ? 'return 0u;' : outPackBody(outDtype),
+      OUT_STORE: outStoreWgsl(outDtype),
+      ELEM_BITS: outDtype === 'INT8' ? 'return quant8(x, e % u.quantChannels);' : outBitsBody(outDtype),
       QUANT_BINDINGS: quant.bindings,
       OUT_QUANT: quant.helpers,
     }),
@@ -117,41 +114,46 @@ function combinePipeline(device: GPUDevice, partsDtype: DataType, outDtype: Data
   }));
 }
 
-/** Records the combine pass into `encoder` (its own compute pass). */
+/** Records the combine pass into `encoder` (its own compute pass; several dispatches past the grid limit). */
 export function encodeCombine(device: GPUDevice, encoder: GPUCommandEncoder, a: CombineArgs, dummy: GPUBuffer): void {
-  const outWordElems = elementsPerWord(a.outDtype);
-  if (a.outOffset % outWordElems !== 0) throw new Error(`combine: a ${a.outDtype} output must start at a multiple of ${outWordElems} elements`);
+  const epw = elementsPerWord(a.outDtype);
   const q = a.outQuant ?? null;
   if ((a.outDtype === 'INT8') !== !!q) throw new Error('combine: outQuant is required exactly for an INT8 output');
+  const count = a.rows * a.headDim;
+  if (count === 0) return;
+  const firstWord = Math.floor(a.outOffset / epw);
+  const words = Math.floor((a.outOffset + count - 1) / epw) - firstWord + 1;
   const pipeline = combinePipeline(device, a.partsDtype, a.outDtype, q);
-  const uniforms = uniformBuffer(device, COMBINE_UNIFORMS.pack({
-    rows: a.rows, headDim: a.headDim, numParts: a.numParts,
-    partBase: a.partBase, partRowStride: a.partRowStride, partSplitStride: a.partSplitStride,
-    lseBase: a.lseBase, lseRowStride: a.lseRowStride, lseSplitStride: a.lseSplitStride,
-    outOffset: a.outOffset, lseOutOffset: a.lseOutOffset, writeLse: a.lseOut ? 1 : 0, posInfBits: 0x7f800000,
-    qs2Offset: q?.scale.offset ?? 0, qo2Offset: q?.offset?.offset ?? 0,
-    quantPerChannel: q?.perChannel ? 1 : 0, quantChannels: Math.max(1, q?.channels ?? 1),
-  }), 'fia.combine.uniforms');
   const group0 = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [
       { binding: 0, resource: a.parts },
       { binding: 1, resource: a.lses },
-      { binding: 2, resource: { buffer: a.out } },
-      { binding: 3, resource: { buffer: a.lseOut ?? dummy } },
-      ...(q ? [{ binding: 4, resource: { buffer: q.scale.buffer } }] : []),
-      ...(q?.offset ? [{ binding: 5, resource: { buffer: q.offset.buffer } }] : []),
+      { binding: 2, resource: a.out },
+      { binding: 3, resource: a.lseOut ?? { buffer: dummy } },
+      ...(q ? [{ binding: 4, resource: q.scale.binding }] : []),
+      ...(q?.offset ? [{ binding: 5, resource: q.offset.binding }] : []),
     ],
   });
-  const group1 = device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] });
-  const words = Math.ceil((a.rows * a.headDim) / outWordElems);
-  const groups = Math.ceil(words / COMBINE_WG);
-  if (groups === 0) return;
-  const x = Math.min(groups, MAX_GROUPS_X);
+  const maxDim = a.maxWorkgroupsPerDimension ?? device.limits.maxComputeWorkgroupsPerDimension;
   const pass = encoder.beginComputePass({ label: 'fia.combine' });
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, group0);
-  pass.setBindGroup(1, group1);
-  pass.dispatchWorkgroups(x, Math.ceil(groups / x));
+  // Workgroups in runs of at most maxDim² per dispatch, each folded into (x ≤ maxDim, y ≤ maxDim).
+  for (const run of axisRuns(Math.ceil(words / COMBINE_WG), maxDim * maxDim)) {
+    const uniforms = uniformBuffer(device, COMBINE_UNIFORMS.pack({
+      rows: a.rows, headDim: a.headDim, numParts: a.numParts,
+      partBase: a.partBase, partRowStride: a.partRowStride, partSplitStride: a.partSplitStride,
+      lseBase: a.lseBase, lseRowStride: a.lseRowStride, lseSplitStride: a.lseSplitStride,
+      outOffset: a.outOffset, firstWord, wordBase: run.base * COMBINE_WG,
+      wordLimit: Math.min(words, (run.base + run.count) * COMBINE_WG),
+      lseOutOffset: a.lseOutOffset, writeLse: a.lseOut ? 1 : 0, posInfBits: 0x7f800000,
+      qs2Offset: q?.scale.offset ?? 0, qo2Offset: q?.offset?.offset ?? 0,
+      quantPerChannel: q?.perChannel ? 1 : 0, quantChannels: Math.max(1, q?.channels ?? 1),
+    }), 'fia.combine.uniforms');
+    pass.setBindGroup(1, device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] }));
+    const x = Math.min(run.count, maxDim);
+    pass.dispatchWorkgroups(x, Math.ceil(run.count / x));
+  }
   pass.end();
 }

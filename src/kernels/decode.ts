@@ -15,9 +15,10 @@ import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
-import type { DeviceCaps } from './caps.js';
-import { type CombineOutQuant, encodeCombine, outPackBody, uniformBuffer } from './combine.js';
-import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
+import { type CombineOutQuant, encodeCombine, uniformBuffer } from './combine.js';
+import { rebased, rebaseInputs, tensorBinding } from './binding.js';
+import { type AxisRun, axisRuns, type DeviceCaps } from './caps.js';
+import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator,
@@ -46,6 +47,13 @@ export interface DecodePlan {
   direct: boolean;
   /** Lanes variant: merge the lane states with subgroup operations (device has `subgroups`). */
   subgroupMerge: boolean;
+  /**
+   * The grid (B, KV_N · numHeadBlocks, numSplits) in dispatches of at most this many batches and
+   * splits (the device's maxComputeWorkgroupsPerDimension); the combine folds by the same limit.
+   */
+  batchesPerDispatch: number;
+  splitsPerDispatch: number;
+  maxWorkgroupsPerDimension: number;
 }
 
 export interface DecodeRegions {
@@ -155,11 +163,17 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   numSplits = Math.max(1, Math.min(numSplits, kvCols));
   const splitLen = Math.ceil(kvCols / numSplits);
   numSplits = Math.ceil(kvCols / splitLen);
-  // Direct writes need whole words per invocation: 16-bit outputs with odd D go through combine,
-  // and so does an INT8 output (the combine's store quantizes, SEMANTICS §9).
-  const direct = numSplits === 1 && !problem.outQuant && (elementsPerWord(problem.outDtype) === 1 || D % 2 === 0);
+  // One split writes attentionOut directly (element-wise merged stores: any D, any offset); an
+  // INT8 output goes through combine (the combine's store quantizes, SEMANTICS §9).
+  const direct = numSplits === 1 && !problem.outQuant;
+  // Grid (B, KV_N · head blocks, splits): batches and splits in runs within the per-dimension limit.
+  const batchesPerDispatch = Math.max(1, Math.min(B, caps.maxWorkgroupsPerDimension));
+  const splitsPerDispatch = Math.max(1, Math.min(numSplits, caps.maxWorkgroupsPerDimension));
   const subgroupMerge = variant === 'lanes' && caps.subgroups && !opts.noSubgroups;
-  return { variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge };
+  return {
+    variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge,
+    batchesPerDispatch, splitsPerDispatch, maxWorkgroupsPerDimension: caps.maxWorkgroupsPerDimension,
+  };
 }
 
 /** Words of the meta region before the KV source's copies: aux scalars, then kvLens[B]. */
@@ -189,6 +203,7 @@ export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: Wo
 
 export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   batchBase: 'u32',
+  splitBase: 'u32',
   numQoHeads: 'u32',
   groupSize: 'u32',
   numHeadBlocks: 'u32',
@@ -381,9 +396,9 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
 
 /**
  * The lanes variant's subgroup merge: every lane gets the merged (out, lse) of all GB·D outputs by
- * subgroupMax/subgroupAdd, and lane p % WG writes output pair p (whole u32 words) and lse g % WG.
+ * subgroupMax/subgroupAdd, and lane p % WG writes output pair p (merged stores) and lse g % WG.
  */
-function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean, outWordElems: number): string {
+function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean): string {
   const heads = [...Array(GB).keys()];
   const dims = [...Array(D).keys()];
   const L: string[] = [];
@@ -403,13 +418,15 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean, 
   for (let e = 0; e < n; e += 2) {
     const p = e / 2;
     const writes: string[] = [];
-    if (direct && outWordElems === 2) {
-      writes.push(`outBuf[(u.outOffset + rowBase * D + ${e}u) >> 1u] = outWord(${name(e)}, ${e + 1 < n ? name(e + 1) : '0.0'});`);
+    const pair = e + 1 < n ? [e, e + 1] : [e];
+    if (direct) {
+      // attentionOut: element-wise through outStoreRun (merges words shared with other workgroups or data).
+      const bits = pair.map((x) => `outBits(${name(x)})`).concat(['0u', '0u', '0u']).slice(0, 4);
+      writes.push(`outStoreRun(u.outOffset + rowBase * D + ${e}u, ${pair.length}u, vec4<u32>(${bits.join(', ')}));`);
     } else {
-      for (const x of e + 1 < n ? [e, e + 1] : [e]) {
-        const idx = direct ? `u.outOffset + rowBase * D + ${x}u`
-          : `u.outOffset + ((rowBase + ${Math.floor(x / D)}u) * u.numSplits + split) * D + ${x % D}u`;
-        writes.push(`outBuf[${idx}] = bitcast<u32>(${name(x)});`);
+      for (const x of pair) {
+        const idx = `u.outOffset + ((rowBase + ${Math.floor(x / D)}u) * u.numSplits + split) * D + ${x % D}u`;
+        writes.push(`atomicStore(&outBuf[${idx}], bitcast<u32>(${name(x)}));`);
       }
     }
     L.push(`    if (lid == ${p % WG}u) { ${writes.join(' ')} }`);
@@ -453,8 +470,8 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       HAS_MASK: problem.mask ? 'true' : 'false',
       HAS_PSE: problem.pse ? 'true' : 'false',
       DIRECT: plan.direct ? 'true' : 'false',
-      OUT_WORD_ELEMS: elementsPerWord(storeDtype),
-      OUT_PACK: outPackBody(storeDtype),
+      OUT_PACK: outBitsBody(storeDtype),
+      OUT_STORE: outStoreWgsl(storeDtype),
       KV_SOURCE: access.source
         ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
         : wgsl('common/decode_kv_stub.wgsl'),
@@ -474,7 +491,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
-          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct, elementsPerWord(storeDtype)) : '',
+          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct) : '',
       });
       return { code, label };
     }
@@ -508,16 +525,26 @@ function encodeLensCopy(device: GPUDevice, encoder: GPUCommandEncoder, kvLens: r
   encoder.copyBufferToBuffer(staging, 0, workspace, meta.offset + AUX_BYTES, kvLens.length * 4);
 }
 
-/** Records aux/lens copies, the split pass (one dispatch, or one per batch for tensor-list KV) and the combine. */
+/**
+ * The batch runs of the split pass's grid (x): runs of plan.batchesPerDispatch, or one batch per run
+ * for tensor-list KV (each batch binds its own K/V). Each run is dispatched once per run of splits.
+ */
+export function decodeBatchRuns(problem: Problem, plan: DecodePlan): AxisRun[] {
+  return axisRuns(problem.batch, problem.kv.kind === 'list' ? 1 : plan.batchesPerDispatch);
+}
+
+/** Records aux/lens copies, the split pass (dispatches per batch run × split run) and the combine. */
 export function encodeDecode(ctx: DecodeContext): void {
-  const { device, encoder, problem, plan, inputs, regions } = ctx;
+  const { device, encoder, problem, plan, regions } = ctx;
   const ws = ctx.workspace;
   if (!ws) throw new Error('decode: a workspace buffer is required');
   const { batch: B, numQoHeads: N, numKvHeads: KVN, headDim: D } = problem;
   if (B * N === 0) return;
-  encodeAuxCopies(encoder, inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
+  // Copies read the caller's tensors (ctx.inputs); bindings and uniforms use each tensor's byte range.
+  encodeAuxCopies(encoder, ctx.inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
   if (B > 0) encodeLensCopy(device, encoder, problem.kvLens, ws, regions.meta);
-  if (regions.kvSource) encodeKvSourceCopies(encoder, inputs, ws, regions.meta.offset, regions.kvSource);
+  if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, ws, regions.meta.offset, regions.kvSource);
+  const inputs = rebaseInputs(ctx.inputs);
 
   const access = kvAccessOf(problem, inputs);
   if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
@@ -525,61 +552,62 @@ export function encodeDecode(ctx: DecodeContext): void {
   const query = inputs.query!;
   const out = inputs.attentionOut!;
   const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;
-  if (plan.direct && elementsPerWord(problem.outDtype) === 2 && out.offset % 2 !== 0) {
-    throw new Error('decode: a 16-bit attentionOut must start at an even element');
-  }
   const q = axisStrides(query, problem.queryLayout, D);
   const mask = problem.mask;
   const pse = problem.pse;
   const dummy = dummyBuffer(device);
   const listKv = problem.kv.kind === 'list';
-  const dispatches = listKv ? B : 1;
 
   const pass = encoder.beginComputePass({ label: 'fia.decode' });
   pass.setPipeline(pipeline);
-  for (let i = 0; i < dispatches; i++) {
-    const key = inputs.key!.tensors[listKv ? i : 0]!;
-    const value = inputs.value!.tensors[listKv ? i : 0]!;
+  for (const batches of decodeBatchRuns(problem, plan)) {
+    const key = inputs.key!.tensors[listKv ? batches.base : 0]!;
+    const value = inputs.value!.tensors[listKv ? batches.base : 0]!;
     const kvLayout = problem.queryLayout;
     // Through the KV source the k*/v* fields are unused (a paged cache has another rank).
     const none: AxisStrides = { batch: 0, head: 0, seq: 0, dim: 0 };
     const k = access.source ? none : axisStrides(key, kvLayout, D);
     const v = access.source ? none : axisStrides(value, kvLayout, D);
     const kvRows = problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen;
-    const uniforms = uniformBuffer(device, DECODE_UNIFORMS.pack({
-      batchBase: listKv ? i : 0, numQoHeads: N, groupSize: problem.groupSize, numHeadBlocks: plan.numHeadBlocks,
+    const values: Omit<Parameters<typeof DECODE_UNIFORMS.pack>[0], 'splitBase'> = {
+      batchBase: batches.base, numQoHeads: N, groupSize: problem.groupSize, numHeadBlocks: plan.numHeadBlocks,
       numSplits: plan.numSplits, splitLen: plan.splitLen,
       kvLeftPadding: problem.kvLeftPadding ? 1 : 0, kvRows, scaleValue: problem.scaleValue,
       qOffset: query.offset, qBatchStride: q.batch, qHeadStride: q.head, qDimStride: q.dim,
       kOffset: access.source ? 0 : key.offset, kBatchStride: listKv ? 0 : k.batch, kHeadStride: k.head, kSeqStride: k.seq, kDimStride: k.dim,
       vOffset: access.source ? 0 : value.offset, vBatchStride: listKv ? 0 : v.batch, vHeadStride: v.head, vSeqStride: v.seq, vDimStride: v.dim,
-      maskOffset: mask?.offset ?? 0, maskBatchStride: mask?.batchStride ?? 0, maskColStride: mask?.colStride ?? 0,
-      pseOffset: pse?.offset ?? 0, pseBatchStride: pse?.batchStride ?? 0, pseHeadStride: pse?.headStride ?? 0,
+      maskOffset: mask ? rebased(mask.offset, ctx.inputs.attenMask!, inputs.attenMask!) : 0,
+      maskBatchStride: mask?.batchStride ?? 0, maskColStride: mask?.colStride ?? 0,
+      pseOffset: pse ? rebased(pse.offset, ctx.inputs.pseShift!, inputs.pseShift!) : 0,
+      pseBatchStride: pse?.batchStride ?? 0, pseHeadStride: pse?.headStride ?? 0,
       pseColStride: pse?.colStride ?? 0,
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
-      ...kvSourceUniformValues(problem, inputs, regions.kvSource ?? { copies: [], words: 0 }, listKv ? i : 0),
-    }), 'fia.decode.uniforms');
-    const outBinding: GPUBufferBinding = plan.direct ? { buffer: out.buffer } : bindingOf(ws, regions.partOut!);
-    const lseBinding: GPUBufferBinding = plan.direct ? { buffer: lse?.buffer ?? writeDummy(device) } : bindingOf(ws, regions.partLse!);
+      ...kvSourceUniformValues(problem, inputs, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
+    };
+    const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);
+    const lseBinding: GPUBufferBinding = plan.direct ? (lse ? tensorBinding(lse) : { buffer: writeDummy(device) }) : bindingOf(ws, regions.partLse!);
     const group0 = device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
-        { binding: 0, resource: { buffer: query.buffer } },
-        { binding: 1, resource: { buffer: key.buffer } },
-        { binding: 2, resource: { buffer: value.buffer } },
-        { binding: 3, resource: { buffer: mask ? inputs.attenMask!.buffer : dummy } },
-        { binding: 4, resource: { buffer: pse ? inputs.pseShift!.buffer : dummy } },
+        { binding: 0, resource: tensorBinding(query) },
+        { binding: 1, resource: tensorBinding(key) },
+        { binding: 2, resource: tensorBinding(value) },
+        { binding: 3, resource: mask ? tensorBinding(inputs.attenMask!) : { buffer: dummy } },
+        { binding: 4, resource: pse ? tensorBinding(inputs.pseShift!) : { buffer: dummy } },
         { binding: 5, resource: bindingOf(ws, regions.meta) },
         { binding: 6, resource: outBinding },
         { binding: 7, resource: lseBinding },
       ],
     });
-    const group1 = device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] });
     pass.setBindGroup(0, group0);
-    pass.setBindGroup(1, group1);
-    pass.dispatchWorkgroups(listKv ? 1 : B, KVN * plan.numHeadBlocks, plan.numSplits);
+    for (const splits of axisRuns(plan.numSplits, plan.splitsPerDispatch)) {
+      const uniforms = uniformBuffer(device, DECODE_UNIFORMS.pack({ ...values, splitBase: splits.base }), 'fia.decode.uniforms');
+      const group1 = device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] });
+      pass.setBindGroup(1, group1);
+      pass.dispatchWorkgroups(batches.count, KVN * plan.numHeadBlocks, splits.count);
+    }
   }
   pass.end();
 
@@ -587,12 +615,13 @@ export function encodeDecode(ctx: DecodeContext): void {
   const rows = B * N;
   encodeCombine(device, encoder, {
     parts: bindingOf(ws, regions.partOut!), partsDtype: 'FLOAT32', lses: bindingOf(ws, regions.partLse!),
-    out: out.buffer, outDtype: problem.outDtype, outOffset: out.offset,
-    lseOut: lse?.buffer ?? null, lseOutOffset: lse?.offset ?? 0,
+    out: tensorBinding(out), outDtype: problem.outDtype, outOffset: out.offset,
+    lseOut: lse ? tensorBinding(lse) : null, lseOutOffset: lse?.offset ?? 0,
     rows, headDim: D, numParts: plan.numSplits,
     partBase: 0, partRowStride: plan.numSplits * D, partSplitStride: D,
     lseBase: 0, lseRowStride: plan.numSplits, lseSplitStride: 1,
     outQuant: outQuantOf(problem, inputs),
+    maxWorkgroupsPerDimension: plan.maxWorkgroupsPerDimension,
   }, writeDummy(device));
 }
 
@@ -603,8 +632,8 @@ function outQuantOf(problem: Problem, inputs: FiaInputs): CombineOutQuant | null
   const scale = inputs.quantScale2!;
   const offset = q.hasOffset ? inputs.quantOffset2! : null;
   return {
-    scale: { buffer: scale.buffer, offset: scale.offset },
-    offset: offset ? { buffer: offset.buffer, offset: offset.offset } : null,
+    scale: { binding: tensorBinding(scale), offset: scale.offset },
+    offset: offset ? { binding: tensorBinding(offset), offset: offset.offset } : null,
     dtype: q.dtype, perChannel: q.perChannel, channels: problem.numQoHeads * problem.headDim,
   };
 }

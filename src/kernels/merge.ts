@@ -63,7 +63,7 @@ export async function mergeAttentionStates(
     lses.forEach((t, i) => copy(t, lseParts, i * rows * 4, rows * 4, `lses[${i}]`));
     encodeCombine(device, encoder, {
       parts: { buffer: parts }, partsDtype: dtype, lses: { buffer: lseParts },
-      out: out.buffer, outDtype: dtype, outOffset: 0, lseOut: lse.buffer, lseOutOffset: 0,
+      out: { buffer: out.buffer }, outDtype: dtype, outOffset: 0, lseOut: { buffer: lse.buffer }, lseOutOffset: 0,
       rows, headDim, numParts: k,
       partBase: 0, partRowStride: headDim, partSplitStride: partStride,
       lseBase: 0, lseRowStride: 1, lseSplitStride: rows,

@@ -18,8 +18,9 @@ import {
   encodeKvSourceCopies, type KvSourceLayout, type KvSourceUniformValues, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator, type KvSourceSpec,
 } from './kvSource.js';
-import { capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
-import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from './shader.js';
+import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
+import { fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
+import { rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 /** Batches per dispatch: the per-batch length table is a uniform array of LENS_CAP vec4 (2 batches each). */
@@ -60,8 +61,14 @@ export interface PrefillSpec {
 export interface PrefillPlan {
   spec: PrefillSpec;
   workgroupSize: number;
-  /** Workgroups along x: ⌈Q_S / blockQ⌉. */
+  /** Query tiles: ⌈Q_S / blockQ⌉ (grid x). */
   numQTiles: number;
+  /**
+   * Grid split so no axis exceeds the device's maxComputeWorkgroupsPerDimension: query tiles and
+   * batches per dispatch (batches also ≤ the per-dispatch length table); y = numKvHeads.
+   */
+  qTilesPerDispatch: number;
+  batchesPerDispatch: number;
   workgroupStorageBytes: number;
 }
 
@@ -92,6 +99,9 @@ export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_
     if (problem.kv.kind === 'list') return 'tensor-list KV with a shared prefix or antiquant';
     const reason = kvSourceUnsupported(problem);
     if (reason) return reason;
+  }
+  if (problem.numKvHeads > caps.maxWorkgroupsPerDimension) {
+    return `${problem.numKvHeads} KV heads (one workgroup row each; the device allows ${caps.maxWorkgroupsPerDimension} per grid dimension)`;
   }
   const bindings = storageBindings(specFeatures(problem)).length;
   if (bindings > caps.maxStorageBuffersPerStage) {
@@ -154,8 +164,12 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     ...specFeatures(problem),
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
   };
+  const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
+  const maxGroups = caps.maxWorkgroupsPerDimension;
   return {
-    spec, workgroupSize: rowThreads * headThreads, numQTiles: Math.ceil(problem.qSeqLen / blockQ),
+    spec, workgroupSize: rowThreads * headThreads, numQTiles,
+    qTilesPerDispatch: Math.max(1, Math.min(numQTiles, maxGroups)),
+    batchesPerDispatch: Math.max(1, Math.min(BATCHES_PER_DISPATCH, maxGroups)),
     workgroupStorageBytes: blockKv * tileBytesPerColumn,
   };
 }
@@ -191,7 +205,7 @@ export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws:
 }
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
-  batchBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',
+  batchBase: 'u32', qTileBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',
   bandRightDown: 'u32', preTokens: 'i32', nextTokens: 'i32',
   qOffset: 'u32', qStrideB: 'u32', qStrideN: 'u32', qStrideS: 'u32', qStrideD: 'u32',
   kOffset: 'u32', kStrideB: 'u32', kStrideN: 'u32', kStrideS: 'u32', kStrideD: 'u32',
@@ -218,11 +232,19 @@ function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'bloc
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
   if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8) list.push({ name: 'aux', access: 'read', elem: 'u32' });
-  list.push({ name: 'outBuf', access: 'read_write', elem: 'u32' });
+  list.push({ name: 'outBuf', access: 'read_write', elem: 'atomic<u32>' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
   if (spec.lse) list.push({ name: 'lseBuf', access: 'read_write', elem: 'f32' });
   return list;
+}
+
+/**
+ * The batch runs of the prefill grid (z): runs of plan.batchesPerDispatch, or one batch per run for
+ * tensor-list KV (each batch binds its own K/V). Each run is dispatched once per run of query tiles.
+ */
+export function prefillBatchRuns(problem: Problem, plan: PrefillPlan): AxisRun[] {
+  return axisRuns(problem.batch, problem.kv.kind === 'list' ? 1 : plan.batchesPerDispatch);
 }
 
 /** Storage buffers one dispatch binds (counted against maxStorageBuffersPerStage by the caller/validation). */
@@ -231,39 +253,29 @@ export function prefillStorageBufferCount(spec: PrefillSpec): number {
 }
 
 /**
- * WGSL `fn storeOut4(i, ch, v)`: 4 consecutive output elements from element index i (i even for
- * 16-bit types, a multiple of 4 for INT8); ch = n·D + d is the output-quant channel of the first.
+ * WGSL `fn storeOut4(i, ch, v)`: 4 consecutive output elements from element index i (any i: the
+ * stores go through outStoreRun, which merges words shared with other data or other invocations);
+ * ch = n·D + d is the output-quant channel of the first.
  * INT8 (SEMANTICS §9): sat[-128,127](rint(o·quantScale2 + quantOffset2)), round() being ties-to-even.
  */
 function storeOutFn(dtype: DataType): string {
-  switch (dtype) {
-    case 'INT8':
-      return `fn quant8(x: f32, ch: u32) -> u32 {
+  const store = outStoreWgsl(dtype);
+  if (dtype === 'INT8') {
+    return `${store}
+fn quant8(x: f32, ch: u32) -> u32 {
   let c = u.quantPerChannel * ch;
   let y = clamp(round(x * loadQs2(u.qs2Offset + c) + quantOffset2(c)), -128.0, 127.0);
   return u32(i32(y)) & 0xffu;
 }
 fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outBuf[i >> 2u] = quant8(v.x, ch) | (quant8(v.y, ch + 1u) << 8u) | (quant8(v.z, ch + 2u) << 16u) | (quant8(v.w, ch + 3u) << 24u);
+  outStoreRun(i, 4u, vec4<u32>(quant8(v.x, ch), quant8(v.y, ch + 1u), quant8(v.z, ch + 2u), quant8(v.w, ch + 3u)));
 }`;
-    case 'FLOAT32':
-      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outBuf[i] = bitcast<u32>(v.x); outBuf[i + 1u] = bitcast<u32>(v.y);
-  outBuf[i + 2u] = bitcast<u32>(v.z); outBuf[i + 3u] = bitcast<u32>(v.w);
-}`;
-    case 'FLOAT16':
-      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outBuf[i >> 1u] = f32ToF16Bits(v.x) | (f32ToF16Bits(v.y) << 16u);
-  outBuf[(i >> 1u) + 1u] = f32ToF16Bits(v.z) | (f32ToF16Bits(v.w) << 16u);
-}`;
-    case 'BFLOAT16':
-      return `fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outBuf[i >> 1u] = f32ToBf16Bits(v.x) | (f32ToBf16Bits(v.y) << 16u);
-  outBuf[(i >> 1u) + 1u] = f32ToBf16Bits(v.z) | (f32ToBf16Bits(v.w) << 16u);
-}`;
-    default:
-      throw new Error(`prefill: no output store for ${dtype}`);
   }
+  return `${store}
+fn outBits(x: f32) -> u32 { ${outBitsBody(dtype)} }
+fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
+  outStoreRun(i, 4u, vec4<u32>(outBits(v.x), outBits(v.y), outBits(v.z), outBits(v.w)));
+}`;
 }
 
 /**
@@ -554,18 +566,16 @@ export function encodePrefill(ctx: {
   device: GPUDevice; encoder: GPUCommandEncoder; problem: Problem; plan: PrefillPlan; inputs: FiaInputs;
   workspace: GPUBuffer | null; regions: PrefillRegions;
 }): void {
-  const { device, encoder, problem, plan, inputs, workspace, regions } = ctx;
+  const { device, encoder, problem, plan, workspace, regions } = ctx;
   const reason = prefillUnsupported(problem, capsOf(device));
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
   const { spec } = plan;
+  // Copies read the caller's tensors (ctx.inputs); bindings and uniforms use each tensor's byte range.
+  const inputs = rebaseInputs(ctx.inputs);
   const out = inputs.attentionOut!;
-  const wordElements = spec.outDtype === 'INT8' ? 4 : spec.outDtype === 'FLOAT32' ? 1 : 2;
-  if (out.offset % wordElements !== 0) {
-    throw new Error(`prefill kernel: a ${spec.outDtype} attentionOut must start at a multiple of ${wordElements} elements`);
-  }
   if (regions.aux) {
-    encodeAuxCopies(encoder, inputs, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
-    if (regions.kvSource) encodeKvSourceCopies(encoder, inputs, workspace!, regions.aux.offset, regions.kvSource);
+    encodeAuxCopies(encoder, ctx.inputs, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
+    if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, workspace!, regions.aux.offset, regions.kvSource);
   }
   if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
@@ -587,41 +597,29 @@ export function encodePrefill(ctx: {
 
   const resources = (key: Tensor, value: Tensor): Record<string, GPUBufferBinding> => {
     const r: Record<string, GPUBufferBinding> = {
-      qBuf: { buffer: query.buffer }, kBuf: { buffer: key.buffer }, vBuf: { buffer: value.buffer }, outBuf: { buffer: out.buffer },
+      qBuf: tensorBinding(query), kBuf: tensorBinding(key), vBuf: tensorBinding(value), outBuf: tensorBinding(out),
     };
-    if (blockTable) r.btBuf = { buffer: blockTable.buffer };
-    if (pse) r.pseBuf = { buffer: inputs.pseShift!.buffer };
-    if (mask) r.maskBuf = { buffer: inputs.attenMask!.buffer };
+    if (blockTable) r.btBuf = tensorBinding(blockTable);
+    if (pse) r.pseBuf = tensorBinding(inputs.pseShift!);
+    if (mask) r.maskBuf = tensorBinding(inputs.attenMask!);
     if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
-    if (lseTensor) r.lseBuf = { buffer: lseTensor.buffer };
-    if (problem.outQuant) r.qs2Buf = { buffer: inputs.quantScale2!.buffer };
-    if (problem.outQuant?.hasOffset) r.qo2Buf = { buffer: inputs.quantOffset2!.buffer };
+    if (lseTensor) r.lseBuf = tensorBinding(lseTensor);
+    if (problem.outQuant) r.qs2Buf = tensorBinding(inputs.quantScale2!);
+    if (problem.outQuant?.hasOffset) r.qo2Buf = tensorBinding(inputs.quantOffset2!);
     return r;
   };
-
-  // Dense: one dispatch per chunk of batches; tensor list: one dispatch per batch (its own K/V).
-  const chunks: { base: number; count: number; key: Tensor; value: Tensor }[] = [];
-  if (problem.kv.kind === 'list') {
-    for (let b = 0; b < problem.batch; b++) {
-      chunks.push({ base: b, count: 1, key: inputs.key!.tensors[b]!, value: inputs.value!.tensors[b]! });
-    }
-  } else {
-    for (let base = 0; base < problem.batch; base += BATCHES_PER_DISPATCH) {
-      chunks.push({
-        base, count: Math.min(BATCHES_PER_DISPATCH, problem.batch - base),
-        key: inputs.key!.tensors[0]!, value: inputs.value!.tensors[0]!,
-      });
-    }
-  }
 
   const pass = encoder.beginComputePass({ label: 'fia.prefill' });
   pass.setPipeline(pipeline);
   const names = storageBindings(spec).map((b) => b.name);
-  for (const chunk of chunks) {
-    const ks = layoutStrides(chunk.key, kvLayout, D);
-    const vs = layoutStrides(chunk.value, kvLayout, D);
-    const list = problem.kv.kind === 'list';
-    const values: PrefillUniformValues = {
+  const list = problem.kv.kind === 'list';
+  for (const chunk of prefillBatchRuns(problem, plan)) {
+    // Tensor list: one batch per run, with its own K/V tensors.
+    const key = inputs.key!.tensors[list ? chunk.base : 0]!;
+    const value = inputs.value!.tensors[list ? chunk.base : 0]!;
+    const ks = layoutStrides(key, kvLayout, D);
+    const vs = layoutStrides(value, kvLayout, D);
+    const values: Omit<PrefillUniformValues, 'qTileBase'> = {
       batchBase: chunk.base, numQoHeads: problem.numQoHeads, qSeqLen: problem.qSeqLen,
       kvRows: problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen,
       scaleValue: problem.scaleValue,
@@ -629,12 +627,12 @@ export function encodePrefill(ctx: {
       preTokens: clampBand(band?.preTokens ?? 0), nextTokens: clampBand(band?.nextTokens ?? 0),
       qOffset: query.offset, qStrideB: qs.b, qStrideN: qs.n, qStrideS: qs.s, qStrideD: qs.d,
       // Tensor list: the batch's own tensor (batch 1), so the batch index must not move the base.
-      kOffset: chunk.key.offset, kStrideB: list ? 0 : ks.b, kStrideN: ks.n, kStrideS: ks.s, kStrideD: ks.d,
-      vOffset: chunk.value.offset, vStrideB: list ? 0 : vs.b, vStrideN: vs.n, vStrideS: vs.s, vStrideD: vs.d,
+      kOffset: key.offset, kStrideB: list ? 0 : ks.b, kStrideN: ks.n, kStrideS: ks.s, kStrideD: ks.d,
+      vOffset: value.offset, vStrideB: list ? 0 : vs.b, vStrideN: vs.n, vStrideS: vs.s, vStrideD: vs.d,
       outOffset: out.offset, outStrideB: os.b, outStrideN: os.n, outStrideS: os.s,
-      maskOffset: mask?.offset ?? 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
+      maskOffset: mask ? rebased(mask.offset, ctx.inputs.attenMask!, inputs.attenMask!) : 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
       maskStrideC: mask?.colStride ?? 0,
-      pseOffset: pse?.offset ?? 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
+      pseOffset: pse ? rebased(pse.offset, ctx.inputs.pseShift!, inputs.pseShift!) : 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
       pseStrideS: pse?.rowStride ?? 0, pseStrideC: pse?.colStride ?? 0,
       lseOffset: lseTensor?.offset ?? 0,
       btOffset: blockTable?.offset ?? 0, btStrideB: blockTable?.strides[0] ?? 0, btStrideE: blockTable?.strides[1] ?? 0,
@@ -645,20 +643,22 @@ export function encodePrefill(ctx: {
         ? kvSourceUniformValues(problem, inputs, regions.kvSource, list ? chunk.base : 0)
         : NO_KV_SOURCE),
     };
-    const header = uniformBuffer(device, UNIFORMS.pack(values), 'fia.prefill.uniforms');
     const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');
-    const res = resources(chunk.key, chunk.value);
+    const res = resources(key, value);
     const group0 = device.createBindGroup({
       label: 'fia.prefill.tensors', layout: pipeline.getBindGroupLayout(0),
       entries: names.map((name, i) => ({ binding: i, resource: res[name]! })),
     });
-    const group1 = device.createBindGroup({
-      label: 'fia.prefill.uniforms', layout: pipeline.getBindGroupLayout(1),
-      entries: [{ binding: 0, resource: { buffer: header } }, { binding: 1, resource: { buffer: lens } }],
-    });
     pass.setBindGroup(0, group0);
-    pass.setBindGroup(1, group1);
-    pass.dispatchWorkgroups(plan.numQTiles, problem.numKvHeads, chunk.count);
+    for (const tiles of axisRuns(plan.numQTiles, plan.qTilesPerDispatch)) {
+      const header = uniformBuffer(device, UNIFORMS.pack({ ...values, qTileBase: tiles.base }), 'fia.prefill.uniforms');
+      const group1 = device.createBindGroup({
+        label: 'fia.prefill.uniforms', layout: pipeline.getBindGroupLayout(1),
+        entries: [{ binding: 0, resource: { buffer: header } }, { binding: 1, resource: { buffer: lens } }],
+      });
+      pass.setBindGroup(1, group1);
+      pass.dispatchWorkgroups(tiles.count, problem.numKvHeads, chunk.count);
+    }
   }
   pass.end();
 }

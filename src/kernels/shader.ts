@@ -60,6 +60,31 @@ export function elementsPerWord(dtype: DataType): number {
   }
 }
 
+/**
+ * WGSL `outMerge` / `outStoreRun` (shaders/common/out_store.wgsl) for an output of `dtype` bound as
+ * `outBuf: array<atomic<u32>>`: element-wise stores that leave every other bit of a shared word alone.
+ */
+export function outStoreWgsl(dtype: DataType): string {
+  const bits = elementBitsOf(dtype);
+  return fill(wgsl('common/out_store.wgsl'), {
+    EPW: 32 / bits, EBITS: bits, EMASK: bits === 32 ? '0xffffffff' : `0x${((1 << bits) - 1).toString(16)}`,
+  });
+}
+
+/** WGSL body of `outBits(x: f32) -> u32`: one FLOAT32 / FLOAT16 / BFLOAT16 output element's bits (RNE). */
+export function outBitsBody(dtype: DataType): string {
+  switch (dtype) {
+    case 'FLOAT32': return 'return bitcast<u32>(x);';
+    case 'FLOAT16': return 'return f32ToF16Bits(x);';
+    case 'BFLOAT16': return 'return f32ToBf16Bits(x);';
+    default: throw new Error(`no output element bits for ${dtype}`);
+  }
+}
+
+function elementBitsOf(dtype: DataType): number {
+  return 32 / elementsPerWord(dtype);
+}
+
 export type UniformType = 'u32' | 'i32' | 'f32';
 
 /**
