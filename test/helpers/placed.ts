@@ -67,7 +67,9 @@ export function customExecutor(stream: Stream, inputs: FiaInputs, makePlan: (pro
  * attentionOut against the reference (INT8: within 1; floats: the dtype's tolerance) and that no
  * byte of its buffer outside it changed. Returns the plan that ran.
  */
-export async function runAndCheck(stream: Stream, inputs: FiaInputs, executor?: FiaExecutor): Promise<FiaPlan> {
+export async function runAndCheck(
+  stream: Stream, inputs: FiaInputs, executor?: FiaExecutor, dispatches?: number[][],
+): Promise<FiaPlan> {
   let ex = executor;
   if (!ex) {
     const r = fiaGetWorkspaceSize(inputs);
@@ -76,7 +78,14 @@ export async function runAndCheck(stream: Stream, inputs: FiaInputs, executor?: 
   }
   const bytes = ex.workspaceSize;
   const ws = bytes > 0 ? stream.device.createBuffer({ size: bytes, usage: WORKSPACE_USAGE, label: 'ws' }) : null;
-  expect(aclnnFusedInferAttentionScoreV2(ws, bytes, ex, stream), aclGetRecentErrMsg()).toBe(0);
+  if (dispatches) {
+    // Through a caller encoder that records every dispatchWorkgroups (x, y, z).
+    const encoder = stream.device.createCommandEncoder();
+    expect(aclnnFusedInferAttentionScoreV2(ws, bytes, ex, stream, recordingEncoder(encoder, dispatches)), aclGetRecentErrMsg()).toBe(0);
+    stream.queue.submit([encoder.finish()]);
+  } else {
+    expect(aclnnFusedInferAttentionScoreV2(ws, bytes, ex, stream), aclGetRecentErrMsg()).toBe(0);
+  }
   expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
   const out = inputs.attentionOut!;
   const problem = ex.problem!;
@@ -94,4 +103,27 @@ export async function runAndCheck(stream: Stream, inputs: FiaInputs, executor?: 
   await expectSentinelsKept(stream, out);
   ws?.destroy();
   return ex.plan!;
+}
+
+/** Forwards every method to `target` (bound), replacing those in `over`. */
+function forwarding<T extends object>(target: T, over: Record<string, unknown>): T {
+  return new Proxy(target, {
+    get(t, p) {
+      if (typeof p === 'string' && p in over) return over[p];
+      const v = Reflect.get(t, p, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  });
+}
+
+/** `encoder`, whose compute passes push the size of each dispatch onto `dispatches`. */
+export function recordingEncoder(encoder: GPUCommandEncoder, dispatches: number[][]): GPUCommandEncoder {
+  return forwarding(encoder, {
+    beginComputePass: (d?: GPUComputePassDescriptor) => {
+      const pass = encoder.beginComputePass(d);
+      return forwarding(pass, {
+        dispatchWorkgroups: (x: number, y = 1, z = 1) => { dispatches.push([x, y, z]); pass.dispatchWorkgroups(x, y, z); },
+      });
+    },
+  });
 }
