@@ -1,5 +1,5 @@
-// Decode (Q_S == 1), flash-decoding split pass. Workgroup (x, y, z) = (batch - batchBase,
-// KV head · numHeadBlocks + head block, KV split). It owns GB query heads of one KV head's group
+// Decode (Q_S == 1), flash-decoding split pass. Workgroup (x, y, z) + (batchBase, yBase, splitBase)
+// = (batch, KV head · numHeadBlocks + head block, KV split). It owns GB query heads of one KV head's group
 // (GB divides G; usually GB = G) and the logical KV columns [split·splitLen, +splitLen) ∩ [0, L_b),
 // L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
 //
@@ -61,8 +61,9 @@ fn outBits(x: f32) -> u32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wg.x;
-  let h = wg.y / u.numHeadBlocks;
-  let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
+  let gy = u.yBase + wg.y;
+  let h = gy / u.numHeadBlocks;
+  let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
   let split = u.splitBase + wg.z;
 
   // Batch window (SEMANTICS §2): right padding rows [0, Skv_b); left padding rows

@@ -1,17 +1,23 @@
 // Tensors are bound by their own byte range, not their whole buffer (issue: whole buffers are
 // bound): on a device with WebGPU's default limits (maxStorageBufferBindingSize 128 MiB), 1 MiB
 // K/V placed at unaligned offsets inside a 200 MiB buffer work for both kernels; a K/V whose own
-// range exceeds the binding limit (dense or a paged pool) is rejected by GetWorkspaceSize with
-// 561101 naming the limit, never accepted and failed on the device.
+// range exceeds the binding limit is bound per split by decode (dense K/V), else rejected by
+// GetWorkspaceSize with 561101 naming the limit (prefill, a paged pool), never accepted and failed
+// on the device.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, aclGetRecentErrMsg } from '../src/acl/status.js';
-import { aclrtSetDevice, createStream, type Stream } from '../src/acl/stream.js';
+import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
 import { aclCreateTensor, aclCreateTensorList, createEmptyTensor, createTensor, type Tensor } from '../src/acl/tensor.js';
 import { encodeValues } from '../src/codec/index.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import type { FiaInputs } from '../src/fia/problem.js';
 import { requestAdapter } from '../src/node.js';
-import { placedTensor, randomValues, runAndCheck } from './helpers/placed.js';
+import { normalize } from '../src/fia/normalize.js';
+import { planFia } from '../src/fia/plan.js';
+import { capsOf } from '../src/kernels/caps.js';
+import { encodeDecode } from '../src/kernels/decode.js';
+import { WORKSPACE_USAGE } from '../src/fia/executor.js';
+import { checkAgainstReference, forwarding, placedTensor, randomValues, runAndCheck } from './helpers/placed.js';
 
 const MiB = 1 << 20;
 let stream: Stream;
@@ -65,14 +71,18 @@ describe('a 1 MiB K/V inside a 200 MiB buffer on a default-limits device', () =>
   }
 });
 
-describe('K/V whose own range exceeds the binding limit: 561101 at GetWorkspaceSize', () => {
-  it('dense key of 140 MiB', () => {
+describe('K/V whose own range exceeds the binding limit', () => {
+  it('dense key of 140 MiB: prefill rejects it; decode plans it per split instead', () => {
     const D = 64;
     const S = Math.floor((140 * MiB) / (2 * D));
     const kv = aclCreateTensor([1, 1, S, D], 'FLOAT16', big);
-    const r = fiaGetWorkspaceSize(inputs(1, kv, kv, D, createEmptyTensor(stream, [1, 1, 1, D], 'FLOAT16')));
+    const r = fiaGetWorkspaceSize(inputs(2, kv, kv, D, createEmptyTensor(stream, [1, 1, 2, D], 'FLOAT16')));
     expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_ERR_INNER_NOT_SUPPORTED);
-    expect(aclGetRecentErrMsg()).toMatch(/^key=\[1,1,\d+,64\] FLOAT16: binds \d+ bytes, more than the device's maxStorageBufferBindingSize 134217728/);
+    expect(aclGetRecentErrMsg()).toMatch(/^key=\[1,1,\d+,64\] FLOAT16: binds \d+ bytes, more than the device's maxStorageBufferBindingSize 134217728; \(port\) prefill binds K\/V whole/);
+    const d = fiaGetWorkspaceSize(inputs(1, kv, kv, D, createEmptyTensor(stream, [1, 1, 1, D], 'FLOAT16')));
+    expect(d.status, aclGetRecentErrMsg()).toBe(0);
+    const p = d.executor!.plan!;
+    expect(p.kernel === 'decode' && p.plan.kvRange !== null && p.plan.splitLen * p.plan.splitsPerDispatch * D * 2 < 128 * MiB).toBe(true);
   });
 
   it('paged pool of 150 MiB (a pool is bound whole)', () => {
@@ -91,4 +101,46 @@ describe('K/V whose own range exceeds the binding limit: 561101 at GetWorkspaceS
     expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_ERR_INNER_NOT_SUPPORTED);
     expect(aclGetRecentErrMsg()).toMatch(/^key=\[\d+,128,64\] FLOAT16: binds \d+ bytes, more than the device's maxStorageBufferBindingSize 134217728; a paged KV cache is bound whole/);
   });
+});
+
+describe('decode over a dense K/V larger than one binding: bound per split', () => {
+  // A fake binding limit of 4 KiB (the plan's caps): each dispatch binds one batch's rows of its
+  // splits; every storage binding the kernels create is recorded and must fit.
+  for (const layout of ['BNSD', 'BSH'] as const) {
+    it(`${layout}: B 2, N 4, KV_N 2, KV_S 300, D 16 (K/V 38400 bytes each), K/V at odd offsets`, async () => {
+      const [B, N, KVN, S, D] = [2, 4, 2, 300, 16];
+      const qShape = layout === 'BNSD' ? [B, N, 1, D] : [B, 1, N * D];
+      const kvShape = layout === 'BNSD' ? [B, KVN, S, D] : [B, S, KVN * D];
+      const n = B * KVN * S * D;
+      const kv = (seed: number): Tensor => placedTensor(stream, kvShape, 'FLOAT16', 3 + seed, randomValues(n, seed));
+      const x: FiaInputs = {
+        ...inputs(1, kv(1), kv(2), D, placedTensor(stream, qShape, 'FLOAT16', 1)),
+        query: createTensor(stream, randomValues(B * N * D, 9), qShape, 'FLOAT16'),
+        numHeads: N, numKeyValueHeads: KVN, inputLayout: layout,
+      };
+      const problem = normalize(x);
+      const plan = planFia(problem, { ...capsOf(stream.device), maxStorageBindingBytes: 4096 }, x);
+      if (plan.kernel !== 'decode' || !plan.plan.kvRange) throw new Error('expected a decode plan with K/V ranges');
+      expect(plan.plan.numSplits).toBeGreaterThan(1);
+      const sizes: number[] = [];
+      const device = forwarding(stream.device, {
+        createBindGroup: (d: GPUBindGroupDescriptor) => {
+          for (const e of d.entries) {
+            const r = e.resource as GPUBufferBinding;
+            if (r.buffer) sizes.push(r.size ?? r.buffer.size - (r.offset ?? 0));
+          }
+          return stream.device.createBindGroup(d);
+        },
+      });
+      const ws = stream.device.createBuffer({ size: plan.workspaceBytes, usage: WORKSPACE_USAGE });
+      const encoder = stream.device.createCommandEncoder();
+      encodeDecode({ device, encoder, problem, plan: plan.plan, inputs: x, workspace: ws, regions: plan.regions });
+      stream.queue.submit([encoder.finish()]);
+      expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+      expect(sizes.length).toBeGreaterThan(0);
+      expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+      await checkAgainstReference(stream, x, problem);
+      ws.destroy();
+    });
+  }
 });

@@ -99,10 +99,13 @@ function expectNotSupported(x: FiaInputs, message: RegExp): void {
 }
 
 describe('grid rows over the per-dimension limit are rejected at GetWorkspaceSize (561101)', () => {
-  it('prefill and decode with 4 KV heads on a device allowing 2 workgroups per dimension', () => {
+  it('prefill with 4 KV heads on a device allowing 2 workgroups per dimension; decode folds them', () => {
     aclrtSetDevice(fakeDevice({ maxComputeWorkgroupsPerDimension: 2 }));
     expectNotSupported(inputs(1, 4, 4, 4, 8, 16), /4 KV heads .*the device allows 2 per grid dimension/);
-    expectNotSupported(inputs(1, 4, 4, 1, 8, 16), /^numKeyValueHeads=4: 4 KV head blocks exceed the device's maxComputeWorkgroupsPerDimension 2/);
+    const dec = fiaGetWorkspaceSize(inputs(1, 4, 4, 1, 8, 16));
+    expect(dec.status, aclGetRecentErrMsg()).toBe(0);
+    const p = dec.executor!.plan!;
+    expect(p.kernel === 'decode' && p.plan.yPerDispatch).toBe(2);
     // Batches and splits fold: accepted.
     expect(fiaGetWorkspaceSize(inputs(5, 2, 2, 1, 300, 16)).status, aclGetRecentErrMsg()).toBe(0);
     expect(fiaGetWorkspaceSize(inputs(5, 2, 2, 40, 8, 16)).status, aclGetRecentErrMsg()).toBe(0);
@@ -110,6 +113,27 @@ describe('grid rows over the per-dimension limit are rejected at GetWorkspaceSiz
 });
 
 describe('binding sizes (fake maxStorageBufferBindingSize)', () => {
+  it('decode over a dense K/V larger than one binding: planned per split (kvRange), ranges that fit', () => {
+    aclrtSetDevice(fakeDevice({ maxStorageBufferBindingSize: 4096 }));
+    for (const layout of ['BNSD', 'BSH'] as const) {
+      const x = inputs(2, 4, 2, 1, 300, 16);
+      const r = fiaGetWorkspaceSize(layout === 'BNSD' ? x : {
+        ...x, inputLayout: 'BSH', query: T([2, 1, 64]), attentionOut: T([2, 1, 64]),
+        key: aclCreateTensorList([T([2, 300, 32])]), value: aclCreateTensorList([T([2, 300, 32])]),
+      });
+      expect(r.status, aclGetRecentErrMsg()).toBe(0);
+      const p = r.executor!.plan!;
+      if (p.kernel !== 'decode' || !p.plan.kvRange) throw new Error(`${layout}: no kvRange plan`);
+      const { headsPerDispatch, rowsPerDispatch } = p.plan.kvRange;
+      // BNSD: both heads' rows span 300·16 + R·16 elements > 4096 bytes, so one head; BSH: rows hold both heads.
+      expect(headsPerDispatch).toBe(layout === 'BNSD' ? 1 : 2);
+      const spanElems = layout === 'BNSD' ? rowsPerDispatch * 16 : rowsPerDispatch * 32;
+      expect(spanElems * 2 + 260).toBeLessThanOrEqual(4096);
+      expect(p.plan.splitLen * p.plan.splitsPerDispatch).toBeLessThanOrEqual(rowsPerDispatch);
+      expect(p.plan.batchesPerDispatch).toBe(1);
+    }
+  });
+
   it('tensorRange binds from the 256-aligned start to the word-padded end, offset rebased', () => {
     expect(tensorRange(T([3, 5], 'FLOAT16', 1001))).toEqual({ offset: 1792, size: 2032 - 1792, elementOffset: 1001 - 896 });
     expect(tensorRange(T([7], 'INT8', 300))).toEqual({ offset: 256, size: 308 - 256, elementOffset: 44 });
@@ -127,10 +151,10 @@ describe('binding sizes (fake maxStorageBufferBindingSize)', () => {
 
   it('a dense key, an attentionOut, a paged pool or a workspace region over the limit: 561101 naming the limit', () => {
     aclrtSetDevice(fakeDevice({ maxStorageBufferBindingSize: 4096 }));
-    expectNotSupported(inputs(1, 1, 1, 1, 256, 16),
-      /^key=\[1,1,256,16\] FLOAT16: binds 8192 bytes, more than the device's maxStorageBufferBindingSize 4096; \(port\) K\/V larger than one binding/);
     expectNotSupported(inputs(1, 1, 1, 4, 256, 16),
-      /^key=\[1,1,256,16\] FLOAT16: binds 8192 bytes, more than the device's maxStorageBufferBindingSize 4096/);
+      /^key=\[1,1,256,16\] FLOAT16: binds 8192 bytes, more than the device's maxStorageBufferBindingSize 4096; \(port\) prefill binds K\/V whole/);
+    expectNotSupported(inputs(1, 1, 1, 1, 256, 16, { kvPaddingSize: T([1], 'INT64'), actualSeqLengthsKv: aclCreateIntArray([200]) }),
+      /^key=\[1,1,256,16\] FLOAT16: binds 8192 bytes, more than the device's maxStorageBufferBindingSize 4096; \(port\) decode binds a larger K\/V per split only/);
     expectNotSupported(inputs(1, 8, 1, 20, 16, 16),
       /^query=\[1,8,20,16\] FLOAT16: binds 5120 bytes, more than the device's maxStorageBufferBindingSize 4096/);
     const paged = inputs(1, 1, 1, 1, 0, 16, {

@@ -52,20 +52,21 @@ describe('B = 65536 through the public API', () => {
 describe('plans for a fake limit of 2 workgroups per dimension run within it', () => {
   const fake = (): DeviceCaps => ({ ...capsOf(stream.device), maxWorkgroupsPerDimension: 2 });
 
-  it('decode: 5 batches × 3 KV splits in runs, then the combine folded into (x, y) ≤ 2 over several dispatches', async () => {
-    const inputs = build(5, 2, 1, 1, 300, 64, 11);
+  it('decode: 5 batches × 4 KV heads × 3 KV splits in runs, then the combine folded into (x, y) ≤ 2 over several dispatches', async () => {
+    const inputs = build(5, 4, 4, 1, 300, 64, 11);
     const ex = customExecutor(stream, inputs, (problem) => {
-      const plan = planDecode(problem, fake());
+      const plan = planDecode(problem, fake(), { numSplits: 3 });
       const ws = new WorkspaceAllocator();
       return { kernel: 'decode', plan, regions: layoutDecodeWorkspace(problem, plan, ws, inputs), workspaceBytes: ws.bytes };
     });
     const p = ex.plan!;
-    expect(p.kernel === 'decode' && p.plan.numSplits === 3 && !p.plan.direct).toBe(true);
+    expect(p.kernel === 'decode' && p.plan.numSplits === 3 && p.plan.numHeadBlocks === 1 && !p.plan.direct).toBe(true);
     const dispatches: number[][] = [];
     await runAndCheck(stream, inputs, ex, dispatches);
     within(dispatches, 2);
-    // Split pass: 3 batch runs × 2 split runs; combine: 640 FLOAT16 = 320 words = 5 workgroups of 64, in runs of 2·2.
-    expect(dispatches.length).toBe(6 + 2);
+    // Split pass: 3 batch runs × 2 head runs × 2 split runs; combine: 5·4·64 FLOAT16 = 640 words =
+    // 10 workgroups of 64, in runs of 2·2.
+    expect(dispatches.length).toBe(3 * 2 * 2 + 3);
   });
 
   it('prefill: 3 batches × 5 query tiles in runs', async () => {

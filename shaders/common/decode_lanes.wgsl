@@ -77,8 +77,9 @@ fn mergeLanes(e: u32) -> Merged {
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wg.x;
-  let h = wg.y / u.numHeadBlocks;
-  let n0 = h * u.groupSize + (wg.y % u.numHeadBlocks) * GB;
+  let gy = u.yBase + wg.y;
+  let h = gy / u.numHeadBlocks;
+  let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
   let split = u.splitBase + wg.z;
   if (lid == 0u) {
     let kvLen = aux[LENS_SLOT + b];

@@ -42,11 +42,6 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
   let out: FiaPlan;
   if (problem.isDecode) {
     const plan = planDecode(problem, caps);
-    const rows = problem.numKvHeads * plan.numHeadBlocks;
-    if (rows > caps.maxWorkgroupsPerDimension) {
-      throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `numKeyValueHeads=${problem.numKvHeads}: ${rows} KV head blocks `
-        + `exceed the device's maxComputeWorkgroupsPerDimension ${caps.maxWorkgroupsPerDimension} (one grid row each)`);
-    }
     const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
     out = { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
   } else {
@@ -61,8 +56,10 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
 /**
  * Every storage binding of the plan fits the device's maxStorageBufferBindingSize, or the call is
  * rejected here (561101) rather than failing on the device: caller tensors are bound by their byte
- * range (kernels/binding.ts), workspace regions by their size. K/V are bound whole per dispatch:
- * a paged cache, or a dense / tensor-list K/V, larger than one binding is not supported.
+ * range (kernels/binding.ts), workspace regions by their size. Decode binds a dense K/V larger
+ * than one binding by the rows of each dispatch (DecodePlan.kvRange); otherwise K/V are bound
+ * whole per dispatch, and a paged cache, a tensor-list entry or a prefill K/V larger than one
+ * binding is not supported.
  */
 function checkBindingSizes(problem: Problem, plan: FiaPlan, caps: DeviceCaps, inputs?: FiaInputs): void {
   const limit = caps.maxStorageBindingBytes;
@@ -79,10 +76,14 @@ function checkBindingSizes(problem: Problem, plan: FiaPlan, caps: DeviceCaps, in
       ['quantOffset2', problem.outQuant?.hasOffset ? inputs.quantOffset2 : null],
       ['blockTable', problem.kv.kind === 'paged' ? inputs.blockTable : null],
     ];
+    // Decode over a dense K/V larger than one binding binds each dispatch's rows only (kvRange).
+    const ranged = plan.kernel === 'decode' && plan.plan.kvRange !== null;
     const kvWhy = problem.kv.kind === 'paged'
       ? 'a paged KV cache is bound whole (every block may be referenced)'
-      : '(port) K/V larger than one binding are not split across bindings';
-    for (const [side, l] of [['key', inputs.key], ['value', inputs.value]] as const) {
+      : problem.isDecode
+        ? '(port) decode binds a larger K/V per split only when it is dense without kvPaddingSize'
+        : '(port) prefill binds K/V whole';
+    for (const [side, l] of ranged ? [] : [['key', inputs.key], ['value', inputs.value]] as const) {
       const ts = l?.tensors ?? [];
       ts.forEach((t, i) => {
         if (!t) return;

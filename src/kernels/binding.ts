@@ -66,3 +66,16 @@ export function rebaseInputs(inputs: FiaInputs): FiaInputs {
 export function rebased(elementOffset: number, original: Tensor, rebasedTensor: Tensor): number {
   return elementOffset - (original.offset - rebasedTensor.offset);
 }
+
+/**
+ * A binding of elements [lo, hi) of `t`'s buffer (element indices in `t.dtype` units), for a
+ * dispatch that reads only those, and `t.offset` rebased onto it. The rebased offset may be
+ * negative: the kernel adds it in u32 arithmetic, which wraps, so pass it as is (the uniform
+ * packer stores it modulo 2^32) and every index the kernel forms lands in [lo, hi) again.
+ */
+export function elementRangeBinding(t: Tensor, lo: number, hi: number): { binding: GPUBufferBinding; elementOffset: number } {
+  const bits = elementBits(t.dtype);
+  const offset = Math.floor(Math.floor((lo * bits) / 8) / BINDING_ALIGN) * BINDING_ALIGN;
+  const end = Math.ceil((hi * bits) / 32) * 4;
+  return { binding: { buffer: t.buffer, offset, size: Math.max(4, end - offset) }, elementOffset: t.offset - (offset * 8) / bits };
+}

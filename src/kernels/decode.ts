@@ -16,7 +16,7 @@ import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import { type CombineOutQuant, encodeCombine, uniformBuffer } from './combine.js';
-import { rebased, rebaseInputs, tensorBinding } from './binding.js';
+import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, type DeviceCaps } from './caps.js';
 import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
 import {
@@ -53,7 +53,15 @@ export interface DecodePlan {
    */
   batchesPerDispatch: number;
   splitsPerDispatch: number;
+  /** Grid y (KV head · head block) per dispatch; a multiple of numHeadBlocks when kvRange is set. */
+  yPerDispatch: number;
   maxWorkgroupsPerDimension: number;
+  /**
+   * Dense K/V larger than one storage binding: each dispatch (one batch, headsPerDispatch KV
+   * heads, splits of at most rowsPerDispatch rows in all) binds only the K/V range it reads.
+   * null: K and V are bound whole.
+   */
+  kvRange: { headsPerDispatch: number; rowsPerDispatch: number } | null;
 }
 
 export interface DecodeRegions {
@@ -158,6 +166,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
 
   const baseGroups = Math.max(1, B * KVN * numHeadBlocks);
   const maxSplits = Math.max(1, Math.ceil(kvCols / MIN_SPLIT_KEYS));
+  const kvRange = kvRangeOf(problem, caps.maxStorageBindingBytes);
+  if (kvRange) maxSplitLen = Math.min(maxSplitLen, kvRange.rowsPerDispatch);
   let numSplits = opts.numSplits ?? Math.min(maxSplits, Math.ceil(target / baseGroups));
   numSplits = Math.max(numSplits, Math.ceil(kvCols / maxSplitLen));
   numSplits = Math.max(1, Math.min(numSplits, kvCols));
@@ -166,14 +176,47 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   // One split writes attentionOut directly (element-wise merged stores: any D, any offset); an
   // INT8 output goes through combine (the combine's store quantizes, SEMANTICS §9).
   const direct = numSplits === 1 && !problem.outQuant;
-  // Grid (B, KV_N · head blocks, splits): batches and splits in runs within the per-dimension limit.
-  const batchesPerDispatch = Math.max(1, Math.min(B, caps.maxWorkgroupsPerDimension));
-  const splitsPerDispatch = Math.max(1, Math.min(numSplits, caps.maxWorkgroupsPerDimension));
+  // Grid (B, KV_N · head blocks, splits): every axis in runs within the per-dimension limit; with
+  // a K/V range per dispatch, one batch, whole KV heads and as many splits as the range holds.
+  const maxDim = caps.maxWorkgroupsPerDimension;
+  const batchesPerDispatch = kvRange ? 1 : Math.max(1, Math.min(B, maxDim));
+  const ySpan = kvRange ? kvRange.headsPerDispatch * numHeadBlocks : KVN * numHeadBlocks;
+  const yPerDispatch = Math.max(1, ySpan <= maxDim || !kvRange ? Math.min(ySpan, maxDim) : numHeadBlocks);
+  const splitsFit = kvRange ? Math.max(1, Math.floor(kvRange.rowsPerDispatch / splitLen)) : numSplits;
+  const splitsPerDispatch = Math.max(1, Math.min(numSplits, splitsFit, maxDim));
   const subgroupMerge = variant === 'lanes' && caps.subgroups && !opts.noSubgroups;
   return {
     variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge,
-    batchesPerDispatch, splitsPerDispatch, maxWorkgroupsPerDimension: caps.maxWorkgroupsPerDimension,
+    batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
   };
+}
+
+/** Bytes a binding may need beyond its elements: the start aligned down (< 256) and the end to a word. */
+const BINDING_SLACK = 256 + 4;
+
+/**
+ * For a dense K/V (read directly, no left padding: the rows a split reads are known on the host)
+ * whose whole tensor does not fit one binding of `limitBytes`: the KV heads (all, else one) and
+ * the most rows per dispatch whose K/V range fits. null when the tensors fit, or when ranges
+ * cannot help (the plan then binds them whole and GetWorkspaceSize rejects the call).
+ */
+export function kvRangeOf(problem: Problem, limitBytes: number): DecodePlan['kvRange'] {
+  const kv = problem.kv;
+  if (kv.kind !== 'dense' || usesKvSource(problem) || problem.kvLeftPadding) return null;
+  const { batch: B, numKvHeads: KVN, headDim: D } = problem;
+  const S = kv.seqLen;
+  const bytes = elementsPerWord(problem.kvDtype) === 2 ? 2 : 4;
+  if (B * KVN * S * D * bytes + BINDING_SLACK <= limitBytes) return null;
+  const budget = Math.floor((limitBytes - BINDING_SLACK) / bytes);
+  // Elements of one batch's rows [0, R) over heads [0, hc) (contiguous tensors, validated).
+  const rowsFor = (hc: number): number => kv.kvLayout === 'BNSD'
+    ? Math.floor((budget - (hc - 1) * S * D) / D)
+    : Math.floor((budget - hc * D) / (KVN * D)) + 1;
+  for (const hc of KVN > 1 ? [KVN, 1] : [1]) {
+    const rows = rowsFor(hc);
+    if (rows >= 1) return { headsPerDispatch: hc, rowsPerDispatch: rows };
+  }
+  return null;
 }
 
 /** Words of the meta region before the KV source's copies: aux scalars, then kvLens[B]. */
@@ -204,6 +247,7 @@ export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: Wo
 export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   batchBase: 'u32',
   splitBase: 'u32',
+  yBase: 'u32',
   numQoHeads: 'u32',
   groupSize: 'u32',
   numHeadBlocks: 'u32',
@@ -560,16 +604,16 @@ export function encodeDecode(ctx: DecodeContext): void {
 
   const pass = encoder.beginComputePass({ label: 'fia.decode' });
   pass.setPipeline(pipeline);
+  const kvRows = problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen;
+  const none: AxisStrides = { batch: 0, head: 0, seq: 0, dim: 0 };
   for (const batches of decodeBatchRuns(problem, plan)) {
     const key = inputs.key!.tensors[listKv ? batches.base : 0]!;
     const value = inputs.value!.tensors[listKv ? batches.base : 0]!;
     const kvLayout = problem.queryLayout;
     // Through the KV source the k*/v* fields are unused (a paged cache has another rank).
-    const none: AxisStrides = { batch: 0, head: 0, seq: 0, dim: 0 };
     const k = access.source ? none : axisStrides(key, kvLayout, D);
     const v = access.source ? none : axisStrides(value, kvLayout, D);
-    const kvRows = problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen;
-    const values: Omit<Parameters<typeof DECODE_UNIFORMS.pack>[0], 'splitBase'> = {
+    const values: Omit<Parameters<typeof DECODE_UNIFORMS.pack>[0], 'splitBase' | 'yBase'> = {
       batchBase: batches.base, numQoHeads: N, groupSize: problem.groupSize, numHeadBlocks: plan.numHeadBlocks,
       numSplits: plan.numSplits, splitLen: plan.splitLen,
       kvLeftPadding: problem.kvLeftPadding ? 1 : 0, kvRows, scaleValue: problem.scaleValue,
@@ -588,12 +632,12 @@ export function encodeDecode(ctx: DecodeContext): void {
     };
     const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);
     const lseBinding: GPUBufferBinding = plan.direct ? (lse ? tensorBinding(lse) : { buffer: writeDummy(device) }) : bindingOf(ws, regions.partLse!);
-    const group0 = device.createBindGroup({
+    const group0 = (kBinding: GPUBufferBinding, vBinding: GPUBufferBinding): GPUBindGroup => device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
         { binding: 0, resource: tensorBinding(query) },
-        { binding: 1, resource: tensorBinding(key) },
-        { binding: 2, resource: tensorBinding(value) },
+        { binding: 1, resource: kBinding },
+        { binding: 2, resource: vBinding },
         { binding: 3, resource: mask ? tensorBinding(inputs.attenMask!) : { buffer: dummy } },
         { binding: 4, resource: pse ? tensorBinding(inputs.pseShift!) : { buffer: dummy } },
         { binding: 5, resource: bindingOf(ws, regions.meta) },
@@ -601,12 +645,33 @@ export function encodeDecode(ctx: DecodeContext): void {
         { binding: 7, resource: lseBinding },
       ],
     });
-    pass.setBindGroup(0, group0);
-    for (const splits of axisRuns(plan.numSplits, plan.splitsPerDispatch)) {
-      const uniforms = uniformBuffer(device, DECODE_UNIFORMS.pack({ ...values, splitBase: splits.base }), 'fia.decode.uniforms');
-      const group1 = device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] });
-      pass.setBindGroup(1, group1);
-      pass.dispatchWorkgroups(batches.count, KVN * plan.numHeadBlocks, splits.count);
+    if (!plan.kvRange) pass.setBindGroup(0, group0(tensorBinding(key), tensorBinding(value)));
+    for (const ys of axisRuns(KVN * plan.numHeadBlocks, plan.yPerDispatch)) {
+      for (const splits of axisRuns(plan.numSplits, plan.splitsPerDispatch)) {
+        let ranged: { kOffset: number; vOffset: number } | null = null;
+        if (plan.kvRange) {
+          // The K/V elements this dispatch reads: batch b, KV heads [h0, h1), rows [r0, r1), all d.
+          const b = batches.base;
+          const h0 = Math.floor(ys.base / plan.numHeadBlocks);
+          const h1 = Math.ceil((ys.base + ys.count) / plan.numHeadBlocks);
+          const r0 = splits.base * plan.splitLen;
+          const r1 = Math.max(r0 + 1, Math.min((splits.base + splits.count) * plan.splitLen, kvRows));
+          const range = (t: Tensor, st: AxisStrides) => {
+            const lo = t.offset + b * st.batch + h0 * st.head + r0 * st.seq;
+            return elementRangeBinding(t, lo, t.offset + b * st.batch + (h1 - 1) * st.head + (r1 - 1) * st.seq + (D - 1) * st.dim + 1);
+          };
+          const kr = range(key, k);
+          const vr = range(value, v);
+          pass.setBindGroup(0, group0(kr.binding, vr.binding));
+          ranged = { kOffset: kr.elementOffset, vOffset: vr.elementOffset };
+        }
+        const uniforms = uniformBuffer(device, DECODE_UNIFORMS.pack({
+          ...values, ...(ranged ?? {}), yBase: ys.base, splitBase: splits.base,
+        }), 'fia.decode.uniforms');
+        const group1 = device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] });
+        pass.setBindGroup(1, group1);
+        pass.dispatchWorkgroups(batches.count, ys.count, splits.count);
+      }
     }
   }
   pass.end();
