@@ -78,7 +78,9 @@ function fakeDevice(limits: { maxComputeWorkgroupsPerDimension?: number; maxStor
 function T(shape: number[], dtype: DataType = 'FLOAT16', offset = 0, size?: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const bytes = size ?? Math.max(4, paddedByteLength(dtype, offset + n));
-  return aclCreateTensor(shape, dtype, { size: bytes, usage: 0x80 | 0x08 | 0x04, destroy() {} } as unknown as GPUBuffer, { offset });
+  const none = (): void => undefined;
+  const buffer = { size: bytes, usage: 0x80 | 0x08 | 0x04, destroy: none, mapAsync: none, getMappedRange: none, unmap: none };
+  return aclCreateTensor(shape, dtype, buffer as unknown as GPUBuffer, { offset });
 }
 
 /** BNSD FLOAT16 inputs over fake buffers. */
