@@ -329,6 +329,23 @@ describe('antiquant (§8): x = (q + offset) · scale', () => {
     expectClose(r.attentionOut, [4]);
   });
 
+  it('mode 1 per-token with paged KV reads scale[b, p] by KV position, not by block slot', () => {
+    // bs 2, table [2, 0], Skv 3: p0, p1 in block 2, p2 in block 0 (slot 0). Value raw 1, scale row
+    // [10, 20, 30, 99] → 10, 20, 30 → mean 20 (by slot it would read 10, 20, 10).
+    const p = int8Problem({
+      kvSeqLen: 4, kvLens: [3], kv: { kind: 'paged', cacheLayout: 'BSH', blockSize: 2, maxBlocksPerSeq: 2, numBlocks: 3 },
+      antiquant: {
+        key: aq({ mode: 1, dtype: 'FLOAT32', scale: 'keyAntiquantScale', index: idx({ batch: 4, token: 1 }) }),
+        value: aq({ mode: 1, dtype: 'FLOAT32', scale: 'valueAntiquantScale', index: idx({ batch: 4, token: 1 }) }),
+      },
+    });
+    const r = attentionReference(p, {
+      query: f64([0]), key: [f64(zeros(6))], value: [f64([1, 1, 1, 1, 1, 1])], blockTable: Int32Array.from([2, 0]),
+      keyAntiquantScale: f64(zeros(4)), valueAntiquantScale: f64([10, 20, 30, 99]),
+    });
+    expectClose(r.attentionOut, [20]);
+  });
+
   it('mode 5 paged per-token + per-head (blockNum, N, blockSize)', () => {
     // bs 2, KV_N 2: block 0 h0 [1, 2], h1 [3, 4]; block 1 h0 [5, 6], h1 [7, 8]. Table [1, 0], Skv 3:
     // h0: 5, 6, 1 → 4; h1: 7, 8, 3 → 6.

@@ -22,11 +22,10 @@ interface RowSource {
   keys: Float64Array;
   values: Float64Array;
   base: number;
-  /** Dequant position: batch (paged per-token: block id) and per-token position (paged: slot). */
-  tokenBatch: number;
+  /** Per-token position: the physical row in batch b's scale row (prefix first, §8), paged KV too. */
   token: number;
-  /** Slot-addressed token (paged KV) vs. row-addressed (physical row in the scale's S). */
-  paged: boolean;
+  /** Paged KV: the block id and slot, which the paged per-token modes (4, 5) address by; else null. */
+  slot: { block: number; slot: number } | null;
 }
 
 /** The layout prefix tensors are stored in: the KV layout (paged: the cache's). */
@@ -43,19 +42,19 @@ function rowSource(problem: Problem, host: HostInputs, b: number, h: number, c: 
   if (c < P) {
     const dims: Dims = { batch: 1, heads: KV_N, seq: problem.prefix!.seqLen, headDim: D };
     const base = elementIndex(kvStorageLayout(problem), dims, 0, h, c, 0);
-    return { keys: host.keySharedPrefix!, values: host.valueSharedPrefix!, base, tokenBatch: b, token, paged: false };
+    return { keys: host.keySharedPrefix!, values: host.valueSharedPrefix!, base, token, slot: null };
   }
   const j = c - P;
   const kv = problem.kv;
   if (kv.kind === 'dense') {
     const dims: Dims = { batch: problem.batch, heads: KV_N, seq: kv.seqLen, headDim: D };
     const base = elementIndex(kv.kvLayout, dims, b, h, win.kvStart + j, 0);
-    return { keys: host.key[0]!, values: host.value[0]!, base, tokenBatch: b, token, paged: false };
+    return { keys: host.key[0]!, values: host.value[0]!, base, token, slot: null };
   }
   if (kv.kind === 'list') {
     const dims: Dims = { batch: 1, heads: KV_N, seq: kv.seqLens[b]!, headDim: D };
     const base = elementIndex(kv.kvLayout, dims, 0, h, j, 0);
-    return { keys: host.key[b]!, values: host.value[b]!, base, tokenBatch: b, token, paged: false };
+    return { keys: host.key[b]!, values: host.value[b]!, base, token, slot: null };
   }
   // Paged (§6): logical position j is in block blockTable[b][⌊j / bs⌋], slot j mod bs.
   const bs = kv.blockSize;
@@ -67,14 +66,17 @@ function rowSource(problem: Problem, host: HostInputs, b: number, h: number, c: 
   const base = kv.cacheLayout === 'BSH'
     ? ((block * bs + slot) * KV_N + h) * D        // (blockNum, blockSize, KV_N·D)
     : ((block * KV_N + h) * bs + slot) * D;       // (blockNum, KV_N, blockSize, D)
-  return { keys: host.key[0]!, values: host.value[0]!, base, tokenBatch: block, token: slot, paged: true };
+  return { keys: host.key[0]!, values: host.value[0]!, base, token, slot: { block, slot } };
 }
 
-/** One stored element, dequantized when `aq` is given (pagedToken modes address by block and slot). */
+/**
+ * One stored element, dequantized when `aq` is given: the paged per-token modes (4, 5) address by
+ * block and slot; every other per-token scale by (batch, row), paged KV included (§8).
+ */
 function loadElement(aq: Antiquant | undefined, host: HostInputs, raw: number, src: RowSource, b: number, h: number, d: number): number {
   if (!aq) return raw;
-  const byBlock = aq.pagedToken && src.paged;
-  return dequant(aq, host, raw, { b: byBlock ? src.tokenBatch : b, h, t: src.token, d });
+  if (aq.pagedToken && src.slot) return dequant(aq, host, raw, { b: src.slot.block, h, t: src.slot.slot, d });
+  return dequant(aq, host, raw, { b, h, t: src.token, d });
 }
 
 /** gatherKv: per (b, h) the Float64 [L, D] K and V, L = P + Skv_b (see GatheredKv). */
