@@ -146,8 +146,8 @@ export function buildDecodeCase(stream: Stream, spec: DecodeSpec, seed: number):
     if (spec.prefix.P > 0) inputs.actualSharedPrefixLen = aclCreateIntArray([spec.prefix.P]);
   }
   if (spec.quant) {
-    // Per-token rows hold P + KV_S positions (prefix first) plus a spare.
-    const tokenS = prefixLen + Math.max(...seqLens) + 1;
+    // Per-token rows hold P + KV_S positions (prefix first; paged KV_S: the table's span) plus a spare.
+    const tokenS = prefixLen + kvCols + 1;
     const param = (mode: number, offset: boolean): [Tensor, Tensor | null] => {
       const [shape, pd]: [number[], DataType] = mode === 0 ? [spec.quant!.perTensor ? [1] : [1, KVN, D], dtype]
         : mode === 1 ? [[B, tokenS], 'FLOAT32'] : mode === 2 ? [[KVN], dtype] : mode === 3 ? [[B, KVN, tokenS], 'FLOAT32']
@@ -200,7 +200,8 @@ export async function runDecode(stream: Stream, c: BuiltCase, opts: DecodePlanOp
   return { plan, out, lse, workspaceBytes: counting.bytes };
 }
 
-const FLOORS: Record<FloatType, number> = { FLOAT32: 2e-5, FLOAT16: 1e-3, BFLOAT16: 8e-3 };
+/** Absolute error floors of decode outputs per dtype (lse: 1e-4). */
+export const FLOORS: Record<FloatType, number> = { FLOAT32: 2e-5, FLOAT16: 1e-3, BFLOAT16: 8e-3 };
 
 /** Kernel vs reference; returns '' when within tolerance, else a one-line failure message. */
 export async function checkDecode(stream: Stream, spec: DecodeSpec, seed: number): Promise<string> {

@@ -47,7 +47,8 @@ export interface PrefillCase {
   kvPad?: number | null;
   /** Tensor-list KV: rows of each batch's tensor. */
   list?: number[] | null;
-  mask?: { shape: MaskShape; dtype: 'BOOL' | 'INT8' | 'UINT8'; padRows: number; padCols: number; density: number } | null;
+  /** size2048: the (2048, 2048) shapes sparseMode 2-4 require (padRows/padCols then unused). */
+  mask?: { shape: MaskShape; dtype: 'BOOL' | 'INT8' | 'UINT8'; padRows: number; padCols: number; density: number; size2048?: boolean } | null;
   sparseMode?: number;
   preTokens?: number;
   nextTokens?: number;
@@ -106,7 +107,18 @@ export const FLOORS: Record<FloatDtype, { out: number; lse: number }> = {
   BFLOAT16: { out: 1.6e-2, lse: 8e-3 },
 };
 
-export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?: DeviceCaps): Promise<CaseResult> {
+/** A case's device tensors and operator inputs, the host copies the reference reads, and a cleanup. */
+export interface BuiltPrefillCase {
+  /** The case with its defaults filled in (paged: actualSeqLengthsKv). */
+  c: PrefillCase;
+  inputs: FiaInputs;
+  host: HostInputs;
+  /** Destroys every buffer the builder created. */
+  destroy(): void;
+}
+
+/** Builds `caseIn`'s tensors on `stream`'s device (seeded data) and the operator inputs over them. */
+export function buildPrefillCase(stream: Stream, caseIn: PrefillCase): BuiltPrefillCase {
   let c = caseIn;
   const rand = rng(c.seed);
   const uni = (lo: number, hi: number): number => lo + (hi - lo) * rand();
@@ -169,8 +181,10 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     for (const S of kvRows) pushKv(shapeOf(layout, c.list ? 1 : B, S, KVN, D));
   }
   const host: HostInputs = { query: qHost, key: kHost, value: vHost, blockTable: btHost };
-  // Mask/pse columns: the prefix first, then the KV (SEMANTICS §3, §7).
-  const kvMax = Math.max(...kvRows) + (c.prefix ? (c.prefix.len ?? c.prefix.rows) : 0);
+  // Mask/pse columns: the prefix first, then the KV (SEMANTICS §3, §7); paged KV_S is the
+  // table's span, blockTable dim 1 · blockSize (VALIDATION §6-7).
+  const kvSpan = c.paged ? (Math.ceil(c.KVs / c.paged.blockSize) + 1) * c.paged.blockSize : Math.max(...kvRows);
+  const kvMax = kvSpan + (c.prefix ? (c.prefix.len ?? c.prefix.rows) : 0);
 
   // Shared prefix (batch 1, KV layout) and antiquant parameters.
   const extra: Partial<FiaInputs> = {};
@@ -188,7 +202,9 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     const scaleVals = (n: number, pd: DataType): Float64Array => Float64Array.from({ length: n }, () => roundTo(pd)(uni(0.004, 0.03) * (aq.int4 ? 8 : 1)));
     const offsetVals = (n: number, pd: DataType): Float64Array => Float64Array.from({ length: n }, () => roundTo(pd)(uni(-3, 3)));
     if (aq.kind === 'combined-channel' || aq.kind === 'combined-tensor') {
-      const shape = aq.kind === 'combined-channel' ? [2, KVN, D] : [2];
+      // Per-channel: the Q_S > 1 shape for the layout (VALIDATION §12).
+      const perChannel = layout === 'BSH' ? [2, KVN * D] : layout === 'BSND' ? [2, KVN, D] : [2, KVN, 1, D];
+      const shape = aq.kind === 'combined-channel' ? perChannel : [2];
       const n = shape.reduce((a, b) => a * b, 1);
       host.antiquantScale = scaleVals(n, dtype);
       extra.antiquantScale = createTensor(stream, host.antiquantScale, shape, dtype, 'antiquantScale');
@@ -227,14 +243,16 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
 
   let attenMask: Tensor | null = null;
   if (c.mask) {
-    const rows = Qs + c.mask.padRows;
-    const cols = kvMax + c.mask.padCols;
+    const rows = c.mask.size2048 ? 2048 : Qs + c.mask.padRows;
+    const cols = c.mask.size2048 ? 2048 : kvMax + c.mask.padCols;
     const shape = c.mask.shape === 'SS' ? [rows, cols] : c.mask.shape === 'BSS' ? [B, rows, cols]
       : c.mask.shape === '1SS' ? [1, rows, cols] : c.mask.shape === 'B1SS' ? [B, 1, rows, cols] : [1, 1, rows, cols];
     const n = shape.reduce((a, b) => a * b, 1);
-    const m = Float64Array.from({ length: n }, () => (rand() < c.mask!.density ? 1 + Math.floor(rand() * 3) : 0));
+    // The (2048, 2048) masks of sparseMode 2-4 are only validated, never read: zeros.
+    const m = c.mask.size2048 ? new Float64Array(n)
+      : Float64Array.from({ length: n }, () => (rand() < c.mask!.density ? 1 + Math.floor(rand() * 3) : 0));
     // Holes: a few fully masked rows.
-    const planes = n / (rows * cols);
+    const planes = c.mask.size2048 ? 0 : n / (rows * cols);
     for (let p = 0; p < planes; p++) {
       if (rand() < 0.6) {
         const row = Math.floor(rand() * rows);
@@ -248,7 +266,8 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
   let pseShift: Tensor | null = null;
   if (c.pse) {
     const shape = [c.pse.batch1 ? 1 : B, N, Qs + c.pse.padRows, kvMax + c.pse.padCols];
-    const p = values(shape.reduce((a, b) => a * b, 1), 2);
+    // Float biases even with an INT8 query (pseShift is FLOAT16 then).
+    const p = Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => r(uni(-2, 2)));
     pseShift = createTensor(stream, p, shape, dtype, 'pseShift');
     host.pseShift = p;
   }
@@ -289,6 +308,45 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
     attentionOut, softmaxLse, quantScale2, quantOffset2,
     ...extra,
   };
+  const destroy = (): void => {
+    for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, quantScale2, quantOffset2, attentionOut, softmaxLse]) t?.buffer.destroy();
+    for (const t of Object.values(extra)) if (t && typeof t === 'object' && 'buffer' in t) (t as Tensor).buffer.destroy();
+  };
+  return { c, inputs, host, destroy };
+}
+
+/**
+ * The prefill kernel's outputs vs the float64 reference on the case's host data, with the
+ * tolerances of STYLE §8 for the case's dtypes (INT8 attention and INT8 output have their own).
+ */
+export function comparePrefill(c: PrefillCase, problem: Problem, host: HostInputs, outActual: Float64Array, lseActual: Float64Array | null): { out: Comparison; lse: Comparison | null } {
+  const { dtype } = c;
+  const outDtype = c.outDtype ?? dtype;
+  const ref = attentionReference(problem, host);
+  const refLow = attentionReference(problem, host, { roundTo: dtype });
+  let out: Comparison;
+  if (c.int8 && outDtype !== 'INT8') {
+    // One P8 step (±1, SEMANTICS §9) of the largest |v| moves out by ≤ 127·deqScale2/l, l ≥ 1.
+    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, Math.max(FLOORS.FLOAT16.out, 2 * 127 * c.int8.deq2));
+  } else if (outDtype === 'INT8') {
+    // Quantized output: ±1 (SEMANTICS §9: the rounding of o before quantization differs).
+    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, 1);
+  } else {
+    const floor = FLOORS[outDtype === 'FLOAT32' ? dtype : outDtype];
+    // The output dtype's own rounding is part of the storage error: the low-precision reference
+    // rounds its output to the output dtype too.
+    const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
+    out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
+  }
+  const lse = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
+  return { out, lse };
+}
+
+/** Builds the case, plans and encodes the prefill kernel directly (no validation), compares with the reference. */
+export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?: DeviceCaps): Promise<CaseResult> {
+  const { c, inputs, host, destroy } = buildPrefillCase(stream, caseIn);
+  const attentionOut = inputs.attentionOut!;
+  const softmaxLse = inputs.softmaxLse;
   const problem = normalize(inputs);
   const device = stream.device;
   // Without explicit caps, hold cases to the WebGPU default limits (what every adapter grants).
@@ -309,25 +367,8 @@ export async function runPrefillCase(stream: Stream, caseIn: PrefillCase, caps?:
 
   const outActual = await readTensor(stream, attentionOut);
   const lseActual = softmaxLse ? await readTensor(stream, softmaxLse) : null;
-  const ref = attentionReference(problem, host);
-  const refLow = attentionReference(problem, host, { roundTo: dtype });
-  let out: Comparison;
-  if (c.int8 && outDtype !== 'INT8') {
-    // One P8 step (±1, SEMANTICS §9) of the largest |v| moves out by ≤ 127·deqScale2/l, l ≥ 1.
-    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, Math.max(FLOORS.FLOAT16.out, 2 * 127 * c.int8.deq2));
-  } else if (outDtype === 'INT8') {
-    // Quantized output: ±1 (SEMANTICS §9: the rounding of o before quantization differs).
-    out = compareOutputs(outActual, ref.attentionOut, refLow.attentionOut, 1);
-  } else {
-    const floor = FLOORS[outDtype === 'FLOAT32' ? dtype : outDtype];
-    // The output dtype's own rounding is part of the storage error: the low-precision reference
-    // rounds its output to the output dtype too.
-    const refLowOut = outDtype === dtype ? refLow.attentionOut : refLow.attentionOut.map(roundTo(outDtype));
-    out = compareOutputs(outActual, ref.attentionOut, refLowOut, Math.max(floor.out, FLOORS[outDtype].out));
-  }
-  const lseCmp = lseActual ? compareOutputs(lseActual, ref.softmaxLse!, refLow.softmaxLse, FLOORS[dtype].lse) : null;
-  for (const t of [query, ...keys, ...vals, attenMask, pseShift, blockTable, quantScale2, quantOffset2, attentionOut, softmaxLse]) t?.buffer.destroy();
-  for (const t of Object.values(extra)) if (t && typeof t === 'object' && 'buffer' in t) (t as Tensor).buffer.destroy();
+  const { out, lse: lseCmp } = comparePrefill(c, problem, host, outActual, lseActual);
+  destroy();
   workspace?.destroy();
   return { problem, plan, out, lse: lseCmp };
 }
