@@ -4,7 +4,8 @@
 // paged cases: the same K/V dense) and always writes f32.
 import type { DataType } from '../src/acl/dtype.js';
 import { encodeValues } from '../src/codec/index.js';
-import { fill, getPipeline, loaderFn, specKey, UniformBlock, wgsl } from '../src/kernels/shader.js';
+import { fill, getPipeline, loaderFn, specKey, UniformBlock } from '../src/kernels/shader.js';
+import { benchWgsl as wgsl } from './shaders.js';
 import type { BenchCase, CaseInputs } from './cases.js';
 import { groupSize, tolerance } from './cases.js';
 import type { PreparedRun, Runner } from './core.js';

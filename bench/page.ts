@@ -1,7 +1,7 @@
 // The benchmark page (index.html, `npm run dev`): adapter info, case picker, run button, live
 // progress, results table, bar charts and a JSON download, on the same core as the Node CLI.
 // State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs }.
-import { requestDeviceFrom } from '../src/acl/adapter.js';
+import { requestDeviceFrom, requestWebGpuAdapter } from '../src/acl/adapter.js';
 import { CASES, type BenchCase } from './cases.js';
 import { adapterName, adapterRecord, type BenchReport, type BenchRow, type Progress, rowStatus, runBench } from './core.js';
 import { RUNNERS } from './runners.js';
@@ -102,17 +102,14 @@ function showNoWebGpu(reason: string): void {
 }
 
 async function requestDevice(): Promise<{ adapter: GPUAdapter; device: GPUDevice } | null> {
-  if (!('gpu' in navigator) || !navigator.gpu) {
-    showNoWebGpu('navigator.gpu is missing in this browser.');
+  let adapter: GPUAdapter;
+  try {
+    adapter = await requestWebGpuAdapter();
+  } catch (e) {
+    showNoWebGpu(e instanceof Error ? e.message : String(e));
     return null;
   }
-  const adapter = await navigator.gpu.requestAdapter().catch(() => null);
-  if (!adapter) {
-    showNoWebGpu('navigator.gpu.requestAdapter() returned no adapter.');
-    return null;
-  }
-  const device = await requestDeviceFrom(adapter);
-  return { adapter, device };
+  return { adapter, device: await requestDeviceFrom(adapter) };
 }
 
 function caseBoxes(): HTMLInputElement[] {

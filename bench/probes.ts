@@ -1,6 +1,7 @@
 // The adapter's own roofline, measured by the bench itself: an FMA-throughput probe (GFLOP/s) and
 // a streaming-read probe (GB/s). A row's roofline time is max(flops / peakFlops, bytes / peakBytes).
-import { getPipeline, wgsl } from '../src/kernels/shader.js';
+import { getPipeline } from '../src/kernels/shader.js';
+import { benchWgsl as wgsl } from './shaders.js';
 import { PassTimestamps, stats, wallMs, type Stats } from './timing.js';
 
 export interface ProbeResult {

@@ -10,7 +10,7 @@ import {
 } from '../src/fia/api.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
+import { INT_MAX, type FiaInputs, type Layout } from '../src/fia/problem.js';
 import { requestAdapter, requestDeviceFrom } from '../src/node.js';
 import { attentionReference } from '../src/reference/index.js';
 import { selectCases } from '../bench/cases.js';
@@ -39,7 +39,7 @@ async function twoPhase(stream: Stream, x: FiaInputs): Promise<Float64Array> {
   const r = aclnnFusedInferAttentionScoreV2GetWorkspaceSize(
     x.query, x.key, x.value, null, null, null, null, null, null, null, null, null, null, null, null, null, null,
     null, null, null, null, null, null, null,
-    x.numHeads, x.scaleValue, x.preTokens, x.nextTokens, x.inputLayout, x.numKeyValueHeads, x.sparseMode,
+    x.numHeads, x.scaleValue, x.preTokens, x.nextTokens, x.inputLayout as Layout, x.numKeyValueHeads, x.sparseMode,
     x.innerPrecise, x.blockSize, x.antiquantMode, x.softmaxLseFlag, x.keyAntiquantMode, x.valueAntiquantMode,
     x.attentionOut, null,
   );

@@ -1,7 +1,10 @@
-// Node entry: a GPUDevice from Dawn (npm `webgpu`), falling back to SwiftShader's Vulkan driver.
-import { existsSync } from 'node:fs';
+// Node entry: a GPUDevice from Dawn (npm `webgpu`, an optional peer dependency: npm install webgpu),
+// falling back to SwiftShader's Vulkan driver when the machine has no hardware one.
+import { existsSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { requestDeviceFrom } from './acl/adapter.js';
+import { INSTANCE_HOLD, requestDeviceFrom } from './acl/adapter.js';
 
 /** Where Debian (and a few other distributions) ship SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = [
@@ -15,17 +18,52 @@ export const INSTALL_HINT =
   'No WebGPU adapter found. Install a Vulkan driver and loader; on Debian/Ubuntu the software one is: ' +
   'apt-get install chromium libvulkan1 (SwiftShader ships as /usr/lib/chromium/vk_swiftshader_icd.json).';
 
+/** The Vulkan loader's driver-manifest search path on Linux (its "icd.d" folders, XDG order). */
+function vulkanIcdDirs(env: Readonly<Record<string, string | undefined>>): string[] {
+  const config = (env.XDG_CONFIG_DIRS || '/etc/xdg').split(':');
+  const data = [env.XDG_DATA_HOME || join(homedir(), '.local/share'), ...(env.XDG_DATA_DIRS || '/usr/local/share:/usr/share').split(':')];
+  return [...config, '/usr/local/etc', '/etc', ...data].filter(Boolean).map((d) => join(d, 'vulkan/icd.d'));
+}
+
 /**
- * Every dawn.node instance we create stays referenced for the life of the process: dawn.node
- * pumps its callbacks only while the object returned by `create` is alive, and once it is
- * garbage-collected pending promises (onSubmittedWorkDone, mapAsync) hang or the process aborts
- * in a pthread mutex assertion (npm webgpu README "Lifetime"; crbug.com/387965810).
+ * Whether the Vulkan loader can find any driver on this machine. Off Linux (Metal, D3D12) this is
+ * not Vulkan's question: true. Used to skip a Dawn instance that would only fail and print
+ * "vkCreateInstance: Found no drivers!" before we fall back to SwiftShader.
  */
-const instances: GPU[] = [];
-function gpuInstance(): GPU {
+export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
+  if (process.platform !== 'linux') return true;
+  if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES) return true;
+  return vulkanIcdDirs(env).some((d) => {
+    try {
+      return readdirSync(d).some((f) => f.endsWith('.json'));
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Dawn instances, one per adapter source, shared by every adapter and device requested from them.
+ * dawn.node pumps its callbacks only while the object returned by `create` is alive (npm webgpu
+ * README "Lifetime"), so each adapter and device we hand out holds its instance (a hidden
+ * property): the instance lives as long as something from it does, and is collected after the
+ * last device is destroyed and dropped. Only a weak reference is kept here, for re-use.
+ */
+type Source = 'default' | 'software';
+const instances = new Map<Source, WeakRef<GPU>>();
+const HOLD = INSTANCE_HOLD;
+
+function gpuInstance(source: Source): GPU {
+  const alive = instances.get(source)?.deref();
+  if (alive) return alive;
   const gpu = create([]);
-  instances.push(gpu);
+  instances.set(source, new WeakRef(gpu));
   return gpu;
+}
+
+function hold<T extends object>(obj: T, gpu: GPU): T {
+  Object.defineProperty(obj, HOLD, { value: gpu, enumerable: false });
+  return obj;
 }
 
 let installed = false;
@@ -44,19 +82,30 @@ export interface NodeAdapterOptions {
   hideFeatures?: readonly GPUFeatureName[];
 }
 
-/** A WebGPU adapter in Node: Dawn's default, else SwiftShader from a known location. */
+async function softwareAdapter(): Promise<GPUAdapter | null> {
+  const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
+  if (!icd) return null;
+  process.env.VK_ICD_FILENAMES = icd;
+  const gpu = gpuInstance('software');
+  const adapter = await gpu.requestAdapter();
+  return adapter ? hold(adapter, gpu) : null;
+}
+
+/**
+ * A WebGPU adapter in Node: Dawn's default, else SwiftShader from a known location. On Linux
+ * without any Vulkan driver installed, goes to SwiftShader directly (no Vulkan warnings on stderr).
+ * Throws INSTALL_HINT when there is none.
+ */
 export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPUAdapter> {
   installGlobals();
-  if (!opts.forceSoftware) {
-    const adapter = await gpuInstance().requestAdapter({ powerPreference: opts.powerPreference });
-    if (adapter) return adapter;
+  const software = opts.forceSoftware || (!hasVulkanDriver() && SWIFTSHADER_ICDS.some((p) => existsSync(p)));
+  if (!software) {
+    const gpu = gpuInstance('default');
+    const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+    if (adapter) return hold(adapter, gpu);
   }
-  const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
-  if (icd) {
-    process.env.VK_ICD_FILENAMES = icd;
-    const adapter = await gpuInstance().requestAdapter();
-    if (adapter) return adapter;
-  }
+  const adapter = await softwareAdapter();
+  if (adapter) return adapter;
   throw new Error(INSTALL_HINT);
 }
 
@@ -67,8 +116,7 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
  */
 export async function requestDevice(opts: NodeAdapterOptions = {}): Promise<GPUDevice> {
   const adapter = await requestAdapter(opts);
-  return requestDeviceFrom(adapter, opts.hideFeatures);
+  return requestDeviceFrom(adapter, opts.hideFeatures); // the device holds the adapter's instance
 }
-
 
 export { adapterSummary, requestDeviceFrom } from './acl/adapter.js';

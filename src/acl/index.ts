@@ -5,4 +5,4 @@ export {
   aclrtGetDevice, aclrtResetDevice, aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream,
 } from './stream.js';
 export * from './tensor.js';
-export { adapterSummary } from './adapter.js';
+export { adapterSummary, requestDeviceFrom, requestWebGpuAdapter, requestWebGpuDevice, type WebGpuDeviceOptions } from './adapter.js';

@@ -26,7 +26,7 @@ import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.j
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { normalize } from './normalize.js';
 import { planFia } from './plan.js';
-import { type FiaInputs, INT_MAX } from './problem.js';
+import { type FiaInputs, INT_MAX, type Layout } from './problem.js';
 import { isEmptyOutput, validate } from './validate.js';
 
 export { FiaExecutor } from './executor.js';
@@ -86,7 +86,7 @@ export function aclnnFusedInferAttentionScoreV2GetWorkspaceSize(
   valueAntiquantScaleOptional: Tensor | null, valueAntiquantOffsetOptional: Tensor | null,
   keySharedPrefixOptional: Tensor | null, valueSharedPrefixOptional: Tensor | null,
   actualSharedPrefixLenOptional: IntArray | null,
-  numHeads: number, scaleValue: number, preTokens: number, nextTokens: number, inputLayout: string | null,
+  numHeads: number, scaleValue: number, preTokens: number, nextTokens: number, inputLayout: Layout | null,
   numKeyValueHeads: number, sparseMode: number, innerPrecise: number, blockSize: number, antiquantMode: number,
   softmaxLseFlag: boolean, keyAntiquantMode: number, valueAntiquantMode: number,
   attentionOut: Tensor | null, softmaxLse: Tensor | null,
@@ -170,7 +170,7 @@ export interface FusedInferAttentionScoreOptions {
   /** Default 2147483647. */
   nextTokens?: number;
   /** Default "BSH". */
-  inputLayout?: string;
+  inputLayout?: Layout;
   /** Default 0 (= numHeads). */
   numKeyValueHeads?: number;
   /** Default 0. */
