@@ -52,7 +52,7 @@ function decode(
 }
 
 /**
- * All cases, smallest first. The peers' shapes keep the peers' ids (/work/shared/peers CASES): prefill_noncausal,
+ * All cases, smallest first. The peers' shapes keep the ids of the peer harness's cases: prefill_noncausal,
  * prefill_causal, decode_gqa, decode_mha (float32).
  */
 export const CASES: readonly BenchCase[] = [

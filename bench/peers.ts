@@ -1,5 +1,5 @@
 // `node dist/bench/peers.js DIR`: the side-by-side table of our bench and the peer harness
-// (/work/shared/peers: onnxruntime-web native WebGPU EP, TensorFlow.js WebGPU) for the shared cases,
+// (onnxruntime-web native WebGPU EP, TensorFlow.js WebGPU; see bench/peers/README.md) for the shared cases,
 // from DIR/ours.json (npm run bench --out), DIR/ort-native.json and DIR/tfjs.json (the peers' --out).
 // Ratios are peer ms / our ms: > 1 means ours is faster. bench/peers.sh runs all three and this.
 import { existsSync, readFileSync } from 'node:fs';
