@@ -1,7 +1,7 @@
 // `node dist/bench/peers.js DIR`: the side-by-side table of our bench and the peer harness
 // (onnxruntime-web native WebGPU EP, TensorFlow.js WebGPU; see bench/peers/README.md) for the shared cases,
 // from DIR/ours.json (npm run bench --out), DIR/ort-native.json and DIR/tfjs.json (the peers' --out).
-// Ratios are peer ms / our ms: > 1 means ours is faster. bench/peers.sh runs all three and this.
+// Ratios are peer ms / our ms: > 1 means ours is faster. bench/peers/run.mjs runs all three and this.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BenchReport, BenchRow } from './core.js';

@@ -65,7 +65,7 @@ describe('documentation links', () => {
   }
 
   it('the link checker itself rejects a missing file, an outside path and a missing anchor', () => {
-    expect(links('see [a](docs/nope.md) and `[b](x.md)` and [c](../shared/x.md)')).toEqual(['docs/nope.md', '../shared/x.md']);
+    expect(links('see [a](docs/nope.md) and `[b](x.md)` and [c](../outside/x.md)')).toEqual(['docs/nope.md', '../outside/x.md']);
     expect(anchors('# 9. Paged KV (blockTable given)\n```\n# not a heading\n```').has('9-paged-kv-blocktable-given')).toBe(true);
     expect(anchors('```\n# not a heading\n```').size).toBe(0);
   });
