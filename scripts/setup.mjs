@@ -16,11 +16,14 @@ const PACKAGES = ['chromium', 'libvulkan1'];
 const PROBE = `
 import('webgpu').then(async ({ create, globals }) => {
   Object.assign(globalThis, globals);
-  let a = await create([]).requestAdapter();
-  if (!a) {
-    const icd = ${JSON.stringify(ICDS)}.find((p) => (require('node:fs').existsSync(p)));
-    if (icd) { process.env.VK_ICD_FILENAMES = icd; a = await create([]).requestAdapter(); }
-  }
+  const fs = require('node:fs');
+  // No Vulkan driver installed: go to SwiftShader first (a default instance would only fail noisily).
+  const hasDriver = process.platform !== 'linux' || !!process.env.VK_ICD_FILENAMES
+    || ['/etc/vulkan/icd.d', '/usr/share/vulkan/icd.d', '/usr/local/share/vulkan/icd.d']
+      .some((d) => { try { return fs.readdirSync(d).some((f) => f.endsWith('.json')); } catch { return false; } });
+  const icd = ${JSON.stringify(ICDS)}.find((p) => fs.existsSync(p));
+  let a = hasDriver || !icd ? await create([]).requestAdapter() : null;
+  if (!a && icd) { process.env.VK_ICD_FILENAMES = icd; a = await create([]).requestAdapter(); }
   if (!a) { console.log('none'); process.exit(1); }
   console.log([a.info.vendor, a.info.architecture, a.info.description].filter(Boolean).join(' / '));
   process.exit(0);
