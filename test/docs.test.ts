@@ -96,7 +96,9 @@ describe('API reference', () => {
 });
 
 describe('messages the README quotes', () => {
-  const buf = (size: number) => ({ size, usage: 0x80 | 0x08 | 0x04, destroy() {} }) as unknown as GPUBuffer;
+  const none = () => undefined;
+  const buf = (size: number) =>
+    ({ size, usage: 0x80 | 0x08 | 0x04, destroy: none, mapAsync: none, getMappedRange: none, unmap: none }) as unknown as GPUBuffer;
   const T = (shape: number[], dtype: DataType = 'FLOAT16'): Tensor => aclCreateTensor(shape, dtype, buf(Math.max(4, paddedByteLength(dtype, numel(shape)))));
   const inputs = (q: number[], kv: number[], N: number, KV_N: number): FiaInputs => ({
     query: T(q), key: aclCreateTensorList([T(kv)]), value: aclCreateTensorList([T(kv)]),
