@@ -11,16 +11,21 @@
 // acc in registers and reuse every K/V element loaded from workgroup memory across all slots.
 //
 // Per KV tile of BLOCK_KV logical columns: the workgroup decodes K and V into f32 workgroup tiles
-// (each element read from memory once per workgroup, for all G heads and BLOCK_Q rows), then each
-// slot computes s = q·k + pse, applies the kept-column predicate (SEMANTICS §3-4: column bound,
-// band, mask), and folds the tile into its online-softmax state:
+// (each element read from memory once per workgroup, for all G heads and BLOCK_Q rows) and, with
+// an attenMask, each tile row's kept columns into a bit set (tileKeep: the mask is read once per
+// (row, column), outside the unrolled code, which stays branch-free); then each slot computes
+// s = q·k + pse, applies the kept-column predicate (SEMANTICS §3-4: column bound, band, mask),
+// and folds the tile into its online-softmax state:
 //   m' = max(m, max_kept s);  acc = acc·e^(m-m') + Σ_kept e^(s-m')·v;  l = l·e^(m-m') + Σ_kept e^(s-m')
-// m starts at NEG_BIG (finite, so e^(m-m') never sees -inf - -inf); a slot that never keeps a
-// column ends with l == 0: out 0, lse +Inf (row-invalid rule). Otherwise out = acc / l,
+// Excluded columns add nothing whatever their data; non-finite kept scores follow the rules of
+// shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays finite). A slot that never
+// keeps a column ends with l == 0: out 0, lse +Inf (row-invalid rule). Otherwise out = acc / l,
 // lse = m + ln l. Columns outside the band's bounds for every row of the tile are never loaded:
-// the tile loop runs over [colLo, colHi) only.
+// the tile loop runs over [colLo, colHi) only, a trip count fixed before the loop.
 //
-// Workgroup memory: 2 tiles × BLOCK_KV × HEAD_DIM × 4 bytes (D 64, BLOCK_KV 32: 16 KiB).
+// Workgroup memory: the arrays of prefillWorkgroupArrays (src/kernels/prefill.ts), declared in
+// WORKGROUP from the list the plan counts: the K/V tiles (2 × BLOCK_KV × HEAD_DIM × 4 bytes),
+// plus the column flags (paged) and tileKeep (mask).
 // Layouts: strides come from uniforms (element units of each tensor's dtype); attentionOut is
 // written element-wise through outStoreRun (shaders/common/out_store.wgsl): words it shares with
 // other data or other invocations are merged, so any element offset and count is safe.
@@ -41,14 +46,10 @@ const HEADS_PER_THREAD: u32 = {{HEADS_PER_THREAD}}u;
 const SLOTS: u32 = ROWS_PER_THREAD * HEADS_PER_THREAD;
 const ROW_THREADS: u32 = BLOCK_Q / ROWS_PER_THREAD;
 const WORKGROUP_SIZE: u32 = ROW_THREADS * (GROUP_SIZE / HEADS_PER_THREAD);
-const NEG_BIG: f32 = -3.0e38;
-// +Inf as a runtime value (a constant bitcast to Inf is a WGSL error).
-var<private> posInfBits: u32 = 0x7f800000u;
+
+{{WORKGROUP}}
 
 {{FEATURES}}
-
-var<workgroup> kTile: array<vec4<f32>, BLOCK_KV * D4>;
-var<workgroup> vTile: array<vec4<f32>, BLOCK_KV * D4>;
 
 // Four K and V elements (d = 4·d4 ..) of one tile column, and whether the column exists.
 struct TileElems {
@@ -105,8 +106,9 @@ fn loadQScaled(b: u32, n: u32, row: u32, d4: u32) -> vec4<f32> {
 }
 
 // Decode the K/V tile of columns [c0, c0 + BLOCK_KV); columns past colHi, and paged columns
-// whose block id is invalid, are zero (so 0·v never meets garbage) and flagged absent.
-fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32) {
+// whose block id is invalid, are zero and flagged absent. With a mask, also the tile rows' kept
+// column bits (tileKeep).
+fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) {
   for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
     let col = e / D4;
     let d = e % D4;
@@ -117,6 +119,13 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32) {
     vTile[e] = el.v;
     if (d == 0u) { setColumnPresent(col, el.present); }
   }
+  buildTileKeep(b, c0, kvStart, lid, tileRow0, win);
+}
+
+// KV tiles of [colLo, colHi): the trip count of both tile loops, fixed before they start.
+fn tileCount(colLo: i32, colHi: i32) -> u32 {
+  if (colHi <= colLo) { return 0u; }
+  return (u32(colHi - colLo) + BLOCK_KV - 1u) / BLOCK_KV;
 }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
@@ -157,9 +166,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let head0 = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD;
 {{SLOT_STATE}}
 
+  let numTiles = tileCount(colLo, colHi);
 {{FIRST_PASS}}
-  for (var c0 = colLo; c0 < colHi; c0 += i32(BLOCK_KV)) {
-    loadTile(b, h, c0, colHi, kvStart, lid);
+  for (var tile = 0u; tile < numTiles; tile++) {
+    let c0 = colLo + i32(tile * BLOCK_KV);
+    loadTile(b, h, c0, colHi, kvStart, lid, tileRow0, win);
     workgroupBarrier();
 {{TILE_COMPUTE}}
     workgroupBarrier();

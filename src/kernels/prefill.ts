@@ -19,7 +19,9 @@ import {
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator, type KvSourceSpec,
 } from './kvSource.js';
 import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
-import { fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
+import {
+  fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl, type WorkgroupArray, workgroupBytes, workgroupDecls,
+} from './shader.js';
 import { rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
@@ -108,6 +110,15 @@ export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_
     return `${bindings} storage buffers (e.g. pse + mask + padding + lse + INT8 output with quantOffset2 together; `
       + `the device allows ${caps.maxStorageBuffersPerStage})`;
   }
+  const plan = planPrefill(problem, caps);
+  if (plan.workgroupStorageBytes > caps.maxWorkgroupStorageBytes) {
+    return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one KV column `
+      + `(the device allows ${caps.maxWorkgroupStorageBytes})`;
+  }
+  if (plan.workgroupSize > Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX)) {
+    return `groupSize ${problem.groupSize}: ${plan.workgroupSize} invocations per workgroup `
+      + `(the device allows ${Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX)})`;
+  }
   return null;
 }
 
@@ -127,7 +138,8 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
 
 /**
  * Tiles from the device limits and the head dim:
- * - blockKv: the two f32 K/V tiles (2·blockKv·D·4 bytes) fit the workgroup storage, ≤ 32 columns;
+ * - blockKv: the workgroup arrays (prefillWorkgroupArrays: the two f32 K/V tiles of blockKv·D
+ *   floats, column flags, mask bits) fit the workgroup storage, ≤ 32 columns (one u32 of bits);
  * - each invocation owns rowsPerThread rows × headsPerThread heads ("slots") with q and acc in
  *   registers, about SLOT_FLOATS floats of each in all: every K/V element read from workgroup
  *   memory feeds all slots, which is what pays on a CPU-backed adapter (B1 N8 S256 D64 on
@@ -147,8 +159,6 @@ export interface PrefillTune {
 export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
   const D = problem.headDim;
   const G = problem.groupSize;
-  const tileBytesPerColumn = 2 * D * 4;
-  const blockKv = tune.blockKv ?? Math.max(1, Math.min(32, Math.floor(caps.maxWorkgroupStorageBytes / tileBytesPerColumn)));
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
   const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
   // No more rows per thread than the query has: short queries would compute padding rows.
@@ -160,8 +170,14 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const rowThreads = tune.rowThreads
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
+  const features = specFeatures(problem);
+  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, headDim: D, blockQ, blockKv }));
+  let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
+  if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
+  // The largest tile that fits (1 when none does: prefillUnsupported then reports the overflow).
+  if (tune.blockKv === undefined) while (blockKv > 1 && bytesAt(blockKv) > caps.maxWorkgroupStorageBytes) blockKv--;
   const spec: PrefillSpec = {
-    ...specFeatures(problem),
+    ...features,
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
   };
   const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
@@ -170,8 +186,27 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     spec, workgroupSize: rowThreads * headThreads, numQTiles,
     qTilesPerDispatch: Math.max(1, Math.min(numQTiles, maxGroups)),
     batchesPerDispatch: Math.max(1, Math.min(BATCHES_PER_DISPATCH, maxGroups)),
-    workgroupStorageBytes: blockKv * tileBytesPerColumn,
+    workgroupStorageBytes: bytesAt(blockKv),
   };
+}
+
+/** KV columns per tile at most: a tile row's kept columns are one u32 of bits. */
+const MAX_BLOCK_KV = 32;
+
+/**
+ * Every `var<workgroup>` array of the prefill shader, declared from this list (WORKGROUP in
+ * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles, the column-present
+ * flags (paged K/V), the per-row kept-column bits (attenMask).
+ */
+export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask'>): WorkgroupArray[] {
+  const tile = spec.blockKv * (spec.headDim / 4);
+  const arrays: WorkgroupArray[] = [
+    { name: 'kTile', elem: 'vec4<f32>', length: tile },
+    { name: 'vTile', elem: 'vec4<f32>', length: tile },
+  ];
+  if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
+  if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
+  return arrays;
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
@@ -264,7 +299,9 @@ function storeOutFn(dtype: DataType): string {
     return `${store}
 fn quant8(x: f32, ch: u32) -> u32 {
   let c = u.quantPerChannel * ch;
-  let y = clamp(round(x * loadQs2(u.qs2Offset + c) + quantOffset2(c)), -128.0, 127.0);
+  let t = x * loadQs2(u.qs2Offset + c) + quantOffset2(c);
+  // NaN saturates to 0 (SEMANTICS §9; tested on the bits: compilers may fold NaN compares).
+  let y = select(clamp(round(t), -128.0, 127.0), 0.0, (bitcast<u32>(t) & 0x7fffffffu) > 0x7f800000u);
   return u32(i32(y)) & 0xffu;
 }
 fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
@@ -303,7 +340,6 @@ ${TILE_ELEMS_DIRECT}`;
   return vec3<u32>(u.kOffset + u32(block) * u.kStrideB + h * u.kStrideN + slot * u.kStrideS,
                    u.vOffset + u32(block) * u.vStrideB + h * u.vStrideN + slot * u.vStrideS, 1u);
 }
-var<workgroup> tilePresent: array<u32, BLOCK_KV>;
 fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
 fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }
 ${TILE_ELEMS_DIRECT}`;
@@ -318,8 +354,7 @@ const TILE_ELEMS_DIRECT = `fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32
 /** The tile loader through the KV source (shaders/common/kv_source.wgsl): prefix, antiquant, paged with them. */
 function kvSourceTileFn(kvs: KvSourceSpec): string {
   const present = kvs.paged
-    ? `var<workgroup> tilePresent: array<u32, BLOCK_KV>;
-fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
+    ? `fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
 fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
     : `fn setColumnPresent(col: u32, present: bool) { }
 fn columnPresent(col: u32) -> bool { return true; }`;
@@ -362,9 +397,32 @@ function featureBlock(spec: PrefillSpec): string {
     parts.push(`// attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
 fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
   return loadMaskByte(u.maskOffset + b * u.maskStrideB + row * u.maskStrideS + col * u.maskStrideC) == 0.0;
-}`);
+}
+// Bit col of tileKeep[r]: tile column c0 + col is kept for tile row r (range and mask), built by
+// the whole workgroup once per tile so the unrolled per-slot code reads one word per row.
+fn buildTileKeep(b: u32, c0: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) {
+  for (var r = lid; r < BLOCK_Q; r += WORKGROUP_SIZE) {
+    let row = tileRow0 + r;
+    let range = columnRange(row, win);
+    var bits = 0u;
+    for (var col = 0u; col < BLOCK_KV; col++) {
+      let c = c0 + i32(col);
+      if (c >= range.x && c < range.y && maskKeeps(b, row, kvStart + u32(c))) { bits |= 1u << col; }
+    }
+    tileKeep[r] = bits;
+  }
+}
+fn rowKeepBits(r: u32, c0: i32, range: vec2<i32>) -> u32 { return tileKeep[r]; }`);
   } else {
-    parts.push('fn maskKeeps(b: u32, row: u32, col: u32) -> bool { return true; }');
+    parts.push(`fn buildTileKeep(b: u32, c0: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) { }
+// Bits of the tile columns [c0, c0 + BLOCK_KV) inside the row's kept range.
+fn rowKeepBits(r: u32, c0: i32, range: vec2<i32>) -> u32 {
+  let lo = u32(clamp(range.x - c0, 0i, 32i));
+  let hi = u32(clamp(range.y - c0, 0i, 32i));
+  let below = select((1u << hi) - 1u, 0xffffffffu, hi >= 32u);
+  let under = select((1u << lo) - 1u, 0xffffffffu, lo >= 32u);
+  return select(0u, below & ~under, hi > lo);
+}`);
   }
   if (spec.pseDtype !== 'none') {
     parts.push(loaderFn('loadPse', 'pseBuf', spec.pseDtype));
@@ -381,6 +439,7 @@ fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
       ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
       : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
   }
+  parts.push(wgsl('common/softmax_rules.wgsl'));
   parts.push(storeOutFn(spec.outDtype));
   parts.push(spec.lse
     ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }'
@@ -413,26 +472,32 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
   ];
   for (const r of rows) state.push(`let row_${r} = row0 + ${r}u;`, `let range_${r} = columnRange(row_${r}, win);`);
   for (const { s, g } of slots) {
-    state.push(`let n_${s} = head0 + ${g}u;`, `var m_${s} = NEG_BIG;`, `var l_${s} = 0.0;`);
+    // cls: the OR of the slot's kept score classes (shaders/common/softmax_rules.wgsl).
+    state.push(`let n_${s} = head0 + ${g}u;`, `var m_${s} = NEG_MAX;`, `var l_${s} = 0.0;`, `var cls_${s} = 0u;`);
     for (const k of ks) state.push(`let q_${s}_${k} = qInit[${s * D4 + k}u];`);
     for (const k of ks) state.push(`var acc_${s}_${k} = vec4<f32>(0.0);`);
   }
 
-  /** Scores of the tile into s_<slot>[col] (NEG_BIG where not kept) and their max t_<slot>. */
+  // Kept columns of the tile per row, as bits (rowKeepBits: range and mask) and present columns:
+  // branch-free, so the unrolled code is one basic block (per-row short-circuit tests made
+  // SwiftShader's compile time explode with the row count).
+  const keepBits = (): string[] => rows.map((r) => `let kb_${r} = rowKeepBits(rowSlot * ROWS_PER_THREAD + ${r}u, c0, range_${r});`);
+  const keepAt = (): string[] => rows.map((r) => `let keep_${r} = (((kb_${r} >> col) & 1u) != 0u) & present;`);
+  /** Scores of the tile into s_<slot>[col] (softmaxScore; NEG_MAX where not kept), their max t_<slot>, the classes in cls_<slot>. */
   const scores = (): string[] => {
-    const t: string[] = [];
-    for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_BIG;`);
+    const t: string[] = [...keepBits()];
+    for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_MAX;`);
     t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
     const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);', 'let present = columnPresent(col);'];
     for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
     for (const k of ks) {
       qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
     }
-    for (const r of rows) {
-      qk.push(`let keep_${r} = c >= range_${r}.x && c < range_${r}.y && present && maskKeeps(b, row_${r}, physCol);`);
-    }
+    qk.push(...keepAt());
     for (const { s, r } of slots) {
-      qk.push(`let sc_${s} = select(NEG_BIG, dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol), keep_${r});`);
+      qk.push(`let raw_${s} = dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol);`);
+      qk.push(`cls_${s} |= select(0u, scoreClass(raw_${s}), keep_${r});`);
+      qk.push(`let sc_${s} = select(NEG_MAX, softmaxScore(raw_${s}), keep_${r});`);
       qk.push(`s_${s}[col] = sc_${s};`, `t_${s} = max(t_${s}, sc_${s});`);
     }
     t.push(lines(qk, '  '), '}');
@@ -447,23 +512,31 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
     }
     if (sumInline) {
       t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-      t.push(lines(slots.map(({ s }) => `l_${s} += select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`), '  '), '}');
+      t.push(lines(['let present = columnPresent(col);', ...keepAt(),
+        ...slots.map(({ s, r }) => `l_${s} += select(0.0, exp(s_${s}[col] - m_${s}), keep_${r});`)], '  '), '}');
     }
     return t;
   };
+  // Rows whose kept set varies within the tile (band, mask) take the value of a column they
+  // exclude as 0, so NaN/Inf there cannot reach them through p·v = 0·NaN. Without band and mask,
+  // every valid row keeps exactly the present columns below colHi, and the tile already holds
+  // zeros for the others.
+  const rowVaries = spec.mask || spec.band;
   /** acc += p·v over the tile; p = e^(s - m), or (INT8 path) P8 = sat(rint(e^(s - m)·quantScale1)). */
   const pvLoop = (int8: boolean): string[] => {
     const t: string[] = ['for (var col = 0u; col < BLOCK_KV; col++) {'];
-    const pv: string[] = ['let vb = col * D4;'];
-    for (const { s } of slots) {
+    const pv: string[] = ['let vb = col * D4;', 'let present = columnPresent(col);', ...keepAt()];
+    for (const { s, r } of slots) {
       if (int8) {
-        pv.push(`let p_${s} = select(0.0, clamp(round(exp(s_${s}[col] - m_${s}) * quantScale1), -128.0, 127.0), s_${s}[col] > NEG_BIG);`);
+        pv.push(`let p_${s} = select(0.0, clamp(round(exp(s_${s}[col] - m_${s}) * quantScale1), -128.0, 127.0), keep_${r});`);
       } else {
-        pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), s_${s}[col] > NEG_BIG);`, `l_${s} += p_${s};`);
+        pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), keep_${r});`, `l_${s} += p_${s};`);
       }
     }
     for (const k of ks) {
-      pv.push(`{ let v4 = vTile[vb + ${k}u]; ${slots.map(({ s }) => `acc_${s}_${k} += p_${s} * v4;`).join(' ')} }`);
+      const rowV = rowVaries ? rows.map((r) => `let v4_${r} = select(vec4<f32>(0.0), v4, keep_${r});`).join(' ') : '';
+      const v = (r: number): string => (rowVaries ? `v4_${r}` : 'v4');
+      pv.push(`{ let v4 = vTile[vb + ${k}u]; ${rowV} ${slots.map(({ s, r }) => `acc_${s}_${k} += p_${s} * ${v(r)};`).join(' ')} }`);
     }
     t.push(lines(pv, '  '), '}');
     return t;
@@ -473,8 +546,9 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
   // pass over the KV tiles finds m and l; the main pass then accumulates P8·v with m fixed.
   const int8 = spec.int8;
   const firstPass = int8 ? [
-    'for (var c0 = colLo; c0 < colHi; c0 += i32(BLOCK_KV)) {',
-    '  loadTile(b, h, c0, colHi, kvStart, lid);',
+    'for (var tile = 0u; tile < numTiles; tile++) {',
+    '  let c0 = colLo + i32(tile * BLOCK_KV);',
+    '  loadTile(b, h, c0, colHi, kvStart, lid, tileRow0, win);',
     '  workgroupBarrier();',
     lines([...scores(), ...maxSum(false, true)], '  '),
     '  workgroupBarrier();',
@@ -487,10 +561,12 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
   const e: string[] = ['var o: array<vec4<f32>, SLOTS * D4>;'];
   const num = int8 ? 'outScale' : '1.0';
   if (int8) e.push(`let outScale = auxDeqScale(${AUX_SLOTS.deqScale2}u);`);
+  // No kept column (l == 0): out 0, lse +Inf; a NaN row (rowIsNan): out and lse NaN.
   for (const { s, r } of slots) {
-    e.push(`{ let inv = select(0.0, ${num} / l_${s}, l_${s} > 0.0); ${ks.map((k) => `o[${s * D4 + k}u] = acc_${s}_${k} * inv;`).join(' ')} }`);
-    e.push(`if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
-      + `select(bitcast<f32>(posInfBits), m_${s} + log(l_${s}), l_${s} > 0.0)); }`);
+    e.push(`{ let nan = rowIsNan(cls_${s}, l_${s}); let inv = select(${num} / l_${s}, 0.0, l_${s} == 0.0); `
+      + `${ks.map((k) => `o[${s * D4 + k}u] = select(acc_${s}_${k} * inv, vec4<f32>(nanF32()), nan);`).join(' ')}`);
+    e.push(`  if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
+      + `select(select(m_${s} + log(l_${s}), posInfF32(), l_${s} == 0.0), nanF32(), nan)); } }`);
   }
   e.push(
     'for (var e = 0u; e < SLOTS * D4; e++) {',
@@ -517,6 +593,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
   return fill(wgsl('prefill.wgsl'), {
     UNIFORMS: UNIFORMS.wgslStruct(),
     BINDINGS: bindings,
+    WORKGROUP: workgroupDecls(prefillWorkgroupArrays(spec)),
     FEATURES: featureBlock(spec),
     HEAD_DIM: spec.headDim,
     GROUP_SIZE: spec.groupSize,

@@ -163,3 +163,27 @@ export function dummyBuffer(device: GPUDevice): GPUBuffer {
   }
   return b;
 }
+
+/** One `var<workgroup>` array of a kernel: the plan counts exactly what the shader declares. */
+export interface WorkgroupArray {
+  name: string;
+  elem: 'f32' | 'u32' | 'vec4<f32>';
+  length: number;
+}
+
+const WORKGROUP_ELEM_BYTES: Readonly<Record<WorkgroupArray['elem'], number>> = { f32: 4, u32: 4, 'vec4<f32>': 16 };
+
+/** The WGSL declarations of `arrays` (length 1: a scalar). */
+export function workgroupDecls(arrays: readonly WorkgroupArray[]): string {
+  return arrays.map((a) => (a.length === 1 && a.elem !== 'vec4<f32>'
+    ? `var<workgroup> ${a.name}: ${a.elem};`
+    : `var<workgroup> ${a.name}: array<${a.elem}, ${a.length}>;`)).join('\n');
+}
+
+/**
+ * Workgroup storage of `arrays` as WebGPU counts it against maxComputeWorkgroupStorageSize: each
+ * variable rounded up to 16 bytes.
+ */
+export function workgroupBytes(arrays: readonly WorkgroupArray[]): number {
+  return arrays.reduce((sum, a) => sum + Math.ceil((a.length * WORKGROUP_ELEM_BYTES[a.elem]) / 16) * 16, 0);
+}
