@@ -3,11 +3,13 @@
 // (GB divides G; usually GB = G) and the logical KV columns [split·splitLen, +splitLen) ∩ [0, L_b),
 // L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
 //
-// Per tile of TK columns (online softmax, m and l per head in f32):
-//   A  sc[g][t] = scale·dot(q_g, k_t) + pse, or MASKED           (all invocations over (g, t))
-//   B1 m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
-//   B2 sc[g][t] = exp(sc[g][t] - m_g')                            (all invocations over (g, t))
-//   C  acc = acc·alpha + Σ_t p·v_t and l = l·alpha + Σ_t p          (each invocation owns ELEMS outputs)
+// Per tile of TK columns (online softmax, m and l per head in f32; a fixed trip count):
+//   A  sc[g][t] = scale·dot(q_g, k_t) + pse, kept[t]                (all invocations over (g, t))
+//   B1 cls_g |= classes, sc = softmaxScore(sc) (kept t only),
+//      m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
+//   B2 sc[g][t] = exp(sc[g][t] - m_g'), 0 where not kept           (all invocations over (g, t))
+//   C  acc = acc·alpha + Σ_kept p·v_t and l = l·alpha + Σ_t p       (each invocation owns ELEMS outputs)
+// Excluded columns' K and V are never read; non-finite scores follow shaders/common/softmax_rules.wgsl.
 // Output slots: invocation `lid` owns pairs p = lid + j·WG (j < ELEMS/2) of the flat index
 // e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1. Direct mode stores them through
 // outStoreRun, which merges any u32 word they share with other workgroups or other data.
@@ -16,9 +18,10 @@
 // Grid: the host splits batches and splits into dispatches within the device's per-dimension
 // limit (u.batchBase, u.splitBase).
 // Split mode: writes the f32 partial out[row][split][d] (normalized) and lse[row][split] to the
-// workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf.
+// workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf; NaN row: NaN.
 //
-// Workgroup memory: qs GB·D + sc GB·TK + 2·GB floats (the plan keeps it under the device limit).
+// Workgroup memory: the arrays of decodeWorkgroupArrays (src/kernels/decode.ts), declared in
+// WORKGROUP from the list the plan counts (qs GB·D, sc GB·TK, per-head m, alpha, classes, kept[TK]).
 
 {{UNIFORMS}}
 
@@ -42,16 +45,10 @@ const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
-// A masked / absent score. Finite so no Inf arithmetic is needed; real scores are > -1e38.
-const MASKED: f32 = -3.0e38;
-const KEPT_MIN: f32 = -1.0e38;
 
-var<workgroup> qs: array<f32, {{QS_LEN}}>;
-var<workgroup> sc: array<f32, {{SC_LEN}}>;
-var<workgroup> mW: array<f32, GB>;
-var<workgroup> alphaW: array<f32, GB>;
-var<workgroup> wgTotal: u32;
-var<workgroup> wgStart: u32;
+{{SOFTMAX_RULES}}
+
+{{WORKGROUP}}
 
 fn outBits(x: f32) -> u32 {
   {{OUT_PACK}}
@@ -88,23 +85,27 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let g = i / D;
     qs[i] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + (i % D) * u.qDimStride) * u.scaleValue;
   }
-  if (lid < GB) { mW[lid] = MASKED; }
+  if (lid < GB) { mW[lid] = NEG_MAX; clsW[lid] = 0u; }
   var acc: array<f32, ELEMS>;
   var lsum: array<f32, ELEMS>;
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
   let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
   workgroupBarrier();
 
-  for (var t0 = c0; t0 < c1; t0 += TK) {
+  let numTiles = (c1 - c0 + TK - 1u) / TK;   // c1 - c0 ≤ splitLen
+  for (var tile = 0u; tile < numTiles; tile++) {
+    let t0 = c0 + tile * TK;
     let nk = min(TK, c1 - t0);
     // A: scores.
     for (var i = lid; i < GB * TK; i += WG) {
       let g = i / TK;
       let t = i % TK;
-      var s = MASKED;
+      var s = NEG_MAX;
       let c = t0 + t;
       let col = kvStart + c;
-      if (t < nk && keepColumn(b, col) && kvPresent(b, c)) {
+      let kept = t < nk && keepColumn(b, col) && kvPresent(b, c);
+      if (g == 0u) { keptW[t] = select(0u, 1u, kept); }
+      if (kept) {
         var dot = 0.0;
         if (KV_SRC) {
           let r = kvRow(b, h, c, kvStart);
@@ -118,19 +119,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       sc[i] = s;
     }
     workgroupBarrier();
-    // B1: running max and the rescale factor per head.
+    // B1: score classes, running max and the rescale factor per head.
     if (lid < GB) {
       let mOld = mW[lid];
       var mx = mOld;
-      for (var t = 0u; t < nk; t++) { mx = max(mx, sc[lid * TK + t]); }
+      var cls = clsW[lid];
+      for (var t = 0u; t < nk; t++) {
+        if (keptW[t] != 0u) {
+          let raw = sc[lid * TK + t];
+          cls |= scoreClass(raw);
+          let s = softmaxScore(raw);
+          sc[lid * TK + t] = s;
+          mx = max(mx, s);
+        }
+      }
       mW[lid] = mx;
-      alphaW[lid] = select(0.0, exp(mOld - mx), mOld > KEPT_MIN);
+      clsW[lid] = cls;
+      alphaW[lid] = exp(mOld - mx);
     }
     workgroupBarrier();
-    // B2: probabilities (unnormalized) in place.
+    // B2: probabilities (unnormalized) in place; 0 for columns not kept.
     for (var i = lid; i < GB * TK; i += WG) {
-      let s = sc[i];
-      sc[i] = select(0.0, exp(s - mW[i / TK]), s > KEPT_MIN);
+      sc[i] = select(0.0, exp(sc[i] - mW[i / TK]), keptW[i % TK] != 0u);
     }
     workgroupBarrier();
     // C: accumulate P·V into this invocation's output slots.
@@ -145,9 +155,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var vb = vBatch + (kvStart + t0) * u.vSeqStride + d * u.vDimStride;
         for (var t = 0u; t < nk; t++) {
           let p = sc[g * TK + t];
-          var v: f32;
-          if (KV_SRC) { v = loadValueAt(kvRow(b, h, t0 + t, kvStart), d); } else { v = loadV(vb); }
-          a += p * v;
+          // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches a.
+          if (keptW[t] != 0u) {
+            var v: f32;
+            if (KV_SRC) { v = loadValueAt(kvRow(b, h, t0 + t, kvStart), d); } else { v = loadV(vb); }
+            a += p * v;
+          }
           l += p;
           vb += u.vSeqStride;
         }
@@ -158,20 +171,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
 
-  // Epilogue: normalize; an empty slice (no kept column) gives out 0, lse +Inf.
+  // Epilogue: normalize; an empty slice (no kept column) gives out 0, lse +Inf; a NaN row NaN.
   let rowBase = b * u.numQoHeads + n0;
   for (var k = 0u; k < ELEMS; k += 2u) {
     let e = (lid + (k >> 1u) * WG) * 2u;
     if (e >= GB * D) { continue; }
-    let o0 = select(0.0, acc[k] / lsum[k], lsum[k] > 0.0);
-    let o1 = select(0.0, acc[k + 1u] / lsum[k + 1u], lsum[k + 1u] > 0.0);
+    let o0 = finalOut(acc[k], lsum[k], clsW[e / D]);
+    let o1 = finalOut(acc[k + 1u], lsum[k + 1u], clsW[min(e + 1u, GB * D - 1u) / D]);
     // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;
       if (ej < GB * D && ej % D == 0u) {
         let g = ej / D;
-        let l = lsum[k + j];
-        let lseBits = select(0x7f800000u, bitcast<u32>(mW[g] + log(l)), l > 0.0);
+        let lseBits = bitcast<u32>(finalLse(mW[g], lsum[k + j], clsW[g]));
         if (DIRECT) {
           if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + g] = lseBits; }
         } else {

@@ -8,12 +8,16 @@
 // column and the GB·D accumulators are named scalars in generated straight-line code (the
 // Q_LOAD, QK and PV blocks), so K and V are each read exactly once, by one lane, with no
 // barrier until the end:
-//   pass 1: s_g = q_g·k_c + pse, stashed in sc[g][c - c0] (own slots only), m_g = lane max;
-//   pass 2: p_g = exp(s_g - m_g), l_g += p_g, a_g_d += p_g·v_c[d];
+//   pass 1: s_g = q_g·k_c + pse, its class OR-ed into cls_g, softmaxScore(s_g) stashed in
+//           sc[g][c - c0] (own slots only), m_g = lane max (kept columns only);
+//   pass 2: p_g = exp(s_g - m_g), l_g += p_g, a_g_d += p_g·v_c[d] (kept columns only: an
+//           excluded column's value is taken as 0, so NaN/Inf there never reach a);
 //   merge:  the WG lane states are merged by their max (the §11 rule): with subgroup operations
 //           when the device has them, else published in workgroup memory and merged per output
 //           element; outputs are written like decode.wgsl does.
-// Workgroup memory: max(GB·SPLIT, WG·RED) f32, RED = 2·GB + GB·D.
+// Non-finite scores follow shaders/common/softmax_rules.wgsl. Loops have fixed trip counts.
+// Workgroup memory: decodeWorkgroupArrays (src/kernels/decode.ts): wmem of max(GB·SPLIT, WG·RED)
+// f32, RED = 3·GB + GB·D (the stash only with the subgroup merge), and two u32.
 
 {{ENABLE}}
 {{UNIFORMS}}
@@ -31,7 +35,7 @@ const WG: u32 = {{WG}}u;
 const GB: u32 = {{GB}}u;
 const D: u32 = {{HEAD_DIM}}u;
 const SPLIT: u32 = {{SPLIT}}u;
-const RED: u32 = 2u * GB + GB * D;
+const RED: u32 = 3u * GB + GB * D;
 const PAIRS: u32 = {{PAIRS}}u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
@@ -40,12 +44,10 @@ const DIRECT: bool = {{DIRECT}};
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
 const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
-const MASKED: f32 = -3.0e38;
-const KEPT_MIN: f32 = -1.0e38;
 
-var<workgroup> wmem: array<f32, {{WMEM_LEN}}>;
-var<workgroup> wgTotal: u32;
-var<workgroup> wgStart: u32;
+{{SOFTMAX_RULES}}
+
+{{WORKGROUP}}
 
 fn outBits(x: f32) -> u32 {
   {{OUT_PACK}}
@@ -58,20 +60,26 @@ struct Merged {
   lseBits: u32,
 }
 
+// Lane j publishes m_g at j·RED + g, l_g at + GB + g, f32(cls_g) at + 2·GB + g, a_g_d at + 3·GB + g·D + d.
 fn mergeLanes(e: u32) -> Merged {
   let g = e / D;
-  var m = MASKED;
-  for (var j = 0u; j < WG; j++) { m = max(m, wmem[j * RED + g]); }
+  var m = NEG_MAX;
+  var cls = 0u;
+  for (var j = 0u; j < WG; j++) {
+    m = max(m, wmem[j * RED + g]);
+    cls |= u32(wmem[j * RED + 2u * GB + g]);
+  }
   var l = 0.0;
   var a = 0.0;
   for (var j = 0u; j < WG; j++) {
-    let lj = wmem[j * RED + GB + g];
-    let w = select(0.0, exp(wmem[j * RED + g] - m), lj > 0.0);
-    l += w * lj;
-    a += w * wmem[j * RED + 2u * GB + e];
+    // m_j, m are finite; an empty lane has l_j = a_j = 0.
+    let w = exp(wmem[j * RED + g] - m);
+    l += w * wmem[j * RED + GB + g];
+    a += w * wmem[j * RED + 3u * GB + e];
   }
-  if (l > 0.0) { return Merged(a / l, bitcast<u32>(m + log(l))); }
-  return Merged(0.0, 0x7f800000u);
+  if (rowIsNan(cls, l)) { return Merged(nanF32(), nanBits); }
+  if (l == 0.0) { return Merged(0.0, 0x7f800000u); }
+  return Merged(a / l, bitcast<u32>(m + log(l)));
 }
 
 @compute @workgroup_size(WG)
@@ -103,10 +111,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 {{Q_LOAD}}
 {{LANE_STATE}}
 
+  // This lane's columns c0 + lid + i·WG < c1 (c1 - c0 ≤ splitLen): a fixed trip count.
+  let laneCols = select(0u, (c1 - c0 - lid + WG - 1u) / WG, lid < c1 - c0);
+
   // Pass 1: scores of this lane's columns, and the lane max per head.
-  for (var c = c0 + lid; c < c1; c += WG) {
+  for (var i = 0u; i < laneCols; i++) {
+    let c = c0 + lid + i * WG;
     let col = kvStart + c;
-    let keep = keepColumn(b, col) && kvPresent(b, c);
+    let keep = keepColumn(b, col) & kvPresent(b, c);
     let kb = kBatch + col * u.kSeqStride;
 {{QK}}
     let slot = c - c0;
@@ -114,8 +126,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
 
   // Pass 2: probabilities against the lane max, P·V into the lane accumulators.
-  for (var c = c0 + lid; c < c1; c += WG) {
+  for (var i = 0u; i < laneCols; i++) {
+    let c = c0 + lid + i * WG;
     let col = kvStart + c;
+    let keep = keepColumn(b, col) & kvPresent(b, c);
     let slot = c - c0;
     let vb = vBatch + col * u.vSeqStride;
 {{P_LOAD}}

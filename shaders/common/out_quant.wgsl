@@ -5,6 +5,8 @@
 // Returns the int8 in the low byte (two's complement), to be shifted into its lane of a u32 word.
 fn quant8(x: f32, ch: u32) -> u32 {
   let c = u.quantPerChannel * ch;
-  let y = clamp(round(x * loadQs2(u.qs2Offset + c) + quantOffset2(c)), -128.0, 127.0);
+  let t = x * loadQs2(u.qs2Offset + c) + quantOffset2(c);
+  // NaN saturates to 0 (tested on the bits: compilers may fold NaN compares).
+  let y = select(clamp(round(t), -128.0, 127.0), 0.0, (bitcast<u32>(t) & 0x7fffffffu) > 0x7f800000u);
   return u32(i32(y)) & 0xffu;
 }

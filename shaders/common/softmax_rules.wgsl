@@ -38,3 +38,13 @@ fn rowIsNan(cls: u32, l: f32) -> bool {
 fn isNanF32(x: f32) -> bool {
   return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u;
 }
+
+// A row's output element and lse from its state (acc a, sum l, max m, classes cls): no kept
+// column (l == 0) gives 0 and +Inf (row-invalid rule); a NaN row gives NaN.
+fn finalOut(a: f32, l: f32, cls: u32) -> f32 {
+  return select(select(a / l, 0.0, l == 0.0), nanF32(), rowIsNan(cls, l));
+}
+
+fn finalLse(m: f32, l: f32, cls: u32) -> f32 {
+  return select(select(m + log(l), posInfF32(), l == 0.0), nanF32(), rowIsNan(cls, l));
+}

@@ -25,7 +25,7 @@ export function kernelFor(problem: Problem): FiaPlan['kernel'] {
 
 /** null when the chosen kernel computes `problem` exactly on a device with `caps`; else what it lacks. */
 export function unsupportedReason(problem: Problem, caps?: DeviceCaps): string | null {
-  return kernelFor(problem) === 'decode' ? decodeUnsupported(problem) : prefillUnsupported(problem, caps);
+  return kernelFor(problem) === 'decode' ? decodeUnsupported(problem, caps) : prefillUnsupported(problem, caps);
 }
 
 /**

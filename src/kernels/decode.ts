@@ -17,8 +17,11 @@ import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/proble
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import { type CombineOutQuant, encodeCombine, uniformBuffer } from './combine.js';
 import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';
-import { type AxisRun, axisRuns, type DeviceCaps } from './caps.js';
-import { dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
+import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
+import {
+  dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
+  type WorkgroupArray, workgroupBytes, workgroupDecls,
+} from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator,
@@ -62,6 +65,8 @@ export interface DecodePlan {
    * null: K and V are bound whole.
    */
   kvRange: { headsPerDispatch: number; rowsPerDispatch: number } | null;
+  /** Workgroup storage the split pass declares (decodeWorkgroupArrays), within the device limit unless decodeUnsupported says otherwise. */
+  workgroupStorageBytes: number;
 }
 
 export interface DecodeRegions {
@@ -94,8 +99,11 @@ export function usesKvSource(problem: Problem): boolean {
   return problem.kv.kind === 'paged' || problem.prefix !== null || problem.antiquant !== null;
 }
 
-/** null when the decode kernel computes `problem` exactly; else the unsupported feature. */
-export function decodeUnsupported(problem: Problem): string | null {
+/**
+ * null when the decode kernel computes `problem` exactly on a device with `caps` (default: the
+ * WebGPU defaults); else the unsupported feature.
+ */
+export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_CAPS): string | null {
   if (!problem.isDecode) return 'Q_S > 1 (decode handles Q_S == 1)';
   if (!FLOAT_TYPES.includes(problem.queryDtype)) return `query dtype ${problem.queryDtype} in decode`;
   const int8Out = problem.outDtype === 'INT8' && !!problem.outQuant;
@@ -108,6 +116,11 @@ export function decodeUnsupported(problem: Problem): string | null {
   }
   if (problem.groupSize > 64) return `groupSize ${problem.groupSize} > 64 in decode`;
   if (problem.headDim > 512) return `headDim ${problem.headDim} > 512 in decode`;
+  const plan = planDecode(problem, caps);
+  if (plan.workgroupStorageBytes > caps.maxWorkgroupStorageBytes) {
+    return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one query head `
+      + `(the device allows ${caps.maxWorkgroupStorageBytes})`;
+  }
   return null;
 }
 
@@ -115,12 +128,49 @@ const MIN_SPLIT_KEYS = 128;
 /** Workgroups that keep an adapter busy; more splits than this only add combine work. */
 const TARGET_WORKGROUPS = 32;
 
-/** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit). */
+/** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit); 0 if none. */
 function largestDivisor(groupSize: number, fits: (gb: number) => boolean): number {
   for (let gb = groupSize; gb >= 1; gb--) {
     if (groupSize % gb === 0 && fits(gb)) return gb;
   }
-  throw new Error('decode: one query head does not fit workgroup memory');
+  return 0;
+}
+
+/** What the split pass's workgroup arrays depend on. */
+interface WorkgroupShape {
+  variant: 'lanes' | 'tiles';
+  headBlock: number;
+  headDim: number;
+  tileKeys: number;
+  workgroupSize: number;
+  /** Lanes: the score stash per head (stashLen). */
+  stash: number;
+  subgroupMerge: boolean;
+}
+
+/**
+ * Every `var<workgroup>` of the split pass, declared from this list (WORKGROUP in the shaders)
+ * and counted from it by the plan. Lanes: wmem holds the score stash and, without subgroups, the
+ * published lane states (m, l, classes, GB·D accumulators per lane). Tiles: q, scores, per-head
+ * m / alpha / classes, the tile's kept-column flags.
+ */
+export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
+  const GB = w.headBlock;
+  const window: WorkgroupArray[] = [{ name: 'wgTotal', elem: 'u32', length: 1, scalar: true }, { name: 'wgStart', elem: 'u32', length: 1, scalar: true }];
+  if (w.variant === 'lanes') {
+    const stash = GB * w.stash;
+    const laneStates = w.workgroupSize * (3 * GB + GB * w.headDim);
+    return [{ name: 'wmem', elem: 'f32', length: w.subgroupMerge ? stash : Math.max(stash, laneStates) }, ...window];
+  }
+  return [
+    { name: 'qs', elem: 'f32', length: GB * w.headDim },
+    { name: 'sc', elem: 'f32', length: GB * w.tileKeys },
+    { name: 'mW', elem: 'f32', length: GB },
+    { name: 'alphaW', elem: 'f32', length: GB },
+    { name: 'clsW', elem: 'u32', length: GB },
+    { name: 'keptW', elem: 'u32', length: w.tileKeys },
+    ...window,
+  ];
 }
 
 /** Lanes variant: invocations per workgroup and the largest head block it unrolls (GB·D outputs). */
@@ -133,12 +183,17 @@ const LANES_MAX_OUTPUTS = 256;
 const LANES_MAX_DIM = 128;
 /** The lanes score stash holds splitLen rounded up to this, so nearby lengths share a pipeline. */
 const STASH_ROUND = 64;
-const stashLen = (plan: DecodePlan): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
+const stashLen = (plan: Pick<DecodePlan, 'splitLen'>): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
 
 export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}): DecodePlan {
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
-  const budgetWords = Math.floor(Math.min(caps.maxWorkgroupStorageBytes, 32768) / 4) - 64;
-  const variant = D <= LANES_MAX_DIM ? (opts.variant ?? 'lanes') : 'tiles';
+  const budget = Math.min(caps.maxWorkgroupStorageBytes, 32768);
+  const subgroupsOk = caps.subgroups && !opts.noSubgroups;
+  const lanesBytes = (gb: number, stash: number): number => workgroupBytes(decodeWorkgroupArrays({
+    variant: 'lanes', headBlock: gb, headDim: D, tileKeys: 0, workgroupSize: LANES, stash, subgroupMerge: subgroupsOk,
+  }));
+  const lanesBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && lanesBytes(gb, STASH_ROUND) <= budget);
+  const variant = D <= LANES_MAX_DIM && lanesBlock > 0 ? (opts.variant ?? 'lanes') : 'tiles';
   const kvCols = Math.max(1, kvSeqLen + (problem.prefix?.len ?? 0));
   const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
@@ -148,14 +203,20 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   let elemsPerInvocation: number;
   let maxSplitLen: number;
   if (variant === 'lanes') {
-    headBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && LANES * (2 * gb + gb * D) <= budgetWords);
+    headBlock = lanesBlock;
     workgroupSize = LANES;
     tileKeys = 0;
     elemsPerInvocation = 2 * Math.ceil((headBlock * D) / (2 * LANES));
-    maxSplitLen = Math.floor(budgetWords / headBlock / STASH_ROUND) * STASH_ROUND;
+    // The longest stash that fits (a multiple of STASH_ROUND; STASH_ROUND fits by the choice of headBlock).
+    maxSplitLen = Math.floor(budget / 4 / headBlock / STASH_ROUND) * STASH_ROUND;
+    while (maxSplitLen > STASH_ROUND && lanesBytes(headBlock, maxSplitLen) > budget) maxSplitLen -= STASH_ROUND;
   } else {
     tileKeys = opts.tileKeys ?? 64;
-    headBlock = largestDivisor(G, (gb) => gb * D + gb * tileKeys + 2 * gb + 2 <= budgetWords);
+    const tilesBytes = (gb: number): number => workgroupBytes(decodeWorkgroupArrays({
+      variant: 'tiles', headBlock: gb, headDim: D, tileKeys, workgroupSize: 0, stash: 0, subgroupMerge: false,
+    }));
+    // No head block fits: one head per workgroup, and decodeUnsupported reports the overflow.
+    headBlock = Math.max(1, largestDivisor(G, (gb) => tilesBytes(gb) <= budget));
     const outputs = headBlock * D;
     workgroupSize = 64;
     while (workgroupSize < 256 && workgroupSize * 8 < outputs && workgroupSize * 2 <= caps.maxInvocationsPerWorkgroup) workgroupSize *= 2;
@@ -184,10 +245,19 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const yPerDispatch = Math.max(1, ySpan <= maxDim || !kvRange ? Math.min(ySpan, maxDim) : numHeadBlocks);
   const splitsFit = kvRange ? Math.max(1, Math.floor(kvRange.rowsPerDispatch / splitLen)) : numSplits;
   const splitsPerDispatch = Math.max(1, Math.min(numSplits, splitsFit, maxDim));
-  const subgroupMerge = variant === 'lanes' && caps.subgroups && !opts.noSubgroups;
-  return {
+  const subgroupMerge = variant === 'lanes' && subgroupsOk;
+  const shape = {
     variant, workgroupSize, tileKeys, headBlock, numHeadBlocks, elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge,
     batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
+  };
+  const workgroupStorageBytes = workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, D)));
+  return { ...shape, workgroupStorageBytes };
+}
+
+function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes'>, headDim: number): WorkgroupShape {
+  return {
+    variant: plan.variant, headBlock: plan.headBlock, headDim, tileKeys: plan.tileKeys, workgroupSize: plan.workgroupSize,
+    stash: plan.variant === 'lanes' ? stashLen(plan) : 0, subgroupMerge: plan.subgroupMerge,
   };
 }
 
@@ -410,27 +480,33 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
       qLoad.push(access.offset[kind] ? `  let ${kind}of${d} = kv${X}ChannelParam(h, u.kvs${X}oBase, ${d}u);` : `  let ${kind}of${d} = 0.0;`);
     }
   }
-  const state = heads.flatMap((g) => [`  var m_${g} = MASKED;`, `  var l_${g} = 0.0;`, ...dims.map((d) => `  var a_${g}_${d} = 0.0;`)]);
+  const state = heads.flatMap((g) => [`  var m_${g} = NEG_MAX;`, `  var l_${g} = 0.0;`, `  var cls_${g} = 0u;`, ...dims.map((d) => `  var a_${g}_${d} = 0.0;`)]);
   const qk = [
     ...rowLoads('k', D, dtype, access),
     ...heads.map((g) => `    var s_${g} = ${dims.map((d) => `q_${g}_${d} * k${d}`).slice(0, 1)[0]};`),
     ...heads.flatMap((g) => dims.slice(1).map((d) => `    s_${g} = fma(q_${g}_${d}, k${d}, s_${g});`)),
-    ...heads.map((g) => `    s_${g} = select(MASKED, s_${g} + pseAt(b, n0 + ${g}u, col), keep);`),
+    ...heads.flatMap((g) => [
+      `    let raw_${g} = s_${g} + pseAt(b, n0 + ${g}u, col);`,
+      `    cls_${g} |= select(0u, scoreClass(raw_${g}), keep);`,
+      `    s_${g} = select(NEG_MAX, softmaxScore(raw_${g}), keep);`,
+    ]),
   ];
   const stash = heads.flatMap((g) => [`    wmem[${g}u * SPLIT + slot] = s_${g};`, `    m_${g} = max(m_${g}, s_${g});`]);
   const pLoad = heads.flatMap((g) => [
     `    let t_${g} = wmem[${g}u * SPLIT + slot];`,
-    `    let p_${g} = select(0.0, exp(t_${g} - m_${g}), t_${g} > KEPT_MIN);`,
+    `    let p_${g} = select(0.0, exp(t_${g} - m_${g}), keep);`,
     `    l_${g} += p_${g};`,
   ]);
+  // An excluded column's value is taken as 0 (p is 0 too): nothing it holds reaches a.
   const pv = [
     ...rowLoads('v', D, dtype, access),
-    ...heads.flatMap((g) => dims.map((d) => `    a_${g}_${d} = fma(p_${g}, v${d}, a_${g}_${d});`)),
+    ...dims.map((d) => `    let x${d} = select(0.0, v${d}, keep);`),
+    ...heads.flatMap((g) => dims.map((d) => `    a_${g}_${d} = fma(p_${g}, x${d}, a_${g}_${d});`)),
   ];
   const publish = [
     '  let rb = lid * RED;',
-    ...heads.flatMap((g) => [`  wmem[rb + ${g}u] = m_${g};`, `  wmem[rb + ${GB + g}u] = l_${g};`,
-      ...dims.map((d) => `  wmem[rb + ${2 * GB + g * D + d}u] = a_${g}_${d};`)]),
+    ...heads.flatMap((g) => [`  wmem[rb + ${g}u] = m_${g};`, `  wmem[rb + ${GB + g}u] = l_${g};`, `  wmem[rb + ${2 * GB + g}u] = f32(cls_${g});`,
+      ...dims.map((d) => `  wmem[rb + ${3 * GB + g * D + d}u] = a_${g}_${d};`)]),
   ];
   return {
     Q_LOAD: qLoad.join('\n'), LANE_STATE: state.join('\n'), QK: qk.join('\n'), SCORE_STASH: stash.join('\n'),
@@ -447,12 +523,14 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
   const dims = [...Array(D).keys()];
   const L: string[] = [];
   for (const g of heads) {
+    // m is finite in every lane (NEG_MAX when empty, with l = a = 0): w needs no guard.
     L.push(`    let M_${g} = subgroupMax(m_${g});`);
-    L.push(`    let w_${g} = select(0.0, exp(m_${g} - M_${g}), l_${g} > 0.0);`);
+    L.push(`    let w_${g} = exp(m_${g} - M_${g});`);
     L.push(`    let L_${g} = subgroupAdd(w_${g} * l_${g});`);
-    L.push(`    let inv_${g} = select(0.0, 1.0 / L_${g}, L_${g} > 0.0);`);
-    L.push(`    let lse_${g} = select(0x7f800000u, bitcast<u32>(M_${g} + log(L_${g})), L_${g} > 0.0);`);
-    for (const d of dims) L.push(`    let o_${g}_${d} = subgroupAdd(w_${g} * a_${g}_${d}) * inv_${g};`);
+    L.push(`    let C_${g} = subgroupOr(cls_${g});`);
+    L.push(`    let inv_${g} = select(1.0 / L_${g}, 0.0, L_${g} == 0.0);`);
+    L.push(`    let lse_${g} = bitcast<u32>(finalLse(M_${g}, L_${g}, C_${g}));`);
+    for (const d of dims) L.push(`    let o_${g}_${d} = select(subgroupAdd(w_${g} * a_${g}_${d}) * inv_${g}, nanF32(), rowIsNan(C_${g}, L_${g}));`);
     const lseIndex = direct ? `u.lseOffset + rowBase + ${g}u` : `u.lseOffset + (rowBase + ${g}u) * u.numSplits + split`;
     const lseWrite = `lseBuf[${lseIndex}] = lse_${g};`;
     L.push(`    if (lid == ${g % WG}u) { ${direct ? `if (u.writeLse != 0u) { ${lseWrite} }` : lseWrite} }`);
@@ -516,6 +594,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       DIRECT: plan.direct ? 'true' : 'false',
       OUT_PACK: outBitsBody(storeDtype),
       OUT_STORE: outStoreWgsl(storeDtype),
+      SOFTMAX_RULES: wgsl('common/softmax_rules.wgsl'),
       KV_SOURCE: access.source
         ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
         : wgsl('common/decode_kv_stub.wgsl'),
@@ -530,8 +609,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
         WG: plan.workgroupSize,
         SPLIT: stashLen(plan),
         PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
-        // Subgroup merge: the stash only; else also the lanes' published states.
-        WMEM_LEN: plan.subgroupMerge ? GB * stashLen(plan) : Math.max(GB * stashLen(plan), plan.workgroupSize * (2 * GB + GB * D)),
+        WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, D))),
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
@@ -543,8 +621,7 @@ function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, a
       ...common,
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
-      QS_LEN: plan.headBlock * problem.headDim,
-      SC_LEN: plan.headBlock * plan.tileKeys,
+      WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     });
     return { code, label, constants: { WG: plan.workgroupSize } };
   });

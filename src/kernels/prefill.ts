@@ -566,7 +566,7 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
     e.push(`{ let nan = rowIsNan(cls_${s}, l_${s}); let inv = select(${num} / l_${s}, 0.0, l_${s} == 0.0); `
       + `${ks.map((k) => `o[${s * D4 + k}u] = select(acc_${s}_${k} * inv, vec4<f32>(nanF32()), nan);`).join(' ')}`);
     e.push(`  if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
-      + `select(select(m_${s} + log(l_${s}), posInfF32(), l_${s} == 0.0), nanF32(), nan)); } }`);
+      + `finalLse(m_${s}, l_${s}, cls_${s})); } }`);
   }
   e.push(
     'for (var e = 0u; e < SLOTS * D4; e++) {',

@@ -169,13 +169,15 @@ export interface WorkgroupArray {
   name: string;
   elem: 'f32' | 'u32' | 'vec4<f32>';
   length: number;
+  /** A plain variable (length 1), not an array. */
+  scalar?: boolean;
 }
 
 const WORKGROUP_ELEM_BYTES: Readonly<Record<WorkgroupArray['elem'], number>> = { f32: 4, u32: 4, 'vec4<f32>': 16 };
 
-/** The WGSL declarations of `arrays` (length 1: a scalar). */
+/** The WGSL declarations of `arrays`. */
 export function workgroupDecls(arrays: readonly WorkgroupArray[]): string {
-  return arrays.map((a) => (a.length === 1 && a.elem !== 'vec4<f32>'
+  return arrays.map((a) => (a.scalar
     ? `var<workgroup> ${a.name}: ${a.elem};`
     : `var<workgroup> ${a.name}: array<${a.elem}, ${a.length}>;`)).join('\n');
 }
