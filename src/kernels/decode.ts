@@ -361,7 +361,7 @@ function writeDummy(device: GPUDevice): GPUBuffer {
 }
 
 /** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
-interface KvAccess {
+export interface KvAccess {
   /** Through the KV source (paged / prefix / antiquant): kvRow once per column, then per element. */
   source: boolean;
   /** Source mode, per side: no dequant, per-token params (one per column) or per-channel/tensor/head (hoisted). */
@@ -375,7 +375,8 @@ interface KvAccess {
   pairs: boolean;
 }
 
-function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
+/** The K/V access of `problem` with these tensors (without: contiguous tensors at offset 0, as a planner sees them). */
+export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
   const aq = problem.antiquant;
   const deqOf = (a: Antiquant | undefined): 'none' | 'token' | 'channel' => (!a ? 'none' : a.mode === 0 || a.mode === 2 ? 'channel' : 'token');
   const deq = { k: deqOf(aq?.key), v: deqOf(aq?.value) };
@@ -385,12 +386,12 @@ function kvAccessOf(problem: Problem, inputs: FiaInputs): KvAccess {
     // Row bases are multiples of D (cache and dense strides); the tensors' element offsets
     // (INT4: nibbles, INT32 words × 8) must be word-aligned too.
     const per = elementsPerWord(problem.kvDtype);
-    const kvTensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
+    const kvTensors = inputs ? [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!) : [];
     const units = (t: Tensor): number => (t.dtype === 'INT32' ? t.offset * 8 : t.offset);
     const sourceWords = per > 1 && problem.prefix === null && D % per === 0 && kvTensors.every((t) => units(t) % per === 0);
     return { source: true, deq, offset, sourceWords, unitDim: false, pairs: false };
   }
-  const tensors = [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!);
+  const tensors = inputs ? [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!) : [];
   const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
   const even = (x: number): boolean => x % 2 === 0;
   const pairs = unitDim && elementsPerWord(problem.kvDtype) === 2 && even(D) && tensors.every((t) => {
@@ -556,7 +557,8 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
   return L.join('\n');
 }
 
-function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
+/** The split pass pipeline of a plan (cached per device). */
+export function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
   // What the split pass itself stores: attentionOut's dtype when direct, else f32 partials.
   const storeDtype: DataType = plan.direct ? problem.outDtype : 'FLOAT32';
   const spec = {

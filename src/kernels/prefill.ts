@@ -605,7 +605,8 @@ export function prefillShaderCode(spec: PrefillSpec): string {
   });
 }
 
-function pipelineFor(device: GPUDevice, spec: PrefillSpec): GPUComputePipeline {
+/** The prefill pipeline of `spec` (cached per device). */
+export function pipelineFor(device: GPUDevice, spec: PrefillSpec): GPUComputePipeline {
   const { kvs, ...rest } = spec;
   const flat: Record<string, string | number | boolean> = { ...rest, ...(kvs ? kvSourceSpecKey(kvs) : {}) };
   return getPipeline(device, specKey('prefill', flat), () => ({ code: prefillShaderCode(spec), label: 'fia.prefill' }));
