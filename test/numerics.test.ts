@@ -28,6 +28,7 @@ interface Case {
   pse?: Float64Array | null;
   sparseMode?: number;
   kvLens?: number[] | null;
+  qLens?: number[] | null;
 }
 
 /** BNSD FLOAT32 inputs with garbage in the outputs (every element must be written). */
@@ -39,7 +40,7 @@ function inputsOf(stream: Stream, c: Case): FiaInputs {
     value: aclCreateTensorList([f32(stream, c.v, [B, N, KVS, D], 'value')]),
     pseShift: c.pse ? f32(stream, c.pse, [B, N, S, KVS], 'pse') : null,
     attenMask: c.mask ? createTensor(stream, Float64Array.from(c.mask.values), c.mask.shape, 'BOOL', 'mask') : null,
-    blockTable: null, blockSize: 0, actualSeqLengths: null,
+    blockTable: null, blockSize: 0, actualSeqLengths: c.qLens ? aclCreateIntArray(c.qLens) : null,
     actualSeqLengthsKv: c.kvLens ? aclCreateIntArray(c.kvLens) : null,
     queryPaddingSize: null, kvPaddingSize: null,
     numHeads: N, scaleValue: 1 / Math.sqrt(D), preTokens: 2147483647, nextTokens: 2147483647,
@@ -205,6 +206,19 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     const { ref } = await expectReference(stream, inputs, got);
     // The case exercises both outcomes: some NaN rows, some finite ones.
     expect(ref.some(Number.isNaN) && ref.some(Number.isFinite)).toBe(true);
+  });
+
+  it('rows outside the query window (actualSeqLengths) stay 0 / +Inf when kept values hold NaN and Inf', async () => {
+    const stream = await testStream();
+    const KVS = 6;
+    const v = random(17, KVS * D);
+    v[2 * D + 1] = NaN;
+    v[4 * D + 3] = Infinity;
+    const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS, D, q: random(18, S * D), k: random(19, KVS * D), v, qLens: [3] });
+    const got = await runPrefill(stream, inputs);
+    expect(Array.from(got.out.slice(3 * D))).toEqual(new Array<number>((S - 3) * D).fill(0));
+    expect(Array.from(got.lse.slice(3))).toEqual([Infinity, Infinity]);
+    await expectReference(stream, inputs, got);
   });
 
   it('a row whose kept pse scores are all -Inf is NaN (0/0), a row with one -Inf column ignores it', async () => {

@@ -529,9 +529,8 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
     L.push(`    let w_${g} = exp(m_${g} - M_${g});`);
     L.push(`    let L_${g} = subgroupAdd(w_${g} * l_${g});`);
     L.push(`    let C_${g} = subgroupOr(cls_${g});`);
-    L.push(`    let inv_${g} = select(1.0 / L_${g}, 0.0, L_${g} == 0.0);`);
     L.push(`    let lse_${g} = bitcast<u32>(finalLse(M_${g}, L_${g}, C_${g}));`);
-    for (const d of dims) L.push(`    let o_${g}_${d} = select(subgroupAdd(w_${g} * a_${g}_${d}) * inv_${g}, nanF32(), rowIsNan(C_${g}, L_${g}));`);
+    for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d}), L_${g}, C_${g});`);
     const lseIndex = direct ? `u.lseOffset + rowBase + ${g}u` : `u.lseOffset + (rowBase + ${g}u) * u.numSplits + split`;
     const lseWrite = `lseBuf[${lseIndex}] = lse_${g};`;
     L.push(`    if (lid == ${g % WG}u) { ${direct ? `if (u.writeLse != 0u) { ${lseWrite} }` : lseWrite} }`);

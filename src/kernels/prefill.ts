@@ -563,8 +563,9 @@ function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: st
   if (int8) e.push(`let outScale = auxDeqScale(${AUX_SLOTS.deqScale2}u);`);
   // No kept column (l == 0): out 0, lse +Inf; a NaN row (rowIsNan): out and lse NaN.
   for (const { s, r } of slots) {
-    e.push(`{ let nan = rowIsNan(cls_${s}, l_${s}); let inv = select(${num} / l_${s}, 0.0, l_${s} == 0.0); `
-      + `${ks.map((k) => `o[${s * D4 + k}u] = select(acc_${s}_${k} * inv, vec4<f32>(nanF32()), nan);`).join(' ')}`);
+    // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
+    e.push(`{ let nan = rowIsNan(cls_${s}, l_${s}); let empty = l_${s} == 0.0; let inv = ${num} / l_${s}; `
+      + `${ks.map((k) => `o[${s * D4 + k}u] = select(select(acc_${s}_${k} * inv, vec4<f32>(0.0), empty), vec4<f32>(nanF32()), nan);`).join(' ')}`);
     e.push(`  if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
       + `finalLse(m_${s}, l_${s}, cls_${s})); } }`);
   }
