@@ -93,7 +93,7 @@ const CASES: GridCase[] = [
   { D: 512, G: 64, qs: 1, features: ['mask', 'pse', 'lse'] },
   // Ten storage buffers: beyond the default eight.
   { D: 64, G: 2, qs: 7, features: ['mask', 'pse', 'outQuant', 'lse', 'padding'] },
-  ...sample(9, 4, false),
+  ...sample(9, 3, false),
   ...sample(10, 3, true),
 ];
 
