@@ -162,11 +162,7 @@ const DECODE_UNSUPPORTED: Unsupported[] = [];
 // Known kernel defects (issue 9): signature → item. Each runs as it.fails; delete an entry when
 // its fix lands (the case then passes and it.fails turns red).
 
-const KNOWN_DEFECTS = new Map<string, string>([
-  // Hangs (SwiftShader never returns from the pipeline compile; the watchdog kills the runner).
-  ['prefill int8=true mask=BOOL:B1SS sparse=0 pse=false paged=false prefix=false antiquant=none outQuant=tensor lse=true pad=both list=false ragged=false G=1 D=32 [default plan Q_S 32 KV_S 48]',
-    'issue 9 item 1: INT8 prefill with an attenMask never completes'],
-]);
+const KNOWN_DEFECTS = new Map<string, string>([]);
 
 // ---------------------------------------------------------------------------------------------
 // Rows → cases (seeded sizes, layouts, dtypes; small shapes).
