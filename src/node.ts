@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { INSTANCE_HOLD, requestDeviceFrom } from './acl/adapter.js';
+import { requestDeviceFrom } from './acl/adapter.js';
 
 /** Where Debian (and a few other distributions) ship SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = [
@@ -51,7 +51,8 @@ export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>
  */
 type Source = 'default' | 'software';
 const instances = new Map<Source, WeakRef<GPU>>();
-const HOLD = INSTANCE_HOLD;
+/** The hidden property under which an adapter or device holds its Dawn instance. */
+const HOLD = Symbol('webgpu-fia.instance');
 
 function gpuInstance(source: Source): GPU {
   const alive = instances.get(source)?.deref();
@@ -64,6 +65,20 @@ function gpuInstance(source: Source): GPU {
 function hold<T extends object>(obj: T, gpu: GPU): T {
   Object.defineProperty(obj, HOLD, { value: gpu, enumerable: false });
   return obj;
+}
+
+/**
+ * An adapter that holds its instance, and whose every device does too, however it is requested
+ * (requestDeviceFrom or the adapter's own requestDevice): a device outliving its adapter must not
+ * outlive the instance, or dawn.node aborts the process.
+ */
+function holdAdapter(adapter: GPUAdapter, gpu: GPU): GPUAdapter {
+  const request = adapter.requestDevice.bind(adapter);
+  Object.defineProperty(adapter, 'requestDevice', {
+    value: async (descriptor?: GPUDeviceDescriptor): Promise<GPUDevice> => hold(await request(descriptor), gpu),
+    enumerable: false,
+  });
+  return hold(adapter, gpu);
 }
 
 let installed = false;
@@ -88,7 +103,7 @@ async function softwareAdapter(): Promise<GPUAdapter | null> {
   process.env.VK_ICD_FILENAMES = icd;
   const gpu = gpuInstance('software');
   const adapter = await gpu.requestAdapter();
-  return adapter ? hold(adapter, gpu) : null;
+  return adapter ? holdAdapter(adapter, gpu) : null;
 }
 
 /**
@@ -102,7 +117,7 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
   if (!software) {
     const gpu = gpuInstance('default');
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
-    if (adapter) return hold(adapter, gpu);
+    if (adapter) return holdAdapter(adapter, gpu);
   }
   const adapter = await softwareAdapter();
   if (adapter) return adapter;
@@ -116,7 +131,7 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
  */
 export async function requestDevice(opts: NodeAdapterOptions = {}): Promise<GPUDevice> {
   const adapter = await requestAdapter(opts);
-  return requestDeviceFrom(adapter, opts.hideFeatures); // the device holds the adapter's instance
+  return requestDeviceFrom(adapter, opts.hideFeatures); // the device holds the adapter's instance (holdAdapter)
 }
 
 export { adapterSummary, requestDeviceFrom } from './acl/adapter.js';

@@ -1,12 +1,6 @@
 // Adapter and device helpers shared by the browser (main entry) and Node (webgpu-fia/node).
 // Browser-safe: no Node modules here.
 
-/**
- * The property under which an adapter from `webgpu-fia/node` holds the Dawn instance it came
- * from; requestDeviceFrom copies it onto the device, so the instance lives as long as either.
- */
-export const INSTANCE_HOLD: unique symbol = Symbol.for('webgpu-fia.instance') as never;
-
 /** A one-line description of an adapter, for logs and benchmark records. */
 export function adapterSummary(adapter: GPUAdapter | { info: GPUAdapterInfo; features: ReadonlySet<string> }): string {
   const i = adapter.info;
@@ -36,8 +30,6 @@ export async function requestDeviceFrom(adapter: GPUAdapter, hideFeatures: reado
       maxBufferSize: l.maxBufferSize,
     },
   });
-  const instance = (adapter as unknown as Record<symbol, unknown>)[INSTANCE_HOLD];
-  if (instance !== undefined) Object.defineProperty(device, INSTANCE_HOLD, { value: instance, enumerable: false });
   return device;
 }
 
