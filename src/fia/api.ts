@@ -21,11 +21,10 @@ import {
   type TensorList,
 } from '../acl/tensor.js';
 import { paddedByteLength } from '../acl/dtype.js';
-import { capsOf } from '../kernels/caps.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { normalize } from './normalize.js';
-import { planFia } from './plan.js';
+import { planFiaOn } from './plan.js';
 import { type FiaInputs, INT_MAX, type Layout } from './problem.js';
 import { isEmptyOutput, validate } from './validate.js';
 
@@ -66,7 +65,7 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
   const loss = deviceLoss(device);
   if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `current device: ${loss}`);
   const problem = normalize(inputs);
-  const plan = planFia(problem, capsOf(device), inputs);
+  const plan = planFiaOn(device, problem, inputs);
   return new FiaExecutor(device, readInputs(inputs, problem), problem, plan, plan.workspaceBytes);
 }
 

@@ -4,13 +4,19 @@
 // Re-use: unlike CANN's default (single-use unless aclSetAclOpExecutorRepeatable), an executor may
 // run any number of times; each run reads the tensors' current contents. The inputs object is
 // copied at GetWorkspaceSize time, the Tensor objects themselves are immutable.
+//
+// Host cost of a re-run: the first run on a workspace buffer records the plan's commands (bind
+// groups and uniform buffers are created then); every later run on the same buffer replays them.
+// Decode executors read actualSeqLengthsKv on the device from a buffer the executor owns
+// (setActualSeqLengthsKv updates it), so a decode step is: update lengths, record, submit.
 import {
   checkStream, createStream, deviceLoss, isCommandEncoder, popScopes, pushScopes, recordWork, type Stream, type WorkErrors,
 } from '../acl/stream.js';
 import {
-  AclnnError, ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus,
+  AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS,
+  type AclnnStatus, invalid, statusOf,
 } from '../acl/status.js';
-import { isGpuBuffer, type Tensor } from '../acl/tensor.js';
+import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeDecode } from '../kernels/decode.js';
 import { encodePrefill } from '../kernels/prefill.js';
 import type { FiaPlan } from './plan.js';
@@ -23,7 +29,17 @@ const USAGE_COPY_DST = 0x08;
 const USAGE_STORAGE = 0x80;
 export const WORKSPACE_USAGE = USAGE_STORAGE | USAGE_COPY_DST | USAGE_COPY_SRC;
 
+/** The recorded-commands key of runs without a workspace. */
+const NO_WORKSPACE = {};
+
 export class FiaExecutor {
+  /** Decode: the u32 actualSeqLengthsKv[B] the next runs read (setActualSeqLengthsKv). */
+  private kvLens: Uint32Array<ArrayBuffer> | null = null;
+  /** Decode: the device copy of kvLens (COPY_SRC | COPY_DST), created by the first run. */
+  private lensBuffer: GPUBuffer | null = null;
+  /** The plan's recorded commands per workspace buffer (NO_WORKSPACE: a null workspace). */
+  private readonly recorded = new WeakMap<object, Command[]>();
+
   constructor(
     /** The device GetWorkspaceSize planned for (null only for an empty output: nothing to run). */
     readonly device: GPUDevice | null,
@@ -33,7 +49,99 @@ export class FiaExecutor {
     readonly plan: FiaPlan | null,
     /** Bytes the caller must pass (GetWorkspaceSize's answer). */
     readonly workspaceSize: number,
-  ) {}
+  ) {
+    if (problem?.isDecode) this.kvLens = Uint32Array.from(problem.kvLens);
+  }
+
+  /**
+   * Port extension (decode re-run): the actualSeqLengthsKv that runs of this executor read from
+   * now on, without a new GetWorkspaceSize. `lengths` follows the operator's rule (one value for
+   * every batch, or at least B values); each must lie in [0, the planned maximum]: KV_S (dense
+   * key), the entry's S (tensor list), blockTable dim 1 · blockSize (paged, whose cache must also
+   * hold the blocks all batches need). For a paged cache, update the blockTable tensor's buffer
+   * yourself (queue.writeBuffer): each run reads its current contents. The lengths are read when the
+   * work executes, like any input tensor: set them, record the runs that use them, submit, before
+   * setting them again. Statuses: 161001 null lengths, 161002 a value outside its range (the
+   * executor keeps its previous lengths), 561101 a prefill executor (Q_S > 1: plan a new call).
+   */
+  setActualSeqLengthsKv(lengths: readonly number[] | IntArray | null): AclnnStatus {
+    try {
+      this.updateKvLens(lengths);
+      return ACLNN_SUCCESS;
+    } catch (e) {
+      return statusOf(e);
+    }
+  }
+
+  /** The current actualSeqLengthsKv of a decode executor (one per batch); null for prefill or an empty output. */
+  actualSeqLengthsKv(): number[] | null {
+    return this.kvLens ? [...this.kvLens] : null;
+  }
+
+  private updateKvLens(lengths: readonly number[] | IntArray | null): void {
+    if (lengths == null) throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'actualSeqLengthsKv=null: pass the lengths, one per batch');
+    const values = Array.isArray(lengths) ? lengths as readonly number[] : (lengths as IntArray).values;
+    if (!Array.isArray(values)) throw new AclnnError(ACLNN_ERR_PARAM_INVALID, 'actualSeqLengthsKv: not an array or IntArray');
+    const problem = this.problem;
+    if (problem === null) return; // empty output: nothing runs
+    if (!problem.isDecode) {
+      throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED,
+        `actualSeqLengthsKv: (port) re-running with new lengths is supported for decode executors (Q_S == 1); Q_S=${problem.qSeqLen}: call GetWorkspaceSize again`);
+    }
+    const B = problem.batch;
+    const n = values.length;
+    if (n !== 1 && n < B) throw invalid(`actualSeqLengthsKv=[${values.join(',')}]: length ${n} is neither 1 nor ≥ B=${B}`);
+    if (problem.kvLeftPadding !== (this.inputs.kvPaddingSize != null && this.inputs.actualSeqLengthsKv != null)) {
+      throw invalid('actualSeqLengthsKv: kvPaddingSize is given but the planned call had no actualSeqLengthsKv (left padding off); plan with actualSeqLengthsKv to re-run with new lengths');
+    }
+    const kv = problem.kv;
+    const bound = (b: number): [number, string] => kv.kind === 'dense' ? [kv.seqLen, 'KV_S']
+      : kv.kind === 'list' ? [kv.seqLens[b]!, `key[${b}] S`]
+      : [kv.maxBlocksPerSeq * kv.blockSize, 'blockTable dim 1 · blockSize'];
+    const next = new Uint32Array(B);
+    for (let b = 0; b < B; b++) {
+      const i = n === 1 ? 0 : b;
+      const v = values[i];
+      const [max, name] = bound(b);
+      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > max) {
+        throw invalid(`actualSeqLengthsKv[${i}]=${String(v)}: outside [0, ${name}=${max}] (the planned maximum)`);
+      }
+      next[b] = v;
+    }
+    if (kv.kind === 'paged') {
+      const need = next.reduce((a, l) => a + Math.ceil(l / kv.blockSize), 0);
+      if (need > kv.numBlocks) {
+        throw invalid(`actualSeqLengthsKv=[${values.join(',')}]: the batches need ${need} blocks, more than the cache's blockNum ${kv.numBlocks}`);
+      }
+    } else if (problem.mask) {
+      const m = this.inputs.attenMask!;
+      const need = Math.max(...next) + (problem.prefix?.len ?? 0);
+      if (m.shape[m.shape.length - 1]! < need) {
+        throw invalid(`actualSeqLengthsKv=[${values.join(',')}]: attenMask columns ${m.shape[m.shape.length - 1]} < max Skv_b + prefix = ${need}`);
+      }
+    }
+    this.kvLens = next;
+    if (this.lensBuffer !== null && this.device !== null) this.device.queue.writeBuffer(this.lensBuffer, 0, next);
+  }
+
+  /** Decode: the device copy of the lengths (created and filled on first use). */
+  lensBufferOf(device: GPUDevice): GPUBuffer {
+    if (this.lensBuffer === null) {
+      const lens = this.kvLens ?? new Uint32Array(0);
+      this.lensBuffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: 0x04 | 0x08 /* COPY_SRC | COPY_DST */, label: 'fia.decode.kvLens' });
+      if (lens.length > 0) device.queue.writeBuffer(this.lensBuffer, 0, lens);
+    }
+    return this.lensBuffer;
+  }
+
+  /** The commands recorded for `workspace` by an earlier run, if any. */
+  recordedFor(workspace: GPUBuffer | null): Command[] | undefined {
+    return this.recorded.get(workspace ?? NO_WORKSPACE);
+  }
+
+  keepRecorded(workspace: GPUBuffer | null, commands: Command[]): void {
+    this.recorded.set(workspace ?? NO_WORKSPACE, commands);
+  }
 
   /** Every caller tensor (inputs and outputs), for aliasing checks. */
   tensors(): Tensor[] {
@@ -119,7 +227,7 @@ function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecut
   const p = ex.plan!;
   const inputs = ex.inputs as FiaInputs;
   if (p.kernel === 'decode') {
-    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions });
+    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: ex.lensBufferOf(device) });
   } else {
     encodePrefill({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions });
   }
@@ -133,7 +241,7 @@ type Command = { pass: boolean; method: string; args: unknown[] };
  * was encoded without a throw, and a replayed pass is always ended: a failure never leaves the
  * caller's encoder with an open pass or half a plan.
  */
-function deferredEncoder(): { encoder: GPUCommandEncoder; replay(target: GPUCommandEncoder): void } {
+function deferredEncoder(): { encoder: GPUCommandEncoder; commands: Command[] } {
   const commands: Command[] = [];
   const recorder = (pass: boolean): object => new Proxy({}, {
     get: (_t, method) => (...args: unknown[]): unknown => {
@@ -142,20 +250,34 @@ function deferredEncoder(): { encoder: GPUCommandEncoder; replay(target: GPUComm
       return method === 'beginComputePass' ? recorder(true) : undefined;
     },
   });
-  const replay = (target: GPUCommandEncoder): void => {
-    let pass: GPUComputePassEncoder | null = null;
-    try {
-      for (const c of commands) {
-        const self = (c.pass ? pass : target) as unknown as Record<string, (...a: unknown[]) => unknown>;
-        const result = self[c.method]!(...c.args);
-        if (c.method === 'beginComputePass') pass = result as GPUComputePassEncoder;
-        if (c.pass && c.method === 'end') pass = null;
-      }
-    } finally {
-      pass?.end();
+  return { encoder: recorder(false) as GPUCommandEncoder, commands };
+}
+
+/** Records `commands` (deferredEncoder's) into `target`; a replayed pass is always ended. */
+function replay(commands: readonly Command[], target: GPUCommandEncoder): void {
+  let pass: GPUComputePassEncoder | null = null;
+  try {
+    for (const c of commands) {
+      const self = (c.pass ? pass : target) as unknown as Record<string, (...a: unknown[]) => unknown>;
+      const result = self[c.method]!(...c.args);
+      if (c.method === 'beginComputePass') pass = result as GPUComputePassEncoder;
+      if (c.pass && c.method === 'end') pass = null;
     }
-  };
-  return { encoder: recorder(false) as GPUCommandEncoder, replay };
+  } finally {
+    pass?.end();
+  }
+}
+
+/** The plan's commands for `workspace`: recorded by the first run on it, reused by later runs. */
+function commandsFor(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer | null): Command[] {
+  let commands = ex.recordedFor(workspace);
+  if (commands === undefined) {
+    const deferred = deferredEncoder();
+    encodePlan(device, deferred.encoder, ex, workspace);
+    commands = deferred.commands;
+    ex.keepRecorded(workspace, commands);
+  }
+  return commands;
 }
 
 /** One run's outcome: its status (non-zero only for rejected arguments) and its device errors. */
@@ -186,13 +308,12 @@ export function runExecutorOwn(
   pushScopes(device);
   let errors: WorkErrors;
   try {
+    const commands = commandsFor(device, ex, workspace);
     if (encoder != null) {
-      const deferred = deferredEncoder();
-      encodePlan(device, deferred.encoder, ex, workspace);
-      deferred.replay(encoder);
+      replay(commands, encoder);
     } else {
       const own = device.createCommandEncoder({ label: `fia.${ex.plan.kernel}` });
-      encodePlan(device, own, ex, workspace);
+      replay(commands, own);
       s.queue.submit([own.finish()]);
     }
   } finally {

@@ -2,7 +2,7 @@
 // workspace layout. The same layout call sizes the workspace (GetWorkspaceSize) and places the
 // regions the executor binds, so the two agree by construction (STYLE §4).
 import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../acl/status.js';
-import type { DeviceCaps } from '../kernels/caps.js';
+import { capsOf, type DeviceCaps } from '../kernels/caps.js';
 import { type DecodePlan, type DecodeRegions, decodeUnsupported, layoutDecodeWorkspace, planDecode } from '../kernels/decode.js';
 import {
   layoutPrefillWorkspace, type PrefillPlan, type PrefillRegions, planPrefill, prefillUnsupported,
@@ -51,6 +51,55 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
   }
   checkBindingSizes(problem, out, caps, inputs);
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The plan cache: GetWorkspaceSize of a problem already planned on this device reuses its plan.
+// The key holds everything planFia reads (the normalized Problem; every input tensor's dtype,
+// shape, strides and offset; every scalar and length), the device by identity (its caps are
+// fixed); never buffer identity, which no plan depends on. A decode plan does not depend on
+// actualSeqLengthsKv (its splits cover the planned maximum, the lengths are read on the device),
+// so those values are left out of a decode key.
+
+const PLAN_CACHE_ENTRIES = 256;
+const planCaches = new WeakMap<object, Map<string, FiaPlan>>();
+
+function describe(v: unknown): string {
+  if (v === null || v === undefined) return '-';
+  if (typeof v !== 'object') return String(v);
+  const o = v as { kind?: unknown };
+  if (o.kind === 'tensor') {
+    const t = v as Tensor;
+    return `${t.dtype}[${t.shape.join(',')}](${t.strides.join(',')})@${t.offset}${t.format}`;
+  }
+  if (o.kind === 'tensorList' || Array.isArray((v as { tensors?: unknown }).tensors)) {
+    return `{${(v as { tensors: readonly unknown[] }).tensors.map(describe).join(';')}}`;
+  }
+  if (Array.isArray((v as { values?: unknown }).values)) return `<${(v as { values: readonly number[] }).values.join(',')}>`;
+  return JSON.stringify(v);
+}
+
+/** The cache key of (problem, inputs); see above. */
+export function planKey(problem: Problem, inputs: FiaInputs): string {
+  let key = JSON.stringify(problem.isDecode ? { ...problem, kvLens: null } : problem);
+  for (const name in inputs) {
+    const v = (inputs as unknown as Record<string, unknown>)[name];
+    key += `|${name}=${problem.isDecode && name === 'actualSeqLengthsKv' ? (v == null ? '-' : 'given') : describe(v)}`;
+  }
+  return key;
+}
+
+/** planFia for `device`'s caps, reusing the plan of an earlier call with the same key (successful plans only). */
+export function planFiaOn(device: GPUDevice, problem: Problem, inputs: FiaInputs): FiaPlan {
+  let cache = planCaches.get(device);
+  if (!cache) planCaches.set(device, (cache = new Map()));
+  const key = planKey(problem, inputs);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const plan = planFia(problem, capsOf(device), inputs);
+  if (cache.size >= PLAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(key, plan);
+  return plan;
 }
 
 /**

@@ -636,15 +636,24 @@ export interface DecodeContext {
   inputs: FiaInputs;
   workspace: GPUBuffer | null;
   regions: DecodeRegions;
+  /**
+   * u32 actualSeqLengthsKv[B] on the device (COPY_SRC), copied into the meta region by every run:
+   * the executor's lengths buffer, which setActualSeqLengthsKv updates. Absent: a buffer filled
+   * once from problem.kvLens (kernel tests).
+   */
+  kvLens?: GPUBuffer;
 }
 
-/** Copies kvLens (u32) into the meta region after the aux scalars, inside the command buffer. */
-function encodeLensCopy(device: GPUDevice, encoder: GPUCommandEncoder, kvLens: readonly number[], workspace: GPUBuffer, meta: WorkspaceRegion): void {
-  const bytes = Math.max(4, kvLens.length * 4);
-  const staging = device.createBuffer({ size: bytes, usage: 0x04 /* COPY_SRC */, mappedAtCreation: true, label: 'fia.decode.kvLens' });
-  new Uint32Array(staging.getMappedRange()).set(kvLens);
-  staging.unmap();
-  encoder.copyBufferToBuffer(staging, 0, workspace, meta.offset + AUX_BYTES, kvLens.length * 4);
+/** Copies kvLens (u32[B]) into the meta region after the aux scalars, inside the command buffer. */
+function encodeLensCopy(device: GPUDevice, encoder: GPUCommandEncoder, problem: Problem, source: GPUBuffer | undefined, workspace: GPUBuffer, meta: WorkspaceRegion): void {
+  const bytes = problem.batch * 4;
+  let lens = source;
+  if (!lens) {
+    lens = device.createBuffer({ size: Math.max(4, bytes), usage: 0x04 /* COPY_SRC */, mappedAtCreation: true, label: 'fia.decode.kvLens' });
+    new Uint32Array(lens.getMappedRange()).set(problem.kvLens);
+    lens.unmap();
+  }
+  encoder.copyBufferToBuffer(lens, 0, workspace, meta.offset + AUX_BYTES, bytes);
 }
 
 /**
@@ -664,7 +673,7 @@ export function encodeDecode(ctx: DecodeContext): void {
   if (B * N === 0) return;
   // Copies read the caller's tensors (ctx.inputs); bindings and uniforms use each tensor's byte range.
   encodeAuxCopies(encoder, ctx.inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
-  if (B > 0) encodeLensCopy(device, encoder, problem.kvLens, ws, regions.meta);
+  if (B > 0) encodeLensCopy(device, encoder, problem, ctx.kvLens, ws, regions.meta);
   if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, ws, regions.meta.offset, regions.kvSource);
   const inputs = rebaseInputs(ctx.inputs);
 
