@@ -63,11 +63,19 @@ describe('plan cache', () => {
     const a = expectFreshPlan(device, x);
     expect(expectFreshPlan(device, { ...x })).toBe(a);
     expect(expectFreshPlan(device, { ...x, actualSeqLengthsKv: aclCreateIntArray([300, 1]) })).toBe(a);
-    // Prefill keys keep the lengths.
+    // A decode hit carries the call's own lengths.
+    const r = fiaGetWorkspaceSize({ ...x, actualSeqLengthsKv: aclCreateIntArray([7]) });
+    expect(r.executor!.problem!.kvLens).toEqual([7, 7]);
+    expect(r.executor!.actualSeqLengthsKv()).toEqual([7, 7]);
+    expect(fiaGetWorkspaceSize({ ...x, actualSeqLengthsKv: null }).executor!.problem!.kvLens).toEqual([300, 300]);
+    // A prefill entry serves only its own lengths.
     const p = inputs(8, 64, { actualSeqLengthsKv: aclCreateIntArray([10, 64]) });
     const pa = expectFreshPlan(device, p);
-    expect(planKey(normalize(p), p)).not.toBe(planKey(normalize({ ...p, actualSeqLengthsKv: aclCreateIntArray([11, 64]) }), p));
     expect(expectFreshPlan(device, { ...p })).toBe(pa);
+    const other = { ...p, actualSeqLengthsKv: aclCreateIntArray([11, 64]) };
+    expect(expectFreshPlan(device, other)).not.toBe(pa);
+    const r2 = fiaGetWorkspaceSize(other);
+    expect(r2.executor!.problem!.kvLens).toEqual([11, 64]);
   });
 
   it('calls differing in one planned fact each get their own plan', () => {
@@ -86,7 +94,7 @@ describe('plan cache', () => {
     const keys = new Set<string>();
     for (const x of variants) {
       expectFreshPlan(device, x);
-      keys.add(planKey(normalize(x), x));
+      keys.add(planKey(x));
     }
     expect(keys.size).toBe(variants.length);
     // Again, in reverse order: every call still gets its own plan.

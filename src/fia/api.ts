@@ -23,7 +23,6 @@ import {
 import { paddedByteLength } from '../acl/dtype.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
-import { normalize } from './normalize.js';
 import { planFiaOn } from './plan.js';
 import { type FiaInputs, INT_MAX, type Layout } from './problem.js';
 import { isEmptyOutput, validate } from './validate.js';
@@ -53,8 +52,7 @@ export function fiaGetWorkspaceSize(inputs: FiaInputs): GetWorkspaceSizeResult {
 
 function createExecutor(raw: FiaInputs): FiaExecutor {
   validate(raw);
-  const inputs: FiaInputs = { ...raw };
-  if (isEmptyOutput(inputs)) return new FiaExecutor(null, inputs, null, null, 0);
+  if (isEmptyOutput(raw)) return new FiaExecutor(null, { ...raw }, null, null, 0);
   const device = aclrtGetDevice();
   if (device === null) {
     const loss = currentDeviceLoss();
@@ -64,9 +62,9 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
   }
   const loss = deviceLoss(device);
   if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `current device: ${loss}`);
-  const problem = normalize(inputs);
-  const plan = planFiaOn(device, problem, inputs);
-  return new FiaExecutor(device, readInputs(inputs, problem), problem, plan, plan.workspaceBytes);
+  const { problem, plan } = planFiaOn(device, raw);
+  // readInputs copies the inputs object (the executor keeps its own).
+  return new FiaExecutor(device, readInputs(raw, problem), problem, plan, plan.workspaceBytes);
 }
 
 /**

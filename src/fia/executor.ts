@@ -305,10 +305,16 @@ export function runExecutorOwn(
   const { ex, stream: s } = checkRun(executor, workspace, workspaceSize, stream, encoder);
   if (ex.problem === null || ex.plan === null || s === null) return { stream: s, errors: NO_ERRORS };
   const device = s.device;
+  const recorded = ex.recordedFor(workspace);
+  if (recorded !== undefined && encoder != null) {
+    // A replay into the caller's encoder creates nothing: its errors are the caller's command buffer's.
+    replay(recorded, encoder);
+    return { stream: s, errors: NO_ERRORS };
+  }
   pushScopes(device);
   let errors: WorkErrors;
   try {
-    const commands = commandsFor(device, ex, workspace);
+    const commands = recorded ?? commandsFor(device, ex, workspace);
     if (encoder != null) {
       replay(commands, encoder);
     } else {

@@ -10,7 +10,7 @@ import {
 import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
-import { given } from './normalize.js';
+import { given, normalize, resolveLengths } from './normalize.js';
 import type { FiaInputs, Problem } from './problem.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
@@ -54,52 +54,70 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
 }
 
 // ---------------------------------------------------------------------------------------------
-// The plan cache: GetWorkspaceSize of a problem already planned on this device reuses its plan.
-// The key holds everything planFia reads (the normalized Problem; every input tensor's dtype,
-// shape, strides and offset; every scalar and length), the device by identity (its caps are
-// fixed); never buffer identity, which no plan depends on. A decode plan does not depend on
-// actualSeqLengthsKv (its splits cover the planned maximum, the lengths are read on the device),
-// so those values are left out of a decode key.
+// The plan cache: GetWorkspaceSize of a call already planned on this device reuses its Problem and
+// plan. normalize and planFia read only the inputs' dtypes, shapes, strides, offsets, formats,
+// scalars and lengths, and the device's caps: the key holds all of those (the device by identity,
+// its caps being fixed), never buffer identity, which no plan depends on. The actualSeqLengthsKv
+// values are kept beside the key: a decode plan does not depend on them (its splits cover the
+// planned maximum, the lengths are read on the device), so a decode hit takes the new lengths;
+// a prefill entry serves only the same lengths.
 
 const PLAN_CACHE_ENTRIES = 256;
-const planCaches = new WeakMap<object, Map<string, FiaPlan>>();
+interface PlanEntry { problem: Problem; plan: FiaPlan; kvLensKey: string }
+const planCaches = new WeakMap<object, Map<string, PlanEntry>>();
 
+let undescribable = 0;
+
+/** An input as key text; an ignored parameter may hold anything (validation judges only what it reads). */
 function describe(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v !== 'object') return String(v);
-  const o = v as { kind?: unknown };
+  if (typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v) : String(v);
+  const o = v as { kind?: unknown; tensors?: unknown; values?: unknown };
   if (o.kind === 'tensor') {
-    const t = v as Tensor;
-    return `${t.dtype}[${t.shape.join(',')}](${t.strides.join(',')})@${t.offset}${t.format}`;
+    const t = v as Record<keyof Tensor, unknown>;
+    return `${String(t.dtype)}[${String(t.shape)}](${String(t.strides)})@${String(t.offset)}${String(t.format)}`;
   }
-  if (o.kind === 'tensorList' || Array.isArray((v as { tensors?: unknown }).tensors)) {
-    return `{${(v as { tensors: readonly unknown[] }).tensors.map(describe).join(';')}}`;
+  if (Array.isArray(o.tensors)) return `{${o.tensors.map(describe).join(';')}}`;
+  if (Array.isArray(o.values)) return `<${String(o.values)}>`;
+  try {
+    return JSON.stringify(v);
+  } catch {
+    return `?${undescribable++}`; // never equal to another call's key
   }
-  if (Array.isArray((v as { values?: unknown }).values)) return `<${(v as { values: readonly number[] }).values.join(',')}>`;
-  return JSON.stringify(v);
 }
 
-/** The cache key of (problem, inputs); see above. */
-export function planKey(problem: Problem, inputs: FiaInputs): string {
-  let key = JSON.stringify(problem.isDecode ? { ...problem, kvLens: null } : problem);
+/** The cache key of a call's inputs: every input by name but the actualSeqLengthsKv values (see above). */
+export function planKey(inputs: FiaInputs): string {
+  let key = '';
   for (const name in inputs) {
     const v = (inputs as unknown as Record<string, unknown>)[name];
-    key += `|${name}=${problem.isDecode && name === 'actualSeqLengthsKv' ? (v == null ? '-' : 'given') : describe(v)}`;
+    key += `|${name}=${name === 'actualSeqLengthsKv' ? (v == null ? '-' : 'given') : describe(v)}`;
   }
   return key;
 }
 
-/** planFia for `device`'s caps, reusing the plan of an earlier call with the same key (successful plans only). */
-export function planFiaOn(device: GPUDevice, problem: Problem, inputs: FiaInputs): FiaPlan {
+/**
+ * normalize + planFia for `device`'s caps (validated inputs), reusing the Problem and plan of an
+ * earlier call with the same key (successful plans only).
+ */
+export function planFiaOn(device: GPUDevice, inputs: FiaInputs): { problem: Problem; plan: FiaPlan } {
   let cache = planCaches.get(device);
   if (!cache) planCaches.set(device, (cache = new Map()));
-  const key = planKey(problem, inputs);
+  const key = planKey(inputs);
+  const kvLensKey = describe(inputs.actualSeqLengthsKv);
   const hit = cache.get(key);
-  if (hit) return hit;
+  if (hit && hit.kvLensKey === kvLensKey) return hit;
+  if (hit && hit.problem.isDecode) {
+    const kv = hit.problem.kv;
+    const kvLens = resolveLengths(inputs.actualSeqLengthsKv, hit.problem.batch,
+      (b) => (kv.kind === 'list' ? kv.seqLens[b]! : hit.problem.kvSeqLen));
+    return { problem: { ...hit.problem, kvLens }, plan: hit.plan };
+  }
+  const problem = normalize(inputs);
   const plan = planFia(problem, capsOf(device), inputs);
-  if (cache.size >= PLAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
-  cache.set(key, plan);
-  return plan;
+  if (!hit && cache.size >= PLAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
+  cache.set(key, { problem, plan, kvLensKey });
+  return { problem, plan };
 }
 
 /**
