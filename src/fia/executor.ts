@@ -31,14 +31,35 @@ export const WORKSPACE_USAGE = USAGE_STORAGE | USAGE_COPY_DST | USAGE_COPY_SRC;
 
 /** The recorded-commands key of runs without a workspace. */
 const NO_WORKSPACE = {};
+/** Decode: each executor's device copy of its lengths (COPY_SRC | COPY_DST), created by its first run. */
+const lensBuffers = new WeakMap<FiaExecutor, GPUBuffer>();
+/** The plan's recorded commands per executor and workspace buffer (NO_WORKSPACE: a null workspace). */
+const recordedRuns = new WeakMap<FiaExecutor, WeakMap<object, Command[]>>();
+
+function lensBufferOf(device: GPUDevice, ex: FiaExecutor): GPUBuffer {
+  let buffer = lensBuffers.get(ex);
+  if (buffer === undefined) {
+    const lens = ex['kvLens'] ?? new Uint32Array(0);
+    buffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: 0x04 | 0x08 /* COPY_SRC | COPY_DST */, label: 'fia.decode.kvLens' });
+    if (lens.length > 0) device.queue.writeBuffer(buffer, 0, lens);
+    lensBuffers.set(ex, buffer);
+  }
+  return buffer;
+}
+
+function recordedFor(ex: FiaExecutor, workspace: GPUBuffer | null): Command[] | undefined {
+  return recordedRuns.get(ex)?.get(workspace ?? NO_WORKSPACE);
+}
+
+function keepRecorded(ex: FiaExecutor, workspace: GPUBuffer | null, commands: Command[]): void {
+  let runs = recordedRuns.get(ex);
+  if (!runs) recordedRuns.set(ex, (runs = new WeakMap()));
+  runs.set(workspace ?? NO_WORKSPACE, commands);
+}
 
 export class FiaExecutor {
   /** Decode: the u32 actualSeqLengthsKv[B] the next runs read (setActualSeqLengthsKv). */
   private kvLens: Uint32Array<ArrayBuffer> | null = null;
-  /** Decode: the device copy of kvLens (COPY_SRC | COPY_DST), created by the first run. */
-  private lensBuffer: GPUBuffer | null = null;
-  /** The plan's recorded commands per workspace buffer (NO_WORKSPACE: a null workspace). */
-  private readonly recorded = new WeakMap<object, Command[]>();
 
   constructor(
     /** The device GetWorkspaceSize planned for (null only for an empty output: nothing to run). */
@@ -121,26 +142,8 @@ export class FiaExecutor {
       }
     }
     this.kvLens = next;
-    if (this.lensBuffer !== null && this.device !== null) this.device.queue.writeBuffer(this.lensBuffer, 0, next);
-  }
-
-  /** Decode: the device copy of the lengths (created and filled on first use). */
-  lensBufferOf(device: GPUDevice): GPUBuffer {
-    if (this.lensBuffer === null) {
-      const lens = this.kvLens ?? new Uint32Array(0);
-      this.lensBuffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: 0x04 | 0x08 /* COPY_SRC | COPY_DST */, label: 'fia.decode.kvLens' });
-      if (lens.length > 0) device.queue.writeBuffer(this.lensBuffer, 0, lens);
-    }
-    return this.lensBuffer;
-  }
-
-  /** The commands recorded for `workspace` by an earlier run, if any. */
-  recordedFor(workspace: GPUBuffer | null): Command[] | undefined {
-    return this.recorded.get(workspace ?? NO_WORKSPACE);
-  }
-
-  keepRecorded(workspace: GPUBuffer | null, commands: Command[]): void {
-    this.recorded.set(workspace ?? NO_WORKSPACE, commands);
+    const buffer = lensBuffers.get(this);
+    if (buffer !== undefined && this.device !== null) this.device.queue.writeBuffer(buffer, 0, next);
   }
 
   /** Every caller tensor (inputs and outputs), for aliasing checks. */
@@ -227,7 +230,7 @@ function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecut
   const p = ex.plan!;
   const inputs = ex.inputs as FiaInputs;
   if (p.kernel === 'decode') {
-    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: ex.lensBufferOf(device) });
+    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: lensBufferOf(device, ex) });
   } else {
     encodePrefill({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions });
   }
@@ -270,12 +273,12 @@ function replay(commands: readonly Command[], target: GPUCommandEncoder): void {
 
 /** The plan's commands for `workspace`: recorded by the first run on it, reused by later runs. */
 function commandsFor(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer | null): Command[] {
-  let commands = ex.recordedFor(workspace);
+  let commands = recordedFor(ex, workspace);
   if (commands === undefined) {
     const deferred = deferredEncoder();
     encodePlan(device, deferred.encoder, ex, workspace);
     commands = deferred.commands;
-    ex.keepRecorded(workspace, commands);
+    keepRecorded(ex, workspace, commands);
   }
   return commands;
 }
@@ -305,7 +308,7 @@ export function runExecutorOwn(
   const { ex, stream: s } = checkRun(executor, workspace, workspaceSize, stream, encoder);
   if (ex.problem === null || ex.plan === null || s === null) return { stream: s, errors: NO_ERRORS };
   const device = s.device;
-  const recorded = ex.recordedFor(workspace);
+  const recorded = recordedFor(ex, workspace);
   if (recorded !== undefined && encoder != null) {
     // A replay into the caller's encoder creates nothing: its errors are the caller's command buffer's.
     replay(recorded, encoder);
