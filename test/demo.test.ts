@@ -1,5 +1,5 @@
-// The generation demo (bench/demo/generate.ts): prefill, then decode steps whose attention outputs
-// and LSE (every layer, the first steps, one of them across a new KV block) match the float64
+// The generation demo (bench/demo/generate.ts): prompt and generation steps whose attention
+// outputs and LSE (every layer, chosen steps, one of them opening a new KV block) match the float64
 // reference; the demo must produce tokens and timings.
 import { describe, expect, it } from 'vitest';
 import { generate } from '../bench/demo/generate.js';
@@ -8,19 +8,20 @@ import { testStream } from './helpers/gpu.js';
 const WATCHDOG_MS = 120_000;
 
 describe('generation demo', () => {
-  it('prefill + 4 decode steps over a paged cache: the first 3 steps match the reference', async () => {
+  it('prompts then generated tokens over a paged cache: checked steps match the reference', async () => {
     const stream = await testStream();
-    const prompts = [Array.from({ length: 127 }, (_, i) => (i * 7 + 3) % 64), Array.from({ length: 9 }, (_, i) => (i * 5 + 1) % 64)];
+    const prompts = [Array.from({ length: 17 }, (_, i) => (i * 7 + 3) % 64), Array.from({ length: 9 }, (_, i) => (i * 5 + 1) % 64)];
     let timer: ReturnType<typeof setTimeout> | undefined;
     const r = await Promise.race([
-      generate(stream, prompts, 4, { checkSteps: 3 }),
+      generate(stream, prompts, 4, { checkSteps: [0, 8, 16, 19] }),
       new Promise<never>((_, reject) => { timer = setTimeout(() => reject(new Error('demo: no answer')), WATCHDOG_MS); }),
     ]).finally(() => clearTimeout(timer));
-    // 3 steps × 2 layers checked; sequence 0 (127 prompt tokens + 1) moves into its second block at step 1.
-    expect(r.checks.length).toBe(6);
+    // 4 steps × 2 layers: the first, sequence 1's first generated position, position 16 of
+    // sequence 0 (a new block, its table row rewritten), the last step (20 steps in all).
+    expect(r.checks.length).toBe(8);
     for (const c of r.checks) expect(c.ok, `step ${c.step} layer ${c.layer}: out ${c.out}; lse ${c.lse}`).toBe(true);
     expect(r.tokens.map((t) => t.length)).toEqual([4, 4]);
-    expect(r.timedSteps).toBe(3);
+    expect(r.timedSteps).toBe(19);
     expect(r.gpuMsPerToken).toBeGreaterThan(0);
   });
 });

@@ -4,13 +4,15 @@
 //   model      vocab 64, d_model 64, 2 layers, 4 query heads over 2 KV heads (GQA), head dim 16,
 //              RMSNorm, ReLU MLP, no positional encoding; projections, MLP and sampling on the CPU
 //              (float64); K/V caches, queries and attention outputs FLOAT16 on the device.
-//   KV cache   per layer a paged pool (numBlocks, blockSize 128, KV_N·D); one block table shared by
+//   KV cache   per layer a paged pool (numBlocks, blockSize 16, KV_N·D); one block table shared by
 //              the layers, filled by a block allocator as sequences grow (the table is rewritten in
 //              place: the planned executors read its current contents).
-//   prefill    the prompts (different lengths, actualSeqLengths) through the two-phase API with a
-//              causal mask (sparseMode 3), one call per layer.
-//   decode     per layer one executor planned once for the cache's capacity; per token:
-//              setActualSeqLengthsKv, record into an encoder, submit (the CPU then needs the output).
+//   steps      per layer one decode executor planned once for the cache's capacity; per step (one
+//              position of every sequence): setActualSeqLengthsKv, record into an encoder, submit
+//              (the CPU then needs the output). The prompts (different lengths) are consumed the
+//              same way, one position per step (the Q_S > 1 prefill kernel over a paged cache
+//              compiled too slowly on the software adapter for a demo); past its prompt a sequence
+//              feeds back its sampled token.
 //              softmaxLseFlag is on: the LSE is what an application merges partial attention by.
 import { encodeValues } from '../../src/codec/index.js';
 import { ACLNN_SUCCESS, aclGetRecentErrMsg } from '../../src/acl/status.js';
@@ -26,7 +28,7 @@ import type { FiaInputs } from '../../src/fia/problem.js';
 import { attentionReference, compareOutputs } from '../../src/reference/index.js';
 import { mulberry32 } from '../../src/reference/random.js';
 
-export const CONFIG = { vocab: 64, dModel: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, blockSize: 128, maxBlocksPerSeq: 2, mlp: 128 };
+export const CONFIG = { vocab: 64, dModel: 64, layers: 2, heads: 4, kvHeads: 2, headDim: 16, blockSize: 16, maxBlocksPerSeq: 16, mlp: 128 };
 const { vocab: V, dModel: H, heads: N, kvHeads: KVN, headDim: D, blockSize: BS, maxBlocksPerSeq: MB } = CONFIG;
 const HKV = KVN * D;
 
@@ -83,12 +85,13 @@ export interface StepCheck { step: number; layer: number; out: string; lse: stri
 
 export interface GenerateResult {
   tokens: number[][];
-  /** Decode steps timed (after the first, which plans and records). */
+  /** Steps timed (all but the first, which plans and records); a step is one position of every sequence. */
   timedSteps: number;
   hostMsPerToken: number;
   gpuMsPerToken: number;
   tokensPerSecond: number;
-  prefillMs: number;
+  /** Wall time until every prompt was consumed (the prefill). */
+  promptMs: number;
   checks: StepCheck[];
 }
 
@@ -100,7 +103,7 @@ function check(status: number, what: string): void {
  * Generates `steps` tokens after each prompt (batch = prompts.length). `checkSteps`: the first
  * decode steps whose attention outputs (every layer) are compared with the float64 reference.
  */
-export async function generate(stream: Stream, prompts: number[][], steps: number, opts: { seed?: number; checkSteps?: number; trace?: (what: string) => void } = {}): Promise<GenerateResult> {
+export async function generate(stream: Stream, prompts: number[][], steps: number, opts: { seed?: number; checkSteps?: readonly number[]; trace?: (what: string) => void } = {}): Promise<GenerateResult> {
   const device = stream.device;
   const trace = opts.trace ?? ((): void => undefined);
   const rand = mulberry32(opts.seed ?? 7);
@@ -146,48 +149,13 @@ export async function generate(stream: Stream, prompts: number[][], steps: numbe
     keyAntiquantMode: 0, valueAntiquantMode: 0, attentionOut: out, softmaxLse: lse, ...extra,
   });
 
-  // ---- prefill: all prompt positions, the prompts padded to the longest (actualSeqLengths).
+  // ---- the prompts go through the same decode executors, one position per step (prefill of a
+  // sequence is its steps before its first generated token); a sequence past its prompt feeds back
+  // its last sampled token. Steps: until every sequence has `steps` generated tokens.
   const t0 = performance.now();
-  const P = Math.max(...prompts.map((p) => p.length));
-  let x: Float64Array = new Float64Array(B * P * H);
-  prompts.forEach((p, b) => p.forEach((tok, i) => x.set(embed.w.subarray(tok * H, tok * H + H), (b * P + i) * H)));
-  const slots = prompts.map((p, b) => p.map(() => slotOf(b)));
-  const mask = new Uint8Array(2048 * 2048);
-  for (let i = 0; i < 2048; i++) mask.fill(1, i * 2048 + i + 1, (i + 1) * 2048);
-  const causal = createTensor(stream, mask, [2048, 2048], 'BOOL');
-  const qPre = createEmptyTensor(stream, [B, P, N * D], 'FLOAT16');
-  const oPre = createEmptyTensor(stream, [B, P, N * D], 'FLOAT16');
-  const lsePre = createEmptyTensor(stream, [B, N, P, 1], 'FLOAT32');
-  for (let l = 0; l < layers.length; l++) {
-    const L = layers[l]!;
-    const h = rmsnorm(x, B * P);
-    const q = matmul(h, B * P, L.wq);
-    const k = matmul(h, B * P, L.wk);
-    const v = matmul(h, B * P, L.wv);
-    prompts.forEach((p, b) => p.forEach((_, i) => {
-      writeRows(kCache[l]!, slots[b]![i]!, k.subarray((b * P + i) * HKV, (b * P + i + 1) * HKV));
-      writeRows(vCache[l]!, slots[b]![i]!, v.subarray((b * P + i) * HKV, (b * P + i + 1) * HKV));
-    }));
-    stream.queue.writeBuffer(qPre.buffer, 0, encodeValues('FLOAT16', q) as Uint8Array<ArrayBuffer>);
-    const inputs = base(P, qPre, oPre, lsePre, l, [...lens], {
-      actualSeqLengths: aclCreateIntArray(prompts.map((p) => p.length)), attenMask: causal, sparseMode: 3,
-    });
-    trace(`prefill layer ${l}: plan`);
-    const r = fiaGetWorkspaceSize(inputs);
-    check(r.status, `prefill layer ${l}`);
-    const ws = r.workspaceSize > 0 ? device.createBuffer({ size: r.workspaceSize, usage: 0x80 | 0x08 | 0x04 }) : null;
-    check(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream), 'prefill run');
-    trace(`prefill layer ${l}: run`);
-    const attn = await readTensor(stream, oPre);
-    trace(`prefill layer ${l}: done`);
-    ws?.destroy();
-    x = residual(x, attn, B * P, L);
-  }
-  check(await aclrtSynchronizeStream(stream), 'prefill');
-  let next = prompts.map((p, b) => argmax(logits(x.subarray((b * P + p.length - 1) * H, (b * P + p.length) * H), head)));
-  const prefillMs = performance.now() - t0;
-
-  // ---- decode: one executor per layer, planned once for the table's capacity.
+  const totalSteps = Math.max(...prompts.map((p) => p.length - 1 + steps));
+  const promptSteps = Math.max(...prompts.map((p) => p.length)) - 1;
+  let next = prompts.map((p) => p[0]!);
   const q1 = createEmptyTensor(stream, [B, 1, N * D], 'FLOAT16');
   const o1 = layers.map(() => createEmptyTensor(stream, [B, 1, N * D], 'FLOAT16'));
   const lse1 = layers.map(() => createEmptyTensor(stream, [B, N, 1, 1], 'FLOAT32'));
@@ -198,10 +166,10 @@ export async function generate(stream: Stream, prompts: number[][], steps: numbe
   let hostMs = 0;
   let gpuMs = 0;
   let timed = 0;
-  for (let step = 0; step < steps; step++) {
+  let promptMs = 0;
+  for (let step = 0; step < totalSteps; step++) {
     const s0 = performance.now();
     let gpu = 0;
-    next.forEach((t, b) => tokens[b]!.push(t));
     let xs: Float64Array = new Float64Array(B * H);
     next.forEach((t, b) => xs.set(embed.w.subarray(t * H, t * H + H), b * H));
     const newSlots = next.map((_, b) => slotOf(b));
@@ -230,10 +198,19 @@ export async function generate(stream: Stream, prompts: number[][], steps: numbe
       const attn = await readTensor(stream, o1[l]!);
       gpu += performance.now() - g0;
       trace(`decode step ${step} layer ${l}: done`);
-      if (step < (opts.checkSteps ?? 0)) checks.push(await checkStep(stream, { ...decodeInputs[l]!, actualSeqLengthsKv: aclCreateIntArray(lens) }, attn, step, l));
+      if (opts.checkSteps?.includes(step)) checks.push(await checkStep(stream, { ...decodeInputs[l]!, actualSeqLengthsKv: aclCreateIntArray(lens) }, attn, step, l));
       xs = residual(xs, attn, B, L);
     }
-    next = Array.from({ length: B }, (_, b) => argmax(logits(xs.subarray(b * H, (b + 1) * H), head)));
+    // Position `step` of sequence b: inside its prompt the next input is the prompt's next token,
+    // after it the sampled one (also its output).
+    next = Array.from({ length: B }, (_, b) => {
+      const p = prompts[b]!;
+      if (step + 1 < p.length) return p[step + 1]!;
+      const t = argmax(logits(xs.subarray(b * H, (b + 1) * H), head));
+      if (tokens[b]!.length < steps) tokens[b]!.push(t);
+      return t;
+    });
+    if (step + 1 === promptSteps) promptMs = performance.now() - t0;
     if (step > 0) {
       hostMs += performance.now() - s0 - gpu;
       gpuMs += gpu;
@@ -243,10 +220,10 @@ export async function generate(stream: Stream, prompts: number[][], steps: numbe
   check(await aclrtSynchronizeStream(stream), 'decode');
   for (const e of executors) e.ws.destroy();
   owned.forEach((ids) => allocator.release(ids));
-  for (const t of [...kCache, ...vCache, blockTable, causal, qPre, oPre, lsePre, q1, ...o1, ...lse1]) t.buffer.destroy();
+  for (const t of [...kCache, ...vCache, blockTable, q1, ...o1, ...lse1]) t.buffer.destroy();
   const perToken = timed > 0 ? (hostMs + gpuMs) / timed : 0;
   return {
-    tokens, timedSteps: timed, prefillMs, checks,
+    tokens, timedSteps: timed, promptMs, checks,
     hostMsPerToken: timed > 0 ? hostMs / timed : 0, gpuMsPerToken: timed > 0 ? gpuMs / timed : 0,
     tokensPerSecond: perToken > 0 ? (1000 * B) / perToken : 0,
   };
