@@ -54,6 +54,11 @@ export interface BenchRow {
   note?: string;
   maxAbsErr: number | null;
   tolerance: number | null;
+  /**
+   * Wall ms of the row's first call, from the call to its completion: pipeline compilation
+   * (the shape's first call in this process) plus one run.
+   */
+  firstCallMs: number | null;
   wall: Stats | null;
   gpu: Stats | null;
   /** The time the rates use: the GPU-timestamp median when measured, else the wall median. */
@@ -147,7 +152,7 @@ function baseRow(c: BenchCase, runner: string, probes: ProbeResult): BenchRow {
       qSeqLen: c.qSeqLen, kvSeqLen: c.kvSeqLen, headDim: c.headDim,
     },
     causal: c.causal, dtype: c.dtype, kvStorage: c.kvStorage, runner, ok: false, maxAbsErr: null, tolerance: null,
-    wall: null, gpu: null, timeMs: null, timeSource: null, flops, bytes, gflops: null, gbps: null,
+    firstCallMs: null, wall: null, gpu: null, timeMs: null, timeSource: null, flops, bytes, gflops: null, gbps: null,
     rooflineMs: Math.max(flops / (probes.fmaGflops * 1e6), bytes / (probes.readGBs * 1e6)),
     rooflineFraction: null, speedupVsNaive: null,
   };
@@ -199,7 +204,10 @@ async function measureRow(row: BenchRow, p: PreparedRun, x: RowContext): Promise
   const { device } = x;
   row.note = p.note;
   x.step('check');
+  const t0 = performance.now();
   await scopedCall(device, () => p.run());
+  await device.queue.onSubmittedWorkDone();
+  row.firstCallMs = performance.now() - t0;
   if (x.check) {
     const out = await p.readOutput();
     row.maxAbsErr = maxAbsError(out, x.reference());
@@ -300,11 +308,12 @@ export function failedRows(report: BenchReport): BenchRow[] {
   return report.rows.filter((r) => !r.ok && !r.unsupported);
 }
 
-const TABLE_HEAD = ['case', 'runner', 'wall ms', 'IQR', 'gpu ms', 'rate', '% roofline', 'x naive', 'max err', 'status'];
+const TABLE_HEAD = ['case', 'runner', 'first ms', 'wall ms', 'IQR', 'gpu ms', 'rate', '% roofline', 'x naive', 'max err', 'status'];
 
 function tableCells(report: BenchReport): string[][] {
   return report.rows.map((r) => [
     r.caseId, r.runner,
+    r.firstCallMs === null ? '-' : r.firstCallMs.toFixed(0),
     r.wall ? r.wall.medianMs.toFixed(2) : '-',
     r.wall ? (r.wall.q3Ms - r.wall.q1Ms).toFixed(2) : '-',
     r.gpu ? r.gpu.medianMs.toFixed(2) : '-',

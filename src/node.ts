@@ -49,7 +49,7 @@ export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>
  * property): the instance lives as long as something from it does, and is collected after the
  * last device is destroyed and dropped. Only a weak reference is kept here, for re-use.
  */
-type Source = 'default' | 'software';
+type Source = 'default' | 'swiftshader' | 'lavapipe';
 const instances = new Map<Source, WeakRef<GPU>>();
 /** The hidden property under which an adapter or device holds its Dawn instance. */
 const HOLD = Symbol('webgpu-fia.instance');
@@ -88,32 +88,121 @@ function installGlobals(): void {
   installed = true;
 }
 
+/**
+ * Which adapter to use in Node:
+ * - 'default': Dawn's choice (a hardware GPU when there is one), else SwiftShader;
+ * - 'swiftshader': SwiftShader's Vulkan driver from a known location (SWIFTSHADER_ICDS);
+ * - 'lavapipe': Mesa's llvmpipe Vulkan driver (Debian: mesa-vulkan-drivers), from the loader's
+ *   driver folders (lvp_icd*.json).
+ * The environment variable FIA_ADAPTER sets it when the option is absent.
+ */
+export type NodeAdapterChoice = 'default' | 'swiftshader' | 'lavapipe';
+export const NODE_ADAPTER_CHOICES: readonly NodeAdapterChoice[] = ['default', 'swiftshader', 'lavapipe'];
+
+/**
+ * The device's limits: 'adapter' (the adapter's own limits for what the kernels size by: storage
+ * buffers, workgroup storage, invocations, binding sizes) or 'default' (WebGPU's default limits,
+ * what a plain adapter.requestDevice() gives). The environment variable FIA_LIMITS sets it when the
+ * option is absent.
+ */
+export type NodeLimitsChoice = 'adapter' | 'default';
+
 export interface NodeAdapterOptions {
-  /** Ask for this power preference first (default: none). */
+  /** Which adapter (default: FIA_ADAPTER, else 'default'). */
+  adapter?: NodeAdapterChoice;
+  /** Ask for this power preference first (default: none; 'default' adapter only). */
   powerPreference?: GPUPowerPreference;
-  /** Use SwiftShader even when a hardware adapter exists. */
+  /** Use SwiftShader even when a hardware adapter exists (the same as adapter: 'swiftshader'). */
   forceSoftware?: boolean;
+}
+
+export interface NodeDeviceOptions extends NodeAdapterOptions {
+  /** The device's limits (default: FIA_LIMITS, else 'adapter'). */
+  limits?: NodeLimitsChoice;
   /** Hide these adapter features from the device (e.g. to test the paths without subgroups). */
   hideFeatures?: readonly GPUFeatureName[];
 }
 
+function envChoice<T extends string>(name: string, allowed: readonly T[], env: Readonly<Record<string, string | undefined>>): T | undefined {
+  const v = env[name]?.trim();
+  if (!v) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) throw new Error(`${name}=${v}: expected one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+/** The adapter choice of `opts`, else of FIA_ADAPTER, else 'default'. */
+export function adapterChoice(opts: NodeAdapterOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): NodeAdapterChoice {
+  if (opts.adapter) {
+    if (!NODE_ADAPTER_CHOICES.includes(opts.adapter)) throw new Error(`adapter ${String(opts.adapter)}: expected one of ${NODE_ADAPTER_CHOICES.join(', ')}`);
+    return opts.adapter;
+  }
+  if (opts.forceSoftware) return 'swiftshader';
+  return envChoice('FIA_ADAPTER', NODE_ADAPTER_CHOICES, env) ?? 'default';
+}
+
+/** The limits choice of `opts`, else of FIA_LIMITS, else 'adapter'. */
+export function limitsChoice(opts: NodeDeviceOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): NodeLimitsChoice {
+  const allowed: readonly NodeLimitsChoice[] = ['adapter', 'default'];
+  if (opts.limits) {
+    if (!allowed.includes(opts.limits)) throw new Error(`limits ${String(opts.limits)}: expected one of ${allowed.join(', ')}`);
+    return opts.limits;
+  }
+  return envChoice('FIA_LIMITS', allowed, env) ?? 'adapter';
+}
+
+/** lavapipe's driver manifest in the Vulkan loader's folders (lvp_icd.json, lvp_icd.x86_64.json, ...), or null. */
+export function lavapipeIcd(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
+  for (const dir of vulkanIcdDirs(env)) {
+    try {
+      const f = readdirSync(dir).find((name) => /^lvp_icd(\.[\w-]+)?\.json$/.test(name));
+      if (f) return join(dir, f);
+    } catch {
+      // no such folder
+    }
+  }
+  return null;
+}
+
+export const LAVAPIPE_HINT =
+  'lavapipe (Mesa llvmpipe Vulkan driver) not found. On Debian 12 as root: add the bookworm-backports suite to apt, then '
+  + 'apt-get install -t bookworm-backports mesa-vulkan-drivers (Ubuntu 24.04+: apt-get install mesa-vulkan-drivers).';
+
+/** An adapter from the Vulkan driver manifest `icd` alone (its own Dawn instance). */
+async function icdAdapter(source: Source, icd: string): Promise<GPUAdapter | null> {
+  // The loader reads VK_ICD_FILENAMES when the instance enumerates its adapters, in this call.
+  const saved = process.env.VK_ICD_FILENAMES;
+  process.env.VK_ICD_FILENAMES = icd;
+  try {
+    const gpu = gpuInstance(source);
+    const adapter = await gpu.requestAdapter();
+    return adapter ? holdAdapter(adapter, gpu) : null;
+  } finally {
+    if (saved === undefined) delete process.env.VK_ICD_FILENAMES;
+    else process.env.VK_ICD_FILENAMES = saved;
+  }
+}
+
 async function softwareAdapter(): Promise<GPUAdapter | null> {
   const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
-  if (!icd) return null;
-  process.env.VK_ICD_FILENAMES = icd;
-  const gpu = gpuInstance('software');
-  const adapter = await gpu.requestAdapter();
-  return adapter ? holdAdapter(adapter, gpu) : null;
+  return icd ? icdAdapter('swiftshader', icd) : null;
 }
 
 /**
- * A WebGPU adapter in Node: Dawn's default, else SwiftShader from a known location. On Linux
- * without any Vulkan driver installed, goes to SwiftShader directly (no Vulkan warnings on stderr).
- * Throws INSTALL_HINT when there is none.
+ * A WebGPU adapter in Node, chosen by `opts.adapter` or FIA_ADAPTER (NodeAdapterChoice): Dawn's
+ * default, else SwiftShader from a known location (on Linux without any Vulkan driver installed,
+ * SwiftShader directly: no Vulkan warnings on stderr); or SwiftShader or lavapipe explicitly.
+ * Throws INSTALL_HINT / LAVAPIPE_HINT when the chosen one is not there.
  */
 export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPUAdapter> {
   installGlobals();
-  const software = opts.forceSoftware || (!hasVulkanDriver() && SWIFTSHADER_ICDS.some((p) => existsSync(p)));
+  const choice = adapterChoice(opts);
+  if (choice === 'lavapipe') {
+    const icd = lavapipeIcd();
+    const adapter = icd ? await icdAdapter('lavapipe', icd) : null;
+    if (!adapter) throw new Error(LAVAPIPE_HINT);
+    return adapter;
+  }
+  const software = choice === 'swiftshader' || (!hasVulkanDriver() && SWIFTSHADER_ICDS.some((p) => existsSync(p)));
   if (!software) {
     const gpu = gpuInstance('default');
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
@@ -125,13 +214,23 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
 }
 
 /**
- * A GPUDevice with the adapter's own limits for what the kernels size by (storage buffers,
- * workgroup storage, invocations) and its optional fast-path features (shader-f16, subgroups,
- * timestamp-query).
+ * A GPUDevice from requestAdapter(opts): with `limits` 'adapter' (the default), the adapter's own
+ * limits for what the kernels size by and its optional fast-path features (shader-f16, subgroups,
+ * timestamp-query; requestDeviceFrom); with 'default', WebGPU's default limits and the same features.
  */
-export async function requestDevice(opts: NodeAdapterOptions = {}): Promise<GPUDevice> {
+export async function requestDevice(opts: NodeDeviceOptions = {}): Promise<GPUDevice> {
   const adapter = await requestAdapter(opts);
-  return requestDeviceFrom(adapter, opts.hideFeatures); // the device holds the adapter's instance (holdAdapter)
+  // The device holds the adapter's instance (holdAdapter).
+  if (limitsChoice(opts) === 'default') return requestDeviceFrom(adapter, opts.hideFeatures, { defaultLimits: true });
+  return requestDeviceFrom(adapter, opts.hideFeatures);
+}
+
+/**
+ * The configuration FIA_ADAPTER / FIA_LIMITS (or `opts`) select, as a short name for logs and test
+ * titles: e.g. "swiftshader", "swiftshader+default-limits", "lavapipe".
+ */
+export function deviceConfigName(opts: NodeDeviceOptions = {}): string {
+  return adapterChoice(opts) + (limitsChoice(opts) === 'default' ? '+default-limits' : '');
 }
 
 export { adapterSummary, requestDeviceFrom } from './acl/adapter.js';

@@ -15,9 +15,13 @@ export function adapterSummary(adapter: GPUAdapter | { info: GPUAdapterInfo; fea
  * `adapter.requestDevice()` works too, with WebGPU's default limits (8 storage buffers per stage,
  * 16 KiB workgroup storage) and no subgroups: some plans are then slower or rejected with 561101.
  */
-export async function requestDeviceFrom(adapter: GPUAdapter, hideFeatures: readonly string[] = []): Promise<GPUDevice> {
+export async function requestDeviceFrom(
+  adapter: GPUAdapter, hideFeatures: readonly string[] = [], opts: { defaultLimits?: boolean } = {},
+): Promise<GPUDevice> {
   const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
   const requiredFeatures = wanted.filter((f) => adapter.features.has(f) && !hideFeatures.includes(f));
+  // WebGPU's default limits (what a plain requestDevice gives), with the same optional features.
+  if (opts.defaultLimits) return adapter.requestDevice({ requiredFeatures });
   const l = adapter.limits;
   const device = await adapter.requestDevice({
     requiredFeatures,

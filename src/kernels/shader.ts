@@ -124,27 +124,80 @@ export class UniformBlock<F extends Record<string, UniformType>> {
   }
 }
 
+/** What a compute pipeline is made from: its WGSL, a label, and `override` constant values. */
+export interface ShaderBuild {
+  code: string;
+  label: string;
+  constants?: Record<string, number>;
+}
+
+/**
+ * A pipeline a plan needs, before it exists: the cache key (a stable serialization of everything
+ * the code depends on; build it with `specKey`) and how to build the shader. Each kernel family
+ * lists the sources of a plan, so encoding and warm-up (preparePipelines) ask for the same ones.
+ */
+export interface PipelineSource {
+  key: string;
+  build: () => ShaderBuild;
+}
+
 const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
+
+function cacheOf(device: GPUDevice): Map<string, GPUComputePipeline> {
+  let perDevice = pipelineCache.get(device);
+  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
+  return perDevice;
+}
+
+function pipelineDescriptor(device: GPUDevice, shader: ShaderBuild): GPUComputePipelineDescriptor {
+  const module = device.createShaderModule({ code: shader.code, label: shader.label });
+  return { label: shader.label, layout: 'auto', compute: { module, entryPoint: 'main', constants: shader.constants } };
+}
 
 /**
  * A compute pipeline cached per device under `key`, which must be a stable serialization of
- * everything the code depends on (build it with `specKey`). Creation runs in a validation
- * error scope; a shader that fails to compile is reported through `onError`.
+ * everything the code depends on (build it with `specKey`). A pipeline not yet prepared
+ * (preparePipelines) is compiled here, synchronously: the calling thread waits for the compiler.
  */
-export function getPipeline(
-  device: GPUDevice, key: string, build: () => { code: string; label: string; constants?: Record<string, number> },
-): GPUComputePipeline {
-  let perDevice = pipelineCache.get(device);
-  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
+export function getPipeline(device: GPUDevice, key: string, build: () => ShaderBuild): GPUComputePipeline {
+  const perDevice = cacheOf(device);
   const hit = perDevice.get(key);
   if (hit) return hit;
-  const { code, label, constants } = build();
-  const module = device.createShaderModule({ code, label });
-  const pipeline = device.createComputePipeline({
-    label, layout: 'auto', compute: { module, entryPoint: 'main', constants },
-  });
+  const pipeline = device.createComputePipeline(pipelineDescriptor(device, build()));
   perDevice.set(key, pipeline);
   return pipeline;
+}
+
+/** getPipeline for a PipelineSource. */
+export function pipelineOf(device: GPUDevice, source: PipelineSource): GPUComputePipeline {
+  return getPipeline(device, source.key, source.build);
+}
+
+const pending = new WeakMap<GPUDevice, Map<string, Promise<void>>>();
+
+/**
+ * Compiles `sources` off the calling thread (createComputePipelineAsync) into the per-device cache,
+ * so later encodes find them ready. Resolves when every one is ready; rejects with the first
+ * compilation error (a GPUPipelineError's message).
+ */
+export async function preparePipelines(device: GPUDevice, sources: readonly PipelineSource[]): Promise<void> {
+  const perDevice = cacheOf(device);
+  let inFlight = pending.get(device);
+  if (!inFlight) pending.set(device, (inFlight = new Map()));
+  const waits: Promise<void>[] = [];
+  for (const source of sources) {
+    if (perDevice.has(source.key)) continue;
+    let p = inFlight.get(source.key);
+    if (!p) {
+      const map = inFlight;
+      p = device.createComputePipelineAsync(pipelineDescriptor(device, source.build()))
+        .then((pipeline) => { if (!perDevice.has(source.key)) perDevice.set(source.key, pipeline); })
+        .finally(() => map.delete(source.key));
+      inFlight.set(source.key, p);
+    }
+    waits.push(p);
+  }
+  await Promise.all(waits);
 }
 
 /** A stable cache key from a flat specialization object (sorted keys). */
