@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { defineConfig } from 'vitest/config';
+// @ts-expect-error a plain .mjs dev script without type declarations
+import { testConfigurations } from './scripts/adapters.mjs';
 
 /** The commit the benchmark page records in its JSON (bench/page.ts reads __BENCH_COMMIT__). */
 function commitId(): string {
@@ -10,17 +12,30 @@ function commitId(): string {
   }
 }
 
+const CONFIGS: { name: string; env: Record<string, string> }[] = testConfigurations();
+const ONCE_FILES = [
+  'test/*.host.test.ts', 'test/reference.*.test.ts', 'test/codec.test.ts', 'test/validation.test.ts',
+  'test/docs.test.ts', 'test/e2e.test.ts', 'test/package.test.ts',
+];
+
 export default defineConfig({
   // The benchmark page (index.html) is served from the project root.
   server: { host: '127.0.0.1' },
   build: { outDir: 'dist/page', emptyOutDir: true, target: 'es2022' },
   define: { __BENCH_COMMIT__: JSON.stringify(commitId()) },
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/helpers/summaryReporter.ts'],
-    // GPU suites share SwiftShader, which already uses both cores: run files one at a time.
+    // GPU suites share a software adapter, which already uses both cores: one file at a time.
     fileParallelism: false,
+    maxWorkers: 1,
     testTimeout: 120_000,
     hookTimeout: 120_000,
+    projects: [
+      // Files that do not depend on the Node device configuration: the host layer, the reference,
+      // the docs' examples, the package and browser tests (their own adapters).
+      { extends: true, test: { name: 'once', include: ONCE_FILES, env: { FIA_ADAPTER: 'swiftshader', FIA_LIMITS: 'adapter' } } },
+      // Every other (GPU) file, once per device configuration present (scripts/adapters.mjs).
+      ...CONFIGS.map((c) => ({ extends: true, test: { name: c.name, include: ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env } })),
+    ],
   },
 });

@@ -4,11 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { requestAdapter, requestDeviceFrom } from '../src/node.js';
 import { CASES, selectCases } from './cases.js';
 import {
   adapterName, adapterRecord, type BenchReport, failedRows, formatMarkdown, formatTable, type Progress, runBench,
 } from './core.js';
+import { DEVICE_OPTIONS, DEVICE_USAGE, deviceFromArgs } from './device.js';
 import { selectRunners } from './runners.js';
 
 const USAGE = `usage: npm run bench -- [options]
@@ -21,7 +21,7 @@ const USAGE = `usage: npm run bench -- [options]
   --out FILE           JSON report path (default bench/results/bench-<date>.json)
   --no-check           skip the float64 reference check
   --markdown           print the table as GitHub markdown
-  --software           use SwiftShader even if a hardware adapter exists
+${DEVICE_USAGE}
   --list               list the cases and exit`;
 
 function commitId(): string {
@@ -53,7 +53,7 @@ async function main(): Promise<void> {
       out: { type: 'string' },
       'no-check': { type: 'boolean', default: false },
       markdown: { type: 'boolean', default: false },
-      software: { type: 'boolean', default: false },
+      ...DEVICE_OPTIONS,
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -75,8 +75,7 @@ async function main(): Promise<void> {
   const gpuTimestampIters = int(values['gpu-iters'], 'gpu-iters', values.quick ? 2 : 5);
   const warmup = int(values.warmup, 'warmup', 2);
 
-  const adapter = await requestAdapter({ forceSoftware: values.software });
-  const device = await requestDeviceFrom(adapter);
+  const { adapter, device } = await deviceFromArgs(values);
   const adapterRec = adapterRecord(adapter, device);
   console.log(`adapter: ${adapterName(adapterRec)}${adapterRec.isFallbackAdapter ? ' (fallback/software)' : ''}`);
   console.log(`cases: ${cases.map((c) => c.id).join(', ')}; runners: ${runners.map((r) => r.id).join(', ')}; ` +

@@ -13,7 +13,7 @@ import {
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia/api.js';
 import type { FiaExecutor } from '../src/fia/executor.js';
 import type { FiaInputs } from '../src/fia/problem.js';
-import { requestAdapter, requestDeviceFrom } from '../src/node.js';
+import { DEVICE_OPTIONS, deviceFromArgs } from './device.js';
 import { adapterName, adapterRecord } from './core.js';
 
 const [B, N, KVN, S, D] = [4, 8, 2, 1024, 64];
@@ -45,10 +45,9 @@ function perCall(n: number, warm: number, fn: (i: number) => void): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { calls: { type: 'string', default: '300' }, software: { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { calls: { type: 'string', default: '300' }, ...DEVICE_OPTIONS } });
   const calls = Number(values.calls);
-  const adapter = await requestAdapter({ forceSoftware: values.software });
-  const device = await requestDeviceFrom(adapter);
+  const { adapter, device } = await deviceFromArgs(values);
   const stream = createStream(device);
   aclrtSetDevice(device);
   const kv = (): Tensor => createTensor(stream, new Float64Array(B * KVN * S * D).fill(0.25), [B, KVN, S, D], 'FLOAT16');

@@ -11,10 +11,11 @@ import {
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
 import { INT_MAX, type FiaInputs, type Layout } from '../src/fia/problem.js';
-import { requestAdapter, requestDeviceFrom } from '../src/node.js';
+import { parseArgs } from 'node:util';
 import { attentionReference } from '../src/reference/index.js';
 import { selectCases } from '../bench/cases.js';
 import { adapterName, adapterRecord, formatTable, runBench } from '../bench/core.js';
+import { DEVICE_OPTIONS, deviceFromArgs } from '../bench/device.js';
 import { RUNNERS } from '../bench/runners.js';
 
 const QUERY = [0.1, 0.2, 0.3, 0.4];
@@ -54,8 +55,8 @@ async function twoPhase(stream: Stream, x: FiaInputs): Promise<Float64Array> {
 }
 
 async function main(): Promise<void> {
-  const adapter = await requestAdapter();
-  const device = await requestDeviceFrom(adapter);
+  const { values } = parseArgs({ options: DEVICE_OPTIONS });
+  const { adapter, device } = await deviceFromArgs(values);
   const rec = adapterRecord(adapter, device);
   console.log(`adapter: ${adapterName(rec)}${rec.isFallbackAdapter ? ' (fallback/software)' : ''}`);
   const stream = createStream(device);

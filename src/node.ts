@@ -214,15 +214,20 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
 }
 
 /**
- * A GPUDevice from requestAdapter(opts): with `limits` 'adapter' (the default), the adapter's own
- * limits for what the kernels size by and its optional fast-path features (shader-f16, subgroups,
- * timestamp-query; requestDeviceFrom); with 'default', WebGPU's default limits and the same features.
+ * The adapter requestAdapter(opts) chooses and a device from it: with `limits` 'adapter' (the
+ * default), the adapter's own limits for what the kernels size by and its optional fast-path
+ * features (shader-f16, subgroups, timestamp-query; requestDeviceFrom); with 'default', WebGPU's
+ * default limits and the same features. The device holds the adapter's Dawn instance.
  */
-export async function requestDevice(opts: NodeDeviceOptions = {}): Promise<GPUDevice> {
+export async function requestAdapterAndDevice(opts: NodeDeviceOptions = {}): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const adapter = await requestAdapter(opts);
-  // The device holds the adapter's instance (holdAdapter).
-  if (limitsChoice(opts) === 'default') return requestDeviceFrom(adapter, opts.hideFeatures, { defaultLimits: true });
-  return requestDeviceFrom(adapter, opts.hideFeatures);
+  const device = await requestDeviceFrom(adapter, opts.hideFeatures, { defaultLimits: limitsChoice(opts) === 'default' });
+  return { adapter, device };
+}
+
+/** The device of requestAdapterAndDevice(opts). */
+export async function requestDevice(opts: NodeDeviceOptions = {}): Promise<GPUDevice> {
+  return (await requestAdapterAndDevice(opts)).device;
 }
 
 /**

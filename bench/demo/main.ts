@@ -3,14 +3,13 @@
 // and the check of the first decode steps' attention against the float64 reference.
 import { parseArgs } from 'node:util';
 import { createStream } from '../../src/acl/stream.js';
-import { requestAdapter, requestDeviceFrom } from '../../src/node.js';
+import { DEVICE_OPTIONS, deviceFromArgs } from '../device.js';
 import { adapterName, adapterRecord } from '../core.js';
 import { CONFIG, generate } from './generate.js';
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { steps: { type: 'string', default: '16' }, software: { type: 'boolean', default: false } } });
-  const adapter = await requestAdapter({ forceSoftware: values.software });
-  const device = await requestDeviceFrom(adapter);
+  const { values } = parseArgs({ options: { steps: { type: 'string', default: '16' }, ...DEVICE_OPTIONS } });
+  const { adapter, device } = await deviceFromArgs(values);
   const stream = createStream(device);
   const prompts = [
     Array.from({ length: 40 }, (_, i) => (i * 7 + 3) % CONFIG.vocab),
