@@ -24,7 +24,8 @@ import { paddedByteLength } from '../acl/dtype.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { planFiaOn } from './plan.js';
-import { type FiaInputs, INT_MAX, type Layout } from './problem.js';
+import { type ParamName, PARAM_NAMES, PARAMS, type ParamSpec } from './params.js';
+import type { FiaInputs, Layout } from './problem.js';
 import { isEmptyOutput, validate } from './validate.js';
 
 export { FiaExecutor } from './executor.js';
@@ -212,34 +213,19 @@ function toIntArray(a: LengthsArg | null | undefined): IntArray | null {
 
 /** FiaInputs from named options with the doc's defaults (outputs left null). */
 export function inputsFromOptions(o: FusedInferAttentionScoreOptions): FiaInputs {
-  return {
-    query: o.query ?? null, key: toList(o.key), value: toList(o.value),
-    pseShift: o.pseShift ?? null, attenMask: o.attenMask ?? null,
-    actualSeqLengths: toIntArray(o.actualSeqLengths), actualSeqLengthsKv: toIntArray(o.actualSeqLengthsKv),
-    deqScale1: o.deqScale1 ?? null, quantScale1: o.quantScale1 ?? null, deqScale2: o.deqScale2 ?? null,
-    quantScale2: o.quantScale2 ?? null, quantOffset2: o.quantOffset2 ?? null,
-    antiquantScale: o.antiquantScale ?? null, antiquantOffset: o.antiquantOffset ?? null,
-    blockTable: o.blockTable ?? null, queryPaddingSize: o.queryPaddingSize ?? null, kvPaddingSize: o.kvPaddingSize ?? null,
-    keyAntiquantScale: o.keyAntiquantScale ?? null, keyAntiquantOffset: o.keyAntiquantOffset ?? null,
-    valueAntiquantScale: o.valueAntiquantScale ?? null, valueAntiquantOffset: o.valueAntiquantOffset ?? null,
-    keySharedPrefix: o.keySharedPrefix ?? null, valueSharedPrefix: o.valueSharedPrefix ?? null,
-    actualSharedPrefixLen: toIntArray(o.actualSharedPrefixLen),
-    numHeads: o.numHeads,
-    scaleValue: o.scaleValue ?? 1.0,
-    preTokens: o.preTokens ?? INT_MAX,
-    nextTokens: o.nextTokens ?? INT_MAX,
-    inputLayout: o.inputLayout ?? 'BSH',
-    numKeyValueHeads: o.numKeyValueHeads ?? 0,
-    sparseMode: o.sparseMode ?? 0,
-    innerPrecise: o.innerPrecise ?? 0,
-    blockSize: o.blockSize ?? 0,
-    antiquantMode: o.antiquantMode ?? 0,
-    softmaxLseFlag: o.softmaxLseFlag ?? false,
-    keyAntiquantMode: o.keyAntiquantMode ?? 0,
-    valueAntiquantMode: o.valueAntiquantMode ?? 0,
-    attentionOut: null,
-    softmaxLse: null,
-  };
+  const named = o as unknown as Record<string, unknown>;
+  const inputs: Record<string, unknown> = {};
+  for (const name of PARAM_NAMES) {
+    const spec: ParamSpec = PARAMS[name];
+    const v = named[name];
+    inputs[name] = spec.output ? null
+      : spec.kind === 'tensorList' ? toList(v as KvArg | null | undefined)
+      : spec.kind === 'intArray' ? toIntArray(v as LengthsArg | null | undefined)
+      : spec.kind === 'tensor' ? v ?? null
+      // A scalar without a default (numHeads) stays as given: validation names a missing one.
+      : v ?? spec.default;
+  }
+  return inputs as unknown as FiaInputs;
 }
 
 /** A shape of safe non-negative integers (anything else is left to validation to name). */
@@ -303,16 +289,12 @@ function fail(status: AclnnStatus): never {
   throw new AclnnError(status, aclGetRecentErrMsg());
 }
 
-/** Every option fusedInferAttentionScore knows (the compiler keeps this in step with the interface). */
-const OPTION_NAMES: Record<keyof FusedInferAttentionScoreOptions, true> = {
-  query: true, key: true, value: true, pseShift: true, attenMask: true, actualSeqLengths: true, actualSeqLengthsKv: true,
-  deqScale1: true, quantScale1: true, deqScale2: true, quantScale2: true, quantOffset2: true, antiquantScale: true,
-  antiquantOffset: true, blockTable: true, queryPaddingSize: true, kvPaddingSize: true, keyAntiquantScale: true,
-  keyAntiquantOffset: true, valueAntiquantScale: true, valueAntiquantOffset: true, keySharedPrefix: true,
-  valueSharedPrefix: true, actualSharedPrefixLen: true, numHeads: true, scaleValue: true, preTokens: true,
-  nextTokens: true, inputLayout: true, numKeyValueHeads: true, sparseMode: true, innerPrecise: true, blockSize: true,
-  antiquantMode: true, softmaxLseFlag: true, keyAntiquantMode: true, valueAntiquantMode: true, outDtype: true,
-};
+/** Every option fusedInferAttentionScore knows: the table's inputs, then outDtype. */
+const OPTION_NAMES: readonly (keyof FusedInferAttentionScoreOptions)[] = [
+  ...PARAM_NAMES.filter((n): n is Exclude<ParamName, 'attentionOut' | 'softmaxLse'> => !('output' in PARAMS[n])),
+  'outDtype',
+];
+const KNOWN_OPTIONS: ReadonlySet<string> = new Set(OPTION_NAMES);
 
 /** Levenshtein distance (names are short). */
 function editDistance(a: string, b: string): number {
@@ -342,8 +324,8 @@ function commonSubsequence(a: string, b: string): number {
  * The known option closest to `name`: a case-insensitive match, else the smallest edit distance
  * (case-insensitive), ties going to the longest common subsequence.
  */
-export function closestOption(name: string): string {
-  const known = Object.keys(OPTION_NAMES);
+function closestOption(name: string): string {
+  const known = OPTION_NAMES;
   const lower = name.toLowerCase();
   const same = known.find((k) => k.toLowerCase() === lower);
   if (same) return same;
@@ -367,7 +349,7 @@ function showOption(v: unknown): string {
 /** 161002 for an option fusedInferAttentionScore does not know (a typo would otherwise be a silent default). */
 function checkOptionNames(opts: object): void {
   for (const name of Object.keys(opts)) {
-    if (Object.prototype.hasOwnProperty.call(OPTION_NAMES, name)) continue;
+    if (KNOWN_OPTIONS.has(name)) continue;
     throw invalid(`${name}=${showOption((opts as Record<string, unknown>)[name])}: unknown option; did you mean ${closestOption(name)}?`);
   }
 }

@@ -1,12 +1,9 @@
 // Host copies of exactly the tensors the GPU reads, decoded as HostInputs documents, so the CPU
 // reference (src/reference) runs on the GPU's own inputs. For tests and the benchmark.
 import type { Stream } from '../acl/stream.js';
-import { contiguousStrides, numel, readTensor, readTensorBytes, type Tensor } from '../acl/tensor.js';
+import { contiguousStrides, readTensor, readTensorBytes, type Tensor } from '../acl/tensor.js';
+import { given, HOST_KV, HOST_SCALARS, HOST_VALUES } from './params.js';
 import type { FiaInputs, HostInputs, Problem } from './problem.js';
-
-function present(t: Tensor | null | undefined): t is Tensor {
-  return !!t && numel(t.shape) > 0;
-}
 
 /**
  * Logical values of a key/value/prefix tensor; INT32 words holding 8 int4 each are unpacked
@@ -40,28 +37,24 @@ export async function readHostInputs(stream: Stream, inputs: FiaInputs, problem:
     key: await Promise.all(keys.map((t) => readKv(stream, t))),
     value: await Promise.all(values.map((t) => readKv(stream, t))),
   };
-  const floats = [
-    'pseShift', 'attenMask', 'quantScale2', 'quantOffset2', 'antiquantScale', 'antiquantOffset',
-    'keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset',
-  ] as const;
-  for (const name of floats) {
+  for (const name of HOST_VALUES) {
     const t = inputs[name];
-    if (present(t)) host[name] = await readTensor(stream, t);
+    if (given(t)) host[name] = await readTensor(stream, t);
   }
-  for (const name of ['keySharedPrefix', 'valueSharedPrefix'] as const) {
+  for (const name of HOST_KV) {
     const t = inputs[name];
-    if (present(t)) host[name] = await readKv(stream, t);
+    if (given(t)) host[name] = await readKv(stream, t);
   }
-  for (const name of ['deqScale1', 'quantScale1', 'deqScale2'] as const) {
+  for (const name of HOST_SCALARS) {
     const t = inputs[name];
-    if (present(t)) host[name] = await readScalar(stream, t);
+    if (given(t)) host[name] = await readScalar(stream, t);
   }
   // Only the padding sizes in use: an ignored one may be any tensor (never read).
   for (const [name, used] of [['queryPaddingSize', problem.qLeftPadding], ['kvPaddingSize', problem.kvLeftPadding]] as const) {
     const t = inputs[name];
-    if (used && present(t)) host[name] = (await readTensor(stream, t))[0]!;
+    if (used && given(t)) host[name] = (await readTensor(stream, t))[0]!;
   }
-  if (problem.kv.kind === 'paged' && present(inputs.blockTable)) {
+  if (problem.kv.kind === 'paged' && given(inputs.blockTable)) {
     host.blockTable = Int32Array.from(await readTensor(stream, inputs.blockTable));
   }
   return host;

@@ -1,32 +1,16 @@
 // FiaInputs → Problem. Runs after validation (validate.ts): it trusts shapes and combinations and
 // only resolves them (defaults, broadcasts, which parameter wins, index strides).
 import type { DataType } from '../acl/dtype.js';
-import { contiguousStrides, numel, type IntArray, type Tensor } from '../acl/tensor.js';
+import { contiguousStrides, numel, type Tensor } from '../acl/tensor.js';
+import { clampTokens, given, givenArray, resolveLengths } from './params.js';
 import { axesOf, inputStorage, lastDimFactor, outputStorage } from './dims.js';
 import {
   type Antiquant, type Band, type FiaInputs, INT_MAX, type KvStorage, type Layout, type MaskView,
   type ParamIndex, type Problem, type PseView, type TensorParam,
 } from './problem.js';
 
-/** A tensor counts as given when it is non-null with at least one element. */
-export function given(t: Tensor | null | undefined): t is Tensor {
-  return !!t && numel(t.shape) > 0;
-}
-
-/** An int array counts as given when it is non-null with at least one value. */
-export function givenArray(a: IntArray | null | undefined): a is IntArray {
-  return !!a && a.values.length > 0;
-}
-
-export function clampTokens(x: number): number {
-  return Math.max(-INT_MAX, Math.min(INT_MAX, x));
-}
-
-/** Per-batch lengths from an actual-lengths array: absent → `fallback(b)`, one value → all, else the first B. */
-export function resolveLengths(arr: IntArray | null | undefined, batch: number, fallback: (b: number) => number): number[] {
-  return Array.from({ length: batch }, (_, b) =>
-    !givenArray(arr) ? fallback(b) : arr.values.length === 1 ? arr.values[0]! : arr.values[b]!);
-}
+// Kernels read `given` from here.
+export { given } from './params.js';
 
 export function normalize(inputs: FiaInputs): Problem {
   const query = inputs.query!;

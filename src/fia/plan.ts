@@ -10,7 +10,8 @@ import {
 import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
-import { given, normalize, resolveLengths } from './normalize.js';
+import { normalize } from './normalize.js';
+import { given, resolveLengths } from './params.js';
 import type { FiaInputs, Problem } from './problem.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */

@@ -2,6 +2,7 @@
 // and the CPU reference all read (DESIGN "One picture"). Names follow the glossary in STYLE §2.
 import type { DataType } from '../acl/dtype.js';
 import type { IntArray, Tensor, TensorList } from '../acl/tensor.js';
+import type { TensorParam } from './params.js';
 
 export type Layout = 'BSH' | 'BSND' | 'BNSD' | 'BNSD_BSND';
 /** The layout of a stored tensor (BNSD_BSND reads BNSD and writes BSND). */
@@ -53,12 +54,8 @@ export interface FiaInputs {
   softmaxLse?: Tensor | null;
 }
 
-/** The names of FiaInputs fields that hold a single device tensor. */
-export type TensorParam =
-  | 'query' | 'pseShift' | 'attenMask' | 'deqScale1' | 'quantScale1' | 'deqScale2' | 'quantScale2'
-  | 'quantOffset2' | 'antiquantScale' | 'antiquantOffset' | 'blockTable' | 'queryPaddingSize'
-  | 'kvPaddingSize' | 'keyAntiquantScale' | 'keyAntiquantOffset' | 'valueAntiquantScale'
-  | 'valueAntiquantOffset' | 'keySharedPrefix' | 'valueSharedPrefix' | 'attentionOut' | 'softmaxLse';
+/** The names of FiaInputs fields that hold a single device tensor (from the parameter table). */
+export type { TensorParam };
 
 export const INT_MAX = 2147483647;
 

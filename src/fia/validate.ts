@@ -1,82 +1,29 @@
-// Validation of aclnnFusedInferAttentionScoreV2's inputs: every rule of VALIDATION.md (§1-19) in its
-// order of precedence (161001 first, then an empty attentionOut succeeds with nothing else checked,
-// then the rest; the first failure is reported), plus the port's own rules for JS values and
-// buffers, marked "(port)". GetWorkspaceSize and the named-options wrapper both call `validate`, so
-// they cannot disagree (STYLE §9). Messages read `parameter=value: rule`.
+// The operator's rules: every rule of docs/validation.md (§2-19) in its order of precedence,
+// after the argument checks of arguments.ts (§1's null checks and the port's JS-value and buffer
+// rules). The first failure is reported; an empty attentionOut succeeds after the null checks
+// with nothing else checked. GetWorkspaceSize and the named-options wrapper both call `validate`,
+// so they cannot disagree. Messages read `parameter=value: rule`; "(port)" marks a rule the port
+// adds to the doc's.
 //
-// Vocabulary (VALIDATION.md notation): B, Q_S, KV_S, D from the shapes; N = numHeads;
+// Vocabulary (docs/validation.md notation): B, Q_S, KV_S, D from the shapes; N = numHeads;
 // KV_N = numKeyValueHeads (0: N); G = N / KV_N; H_kv = KV_N·D; P = the prefix length used.
-// "present" = non-null; "hasData" = non-null with at least one element.
-import { type DataType, isDataType } from '../acl/dtype.js';
-import { invalid, nullptr } from '../acl/status.js';
-import { isContiguous, isGpuBuffer, numel, type IntArray, type Tensor, type TensorList } from '../acl/tensor.js';
-import { axesOf, inputStorage, isLayout, outputStorage, rankOf, shapeOf } from './dims.js';
+// A tensor is "given" (params.ts) when it is non-null with at least one element; `!= null` tests
+// where the doc's rule is about a non-null argument whatever its size.
+import type { DataType } from '../acl/dtype.js';
+import { numel, type IntArray, type Tensor } from '../acl/tensor.js';
+import { checkPresence, checkStructure, checkUsage, MAX_LIST_BATCH, reject, USAGE_COPY_SRC } from './arguments.js';
+import { axesOf, inputStorage, isLayout, lastDimFactor, outputStorage, rankOf, shapeOf } from './dims.js';
+import { clampTokens, given, givenArray, resolveLengths } from './params.js';
 import { type FiaInputs, INT_MAX, type Layout, type StorageLayout } from './problem.js';
-
-// GPUBufferUsage bits (spec constants; the global may not exist in Node before the device).
-const USAGE_COPY_SRC = 0x04;
-const USAGE_STORAGE = 0x80;
 
 const MAX_BATCH = 65536;
 const MAX_HEAD_DIM = 512;
 const MAX_HEADS = 256;
 const MAX_GROUP = 64;
 const MAX_SEQ = 20971520;
-const MAX_LIST_BATCH = 256;
 const MAX_BLOCK_SIZE = 512;
 const MAX_BSH_HIDDEN = 65535;
 const SPARSE_MASK = 2048;
-
-/** The int64 parameters (port: must be JS integers). */
-const INT_PARAMS = [
-  'numHeads', 'preTokens', 'nextTokens', 'numKeyValueHeads', 'sparseMode', 'innerPrecise', 'blockSize',
-  'antiquantMode', 'keyAntiquantMode', 'valueAntiquantMode',
-] as const;
-
-/** Single-tensor parameters in the doc's order (outputs last). */
-const TENSOR_PARAMS = [
-  'query', 'pseShift', 'attenMask', 'deqScale1', 'quantScale1', 'deqScale2', 'quantScale2', 'quantOffset2',
-  'antiquantScale', 'antiquantOffset', 'blockTable', 'queryPaddingSize', 'kvPaddingSize', 'keyAntiquantScale',
-  'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset', 'keySharedPrefix', 'valueSharedPrefix',
-  'attentionOut', 'softmaxLse',
-] as const;
-type TensorName = (typeof TENSOR_PARAMS)[number];
-
-/** A 0-element tensor here counts as absent (VALIDATION §19). */
-const ABSENT_WHEN_EMPTY: ReadonlySet<string> = new Set(['attenMask', 'pseShift', 'quantOffset2']);
-/** The doc forbids non-contiguous ones; the port rejects the rest too (kernels read contiguous params). */
-const DOC_CONTIGUOUS: ReadonlySet<string> = new Set([
-  'query', 'key', 'value', 'pseShift', 'attenMask', 'keySharedPrefix', 'valueSharedPrefix',
-]);
-/** Scale/quant parameters: a 0-element one is rejected (port), so "present" and "has data" agree. */
-const SCALE_PARAMS: ReadonlySet<string> = new Set([
-  'deqScale1', 'quantScale1', 'deqScale2', 'quantScale2', 'antiquantScale', 'antiquantOffset',
-  'keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset',
-]);
-/**
- * Copied into the workspace's aux region with copyBufferToBuffer (src/kernels/aux.ts) whenever
- * given: they need COPY_SRC usage.
- */
-const AUX_COPIED: ReadonlySet<string> = new Set(['deqScale1', 'quantScale1', 'deqScale2']);
-/**
- * Copied into the aux region only when their padding is active (ignored otherwise, and then never
- * read): checkPadding checks their usage then.
- */
-const PADDING_SIZES: ReadonlySet<string> = new Set(['queryPaddingSize', 'kvPaddingSize']);
-
-function show(v: unknown): string {
-  if (Array.isArray(v)) return v.length > 16 ? `[${v.slice(0, 16).map(show).join(',')},… (${v.length})]` : `[${v.map(show).join(',')}]`;
-  if (typeof v === 'string') return v;
-  if (v === null) return 'null';
-  if (v === undefined) return 'undefined';
-  if (typeof v === 'bigint') return `${v}n`;
-  if (typeof v === 'function') return 'a function';
-  if (typeof v === 'object') {
-    const kind = (v as { kind?: unknown }).kind;
-    return kind === 'tensor' ? 'an aclTensor' : kind === 'tensorList' ? 'an aclTensorList' : 'an object';
-  }
-  return String(v);
-}
 
 /** The largest value (0 for none), without spreading a long array into call arguments. */
 function maxOf(values: readonly number[]): number {
@@ -89,11 +36,6 @@ function article(dtype: string): string {
   return dtype.startsWith('INT') ? 'an' : 'a';
 }
 
-/** Throws 161002 `param=value: rule`. */
-function reject(param: string, value: unknown, rule: string): never {
-  throw invalid(`${param}=${show(value)}: ${rule}`);
-}
-
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
@@ -104,22 +46,6 @@ function oneOfShapes(shape: readonly number[], options: readonly (readonly numbe
 
 function listShapes(options: readonly (readonly number[])[]): string {
   return options.map((o) => `(${o.join(',')})`).join(', ');
-}
-
-function present(t: Tensor | null | undefined): t is Tensor {
-  return t != null;
-}
-
-function hasData(t: Tensor | null | undefined): t is Tensor {
-  return t != null && numel(t.shape) > 0;
-}
-
-function hasValues(a: IntArray | null | undefined): a is IntArray {
-  return a != null && a.values.length > 0;
-}
-
-function isList(l: unknown): l is TensorList {
-  return typeof l === 'object' && l !== null && Array.isArray((l as TensorList).tensors);
 }
 
 /** True when attentionOut has 0 elements: GetWorkspaceSize succeeds with workspace 0 (§1). */
@@ -157,155 +83,6 @@ export function validate(inputs: FiaInputs): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §1 Presence (161001)
-
-function checkPresence(x: FiaInputs): void {
-  if (x == null || typeof x !== 'object') throw nullptr('inputs: null');
-  if (x.query == null) throw nullptr('query=null: a required tensor is missing');
-  if (x.key == null) throw nullptr('key=null: a required tensor list is missing');
-  if (x.value == null) throw nullptr('value=null: a required tensor list is missing');
-  if (x.attentionOut == null) throw nullptr('attentionOut=null: a required output is missing');
-  if (x.softmaxLseFlag === true && x.softmaxLse == null) {
-    throw nullptr('softmaxLse=null: required when softmaxLseFlag is true');
-  }
-  for (const name of ['key', 'value'] as const) {
-    const list = x[name];
-    if (!isList(list)) continue;
-    list.tensors.forEach((t, i) => {
-      if (t == null) throw nullptr(`${name}[${i}]=null: a null entry in the ${name} tensor list`);
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Structure: list-ness, the scalars' JS types, and every tensor's metadata against its buffer (port
-// rules), the format (§2), contiguity (§2) and negative dims (§3).
-
-function checkStructure(x: FiaInputs): void {
-  for (const name of ['key', 'value'] as const) {
-    if (!isList(x[name])) reject(name, x[name], '(port) not an aclTensorList: wrap tensors with aclCreateTensorList');
-  }
-  const nk = x.key!.tensors.length;
-  const nv = x.value!.tensors.length;
-  if (nk === 0) reject('key', '[]', 'the key tensor list holds no tensor');
-  if (nk !== nv) reject('value', `a list of ${nv}`, `key and value lists differ in length (key holds ${nk})`);
-  // Before any per-entry work: a list longer than any valid batch is rejected in O(1).
-  if (nk > MAX_LIST_BATCH) reject('key', `a list of ${nk}`, `tensor-list KV supports B ≤ ${MAX_LIST_BATCH}`);
-  if (x.inputLayout == null) reject('inputLayout', null, 'a layout is required ("BSH", "BSND", "BNSD" or "BNSD_BSND")');
-  if (typeof x.inputLayout !== 'string') reject('inputLayout', x.inputLayout, '(port) not a string');
-
-  for (const name of INT_PARAMS) {
-    const v = x[name];
-    if (typeof v !== 'number' || !Number.isInteger(v)) reject(name, v, '(port) an int64 parameter must be an integer');
-  }
-  if (typeof x.scaleValue !== 'number') reject('scaleValue', x.scaleValue, '(port) a double parameter must be a number');
-  if (typeof x.softmaxLseFlag !== 'boolean') reject('softmaxLseFlag', x.softmaxLseFlag, '(port) must be a boolean');
-  for (const name of ['actualSeqLengths', 'actualSeqLengthsKv', 'actualSharedPrefixLen'] as const) {
-    const a = x[name];
-    if (a == null) continue;
-    if (typeof a !== 'object' || !Array.isArray(a.values)) {
-      reject(name, a, '(port) not an aclIntArray: use aclCreateIntArray');
-    }
-    a.values.forEach((v, i) => {
-      if (typeof v !== 'number' || !Number.isInteger(v)) reject(`${name}[${i}]`, v, '(port) an int64 entry must be an integer');
-    });
-  }
-
-  for (const name of TENSOR_PARAMS) {
-    const t = x[name];
-    if (t == null) continue;
-    if (name === 'softmaxLse' && x.softmaxLseFlag !== true) continue; // neither checked nor written (§16)
-    checkTensor(name, t);
-  }
-  x.key!.tensors.forEach((t, i) => checkTensor(nk > 1 ? `key[${i}]` : 'key', t!, 'key'));
-  x.value!.tensors.forEach((t, i) => checkTensor(nv > 1 ? `value[${i}]` : 'value', t!, 'value'));
-  checkOutputAliasing(x);
-}
-
-/** One tensor's metadata: dtype, shape, strides, offset, format, buffer size and usage, contiguity. */
-function checkTensor(name: string, t: Tensor, role: string = name): void {
-  if (typeof t !== 'object' || !Array.isArray(t.shape) || !Array.isArray(t.strides)) {
-    reject(name, t, '(port) not an aclTensor: create it with aclCreateTensor or createTensor');
-  }
-  if (!isDataType(t.dtype)) reject(`${name}.dtype`, t.dtype, '(port) not a known aclDataType');
-  if (!t.shape.every((d) => typeof d === 'number' && Number.isInteger(d))) {
-    reject(`${name}.shape`, t.shape, '(port) dims must be integers');
-  }
-  if (t.shape.some((d) => d < 0)) reject(`${name}.shape`, t.shape, 'a negative dim');
-  const empty = numel(t.shape) === 0;
-  if (empty && ABSENT_WHEN_EMPTY.has(role)) return; // counts as absent: nothing else is read
-  if (t.strides.length !== t.shape.length || !t.strides.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0)) {
-    reject(`${name}.strides`, t.strides, `(port) strides must be ${t.shape.length} non-negative integers`);
-  }
-  if (typeof t.offset !== 'number' || !Number.isInteger(t.offset) || t.offset < 0) {
-    reject(`${name}.offset`, t.offset, '(port) the storage offset must be a non-negative integer (elements)');
-  }
-  if (t.format !== 'ND') reject(`${name}.format`, t.format, 'only the ND format is supported');
-  if (empty && SCALE_PARAMS.has(role)) reject(`${name}.shape`, t.shape, '(port) a parameter tensor with 0 elements: pass null instead');
-  const buffer = t.buffer;
-  if (!isGpuBuffer(buffer)) reject(`${name}.buffer`, buffer, '(port) not a GPUBuffer (create it with device.createBuffer)');
-  if (!PADDING_SIZES.has(role)) checkUsage(name, buffer, USAGE_STORAGE | (AUX_COPIED.has(role) ? USAGE_COPY_SRC : 0));
-  if (!empty) {
-    const reach = byteSpan(t);
-    if (reach > buffer.size) {
-      reject(name, `[${t.shape.join(',')}] ${t.dtype}`,
-        `(port) shape, strides and offset ${t.offset} reach ${reach} bytes but the buffer holds ${buffer.size}`);
-    }
-  }
-  if (!isContiguous(t)) {
-    reject(`${name}.strides`, t.strides, DOC_CONTIGUOUS.has(role)
-      ? 'non-contiguous tensors are not supported'
-      : '(port) non-contiguous parameter and output tensors are not supported');
-  }
-}
-
-function checkUsage(name: string, buffer: GPUBuffer, need: number): void {
-  if ((buffer.usage & need) !== need) {
-    const names = [need & USAGE_STORAGE ? 'STORAGE' : '', need & USAGE_COPY_SRC ? 'COPY_SRC' : ''].filter((n) => n);
-    reject(`${name}.buffer.usage`, `0x${buffer.usage.toString(16)}`, `(port) the buffer needs ${names.join(' | ')} usage`);
-  }
-}
-
-const BITS: Record<DataType, number> = {
-  FLOAT32: 32, FLOAT16: 16, BFLOAT16: 16, INT8: 8, UINT8: 8, INT4: 4, INT32: 32, INT64: 64, UINT64: 64, BOOL: 8,
-};
-
-/** First byte and end byte (word-padded) of the elements a non-empty tensor reaches. */
-function byteRange(t: Tensor): { start: number; end: number } {
-  const last = t.offset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.strides[i]!, 0);
-  return { start: Math.floor((t.offset * BITS[t.dtype]) / 8), end: Math.ceil(((last + 1) * BITS[t.dtype]) / 32) * 4 };
-}
-
-function byteSpan(t: Tensor): number {
-  return byteRange(t).end;
-}
-
-/** Outputs never share a buffer with an input, nor overlap each other (port: no read/write hazards). */
-function checkOutputAliasing(x: FiaInputs): void {
-  const outs: [string, Tensor][] = [['attentionOut', x.attentionOut!]];
-  if (x.softmaxLseFlag === true && hasData(x.softmaxLse)) outs.push(['softmaxLse', x.softmaxLse]);
-  const ins: [string, Tensor][] = [];
-  for (const name of TENSOR_PARAMS) {
-    const t = x[name];
-    if (name !== 'attentionOut' && name !== 'softmaxLse' && hasData(t)) ins.push([name, t]);
-  }
-  x.key!.tensors.forEach((t, i) => ins.push([`key[${i}]`, t!]));
-  x.value!.tensors.forEach((t, i) => ins.push([`value[${i}]`, t!]));
-  for (const [outName, out] of outs) {
-    for (const [inName, t] of ins) {
-      if (t.buffer === out.buffer) reject(`${outName}.buffer`, 'shared', `(port) the output shares its buffer with ${inName}`);
-    }
-  }
-  if (outs.length === 2 && outs[0]![1].buffer === outs[1]![1].buffer) {
-    const a = byteRange(outs[0]![1]);
-    const b = byteRange(outs[1]![1]);
-    if (a.start < b.end && b.start < a.end) {
-      reject('softmaxLse.buffer', 'shared', '(port) softmaxLse overlaps attentionOut in the same buffer');
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
 // §2 Dtypes and dtype combinations
 
 /** The accepted (query, key = value) pairs and their attentionOut dtypes (VALIDATION §2 table). */
@@ -340,10 +117,10 @@ function checkDtypes(x: FiaInputs): void {
   if (!row.out.includes(od)) {
     reject('attentionOut.dtype', od, `${article(qd)} ${qd} query with ${kd} key/value writes ${row.out.join(' or ')}`);
   }
-  if (hasData(x.attenMask) && !['BOOL', 'INT8', 'UINT8'].includes(x.attenMask.dtype)) {
+  if (given(x.attenMask) && !['BOOL', 'INT8', 'UINT8'].includes(x.attenMask.dtype)) {
     reject('attenMask.dtype', x.attenMask.dtype, 'must be BOOL, INT8 or UINT8');
   }
-  if (hasData(x.pseShift)) {
+  if (given(x.pseShift)) {
     const want: DataType = qd === 'BFLOAT16' ? 'BFLOAT16' : qd === 'FLOAT32' ? 'FLOAT32' : 'FLOAT16';
     if (x.pseShift.dtype !== want) reject('pseShift.dtype', x.pseShift.dtype, `must be ${want} with a ${qd} query`);
   }
@@ -388,10 +165,6 @@ interface Ctx {
   kvPadActive: boolean;
 }
 
-function kvFactor(t: Tensor): number {
-  return t.dtype === 'INT32' ? 8 : 1;
-}
-
 function checkShapes(x: FiaInputs): Ctx {
   if (!isLayout(x.inputLayout)) reject('inputLayout', `"${x.inputLayout}"`, 'not one of "BSH", "BSND", "BNSD", "BNSD_BSND"');
   const layout = x.inputLayout;
@@ -429,7 +202,7 @@ function checkShapes(x: FiaInputs): Ctx {
   keys.forEach((k, i) => {
     const name = keys.length > 1 ? `key[${i}]` : 'key';
     const v = values[i]!;
-    const f = kvFactor(k);
+    const f = lastDimFactor(k);
     if (kind === 'paged') {
       const bnsdCache = k.shape.length === 4 && qLayout === 'BNSD';
       if (k.shape.length !== 3 && !bnsdCache) {
@@ -488,9 +261,9 @@ function checkShapes(x: FiaInputs): Ctx {
 
   // Prefix S and P, read leniently here (§11 checks the prefix itself).
   const kp = x.keySharedPrefix;
-  const prefixOk = hasData(kp) && x.valueSharedPrefix != null && kp.shape.length === rank && kind !== 'paged';
-  const prefixSeqLen = prefixOk ? axesOf(kp.shape, qLayout, KV_N, kvFactor(kp)).seq : 0;
-  const P = !prefixOk ? 0 : hasValues(x.actualSharedPrefixLen) ? x.actualSharedPrefixLen.values[0]! : prefixSeqLen;
+  const prefixOk = given(kp) && x.valueSharedPrefix != null && kp.shape.length === rank && kind !== 'paged';
+  const prefixSeqLen = prefixOk ? axesOf(kp.shape, qLayout, KV_N, lastDimFactor(kp)).seq : 0;
+  const P = !prefixOk ? 0 : givenArray(x.actualSharedPrefixLen) ? x.actualSharedPrefixLen.values[0]! : prefixSeqLen;
   if (!decode) {
     if (Q_S > MAX_SEQ) reject('query.shape', q.shape, `Q_S ${Q_S} exceeds ${MAX_SEQ}`);
     if (KV_S + prefixSeqLen > MAX_SEQ) reject('key.shape', key0.shape, `KV_S + prefix S = ${KV_S + prefixSeqLen} exceeds ${MAX_SEQ}`);
@@ -499,10 +272,10 @@ function checkShapes(x: FiaInputs): Ctx {
   const paddingGiven = x.queryPaddingSize != null || x.kvPaddingSize != null;
   return {
     x, layout, qLayout, decode, B, N, KV_N, D, Q_S, KV_S, kind, keys, values, entrySeqLens, qd, kd, od, packed,
-    hasPrefix: hasData(kp), prefixSeqLen, P,
+    hasPrefix: given(kp), prefixSeqLen, P,
     qLens: [], kvLens: [], paddingGiven,
-    qPadActive: !decode && x.queryPaddingSize != null && hasValues(x.actualSeqLengths),
-    kvPadActive: x.kvPaddingSize != null && hasValues(x.actualSeqLengthsKv),
+    qPadActive: !decode && x.queryPaddingSize != null && givenArray(x.actualSeqLengths),
+    kvPadActive: x.kvPaddingSize != null && givenArray(x.actualSeqLengthsKv),
   };
 }
 
@@ -513,12 +286,8 @@ function axisNames(l: StorageLayout): string {
 // ---------------------------------------------------------------------------------------------
 // §5 Actual lengths
 
-function resolved(a: IntArray | null | undefined, B: number, fallback: (b: number) => number): number[] {
-  return Array.from({ length: B }, (_, b) => (!hasValues(a) ? fallback(b) : a.values.length === 1 ? a.values[0]! : a.values[b]!));
-}
-
 function checkLengthArray(name: string, a: IntArray | null | undefined, B: number, bound: (b: number) => number, boundName: (b: number) => string): void {
-  if (!hasValues(a)) return;
+  if (!givenArray(a)) return;
   const n = a.values.length;
   if (n !== 1 && n < B) reject(name, a.values, `length ${n} is neither 1 nor ≥ B=${B}`);
   // One value applies to every batch (checked against each batch's bound); else the first B.
@@ -533,7 +302,7 @@ function checkLengths(c: Ctx): void {
   const { x, B, Q_S, KV_S } = c;
   if (!c.decode) checkLengthArray('actualSeqLengths', x.actualSeqLengths, B, () => Q_S, () => 'Q_S');
   if (c.kind === 'paged') {
-    if (!hasValues(x.actualSeqLengthsKv)) reject('actualSeqLengthsKv', x.actualSeqLengthsKv == null ? null : '[]', 'required with paged KV (blockTable given)');
+    if (!givenArray(x.actualSeqLengthsKv)) reject('actualSeqLengthsKv', x.actualSeqLengthsKv == null ? null : '[]', 'required with paged KV (blockTable given)');
     checkLengthArray('actualSeqLengthsKv', x.actualSeqLengthsKv, B, () => INT_MAX, () => 'INT_MAX');
   } else if (c.kind === 'list') {
     checkLengthArray('actualSeqLengthsKv', x.actualSeqLengthsKv, B,
@@ -541,8 +310,8 @@ function checkLengths(c: Ctx): void {
   } else {
     checkLengthArray('actualSeqLengthsKv', x.actualSeqLengthsKv, B, () => KV_S, () => 'KV_S');
   }
-  c.qLens = c.decode ? new Array<number>(B).fill(1) : resolved(x.actualSeqLengths, B, () => Q_S);
-  c.kvLens = resolved(x.actualSeqLengthsKv, B, (b) => (c.kind === 'list' ? c.entrySeqLens[b] ?? 0 : KV_S));
+  c.qLens = c.decode ? new Array<number>(B).fill(1) : resolveLengths(x.actualSeqLengths, B, () => Q_S);
+  c.kvLens = resolveLengths(x.actualSeqLengthsKv, B, (b) => (c.kind === 'list' ? c.entrySeqLens[b] ?? 0 : KV_S));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -552,7 +321,7 @@ const SPARSE_MASK_SHAPES = [[SPARSE_MASK, SPARSE_MASK], [1, SPARSE_MASK, SPARSE_
 
 function checkMask(c: Ctx): void {
   const { x, B, Q_S, KV_S, P } = c;
-  const m = hasData(x.attenMask) ? x.attenMask : null;
+  const m = given(x.attenMask) ? x.attenMask : null;
   const r = m?.shape.length ?? 0;
   if (m) {
     if (r < 2 || r > 4) reject('attenMask.shape', m.shape, 'rank must be 2, 3 or 4');
@@ -578,8 +347,8 @@ function checkMask(c: Ctx): void {
     }
   }
   if (bandUsed(c, m != null)) {
-    const pre = clamp(x.preTokens);
-    const next = clamp(x.nextTokens);
+    const pre = clampTokens(x.preTokens);
+    const next = clampTokens(x.nextTokens);
     if (pre + next < 0) reject('preTokens', x.preTokens, `preTokens + nextTokens (nextTokens=${x.nextTokens}) < 0 leaves no column`);
   }
 }
@@ -590,16 +359,12 @@ function bandUsed(c: Ctx, hasMask: boolean): boolean {
   return c.x.sparseMode === 4 || (c.x.sparseMode === 0 && hasMask && !c.paddingGiven);
 }
 
-function clamp(v: number): number {
-  return Math.max(-INT_MAX, Math.min(INT_MAX, v));
-}
-
 // ---------------------------------------------------------------------------------------------
 // §7 pseShift
 
 function checkPse(c: Ctx): void {
   const p = c.x.pseShift;
-  if (!hasData(p)) return;
+  if (!given(p)) return;
   const s = p.shape;
   if (s.length !== 4) reject('pseShift.shape', s, 'must be 4-D (B or 1, N, Q_S, KV_S)');
   if (s[0] !== 1 && s[0] !== c.B) reject('pseShift.shape', s, `dim 0 ${s[0]} is not 1 or B=${c.B}`);
@@ -644,7 +409,7 @@ function checkPaged(c: Ctx): void {
   const bt = x.blockTable!;
   if (numel(bt.shape) === 0) reject('blockTable.shape', bt.shape, '0 elements: pass null when KV is not paged');
   if (c.qPadActive || c.kvPadActive) reject('blockTable', 'given', 'paged KV cannot use left padding');
-  if (present(x.keySharedPrefix) || present(x.valueSharedPrefix)) reject('blockTable', 'given', 'paged KV cannot use a shared prefix');
+  if (x.keySharedPrefix != null || x.valueSharedPrefix != null) reject('blockTable', 'given', 'paged KV cannot use a shared prefix');
   if (c.qd === 'INT8') reject('blockTable', 'given', 'paged KV cannot be used with an INT8 query');
   if (c.packed) reject('blockTable', 'given', 'paged KV cannot be INT4 (INT32)');
   if (!c.decode && c.kd === 'INT8') reject('blockTable', 'given', 'paged INT8 key/value need Q_S == 1');
@@ -692,10 +457,10 @@ function checkPrefix(c: Ctx): void {
   const { x } = c;
   const kp = x.keySharedPrefix;
   const vp = x.valueSharedPrefix;
-  if (present(kp) !== present(vp)) {
+  if ((kp != null) !== (vp != null)) {
     reject(kp ? 'valueSharedPrefix' : 'keySharedPrefix', null, 'keySharedPrefix and valueSharedPrefix are given together');
   }
-  if (!present(kp) || !present(vp)) return;
+  if (kp == null || vp == null) return;
   if (c.kind === 'list') reject('keySharedPrefix', 'given', 'a shared prefix cannot be used with tensor-list key/value');
   if (c.qd === 'INT8') reject('keySharedPrefix', 'given', 'a shared prefix cannot be used with an INT8 query');
   const key = c.keys[0]!;
@@ -711,7 +476,7 @@ function checkPrefix(c: Ctx): void {
   if (!sameShape(kp.shape, vp.shape)) reject('valueSharedPrefix.shape', vp.shape, `≠ keySharedPrefix shape [${kp.shape.join(',')}]`);
   if (!c.decode && numel(kp.shape) === 0) reject('keySharedPrefix.shape', kp.shape, '0 elements when Q_S > 1: pass null for no prefix');
   const a = x.actualSharedPrefixLen;
-  if (hasValues(a)) {
+  if (givenArray(a)) {
     if (a.values.length !== 1) reject('actualSharedPrefixLen', a.values, 'must hold exactly one value');
     const v = a.values[0]!;
     if (v < 0 || v > c.prefixSeqLen) reject('actualSharedPrefixLen[0]', v, `outside [0, prefix S=${c.prefixSeqLen}]`);
@@ -729,15 +494,15 @@ function checkAntiquant(c: Ctx): void {
   const antiquant = (c.qd === 'FLOAT16' || c.qd === 'BFLOAT16') && (c.kd === 'INT8' || c.kd === 'INT32');
   if (!antiquant) {
     for (const name of [...COMBINED, ...SEPARATE]) {
-      if (present(x[name])) reject(name, 'given', `antiquant parameters need a FLOAT16/BFLOAT16 query with INT8 or INT4 key/value (query ${c.qd}, key ${c.kd})`);
+      if (x[name] != null) reject(name, 'given', `antiquant parameters need a FLOAT16/BFLOAT16 query with INT8 or INT4 key/value (query ${c.qd}, key ${c.kd})`);
     }
     return;
   }
-  if (SEPARATE.some((n) => present(x[n]))) {
+  if (SEPARATE.some((n) => x[n] != null)) {
     checkSeparate(c);
     return;
   }
-  if (!present(x.antiquantScale)) {
+  if (x.antiquantScale == null) {
     reject('antiquantScale', null, `${article(c.qd)} ${c.qd} query with ${c.kd} key/value needs antiquantScale or keyAntiquantScale/valueAntiquantScale`);
   }
   if (c.packed) reject('antiquantScale', 'given', 'INT4 (INT32) key/value take keyAntiquantScale/valueAntiquantScale only');
@@ -754,7 +519,7 @@ function checkCombined(c: Ctx): void {
   const { x } = c;
   const s = x.antiquantScale!;
   const o = x.antiquantOffset;
-  if (present(o) && (!sameShape(o.shape, s.shape) || o.dtype !== s.dtype)) {
+  if (o != null && (!sameShape(o.shape, s.shape) || o.dtype !== s.dtype)) {
     reject('antiquantOffset', `[${o.shape.join(',')}] ${o.dtype}`, `must match antiquantScale [${s.shape.join(',')}] ${s.dtype}`);
   }
   if (!c.decode) {
@@ -787,11 +552,11 @@ function checkSeparate(c: Ctx): void {
   const vs = x.valueAntiquantScale;
   const ko = x.keyAntiquantOffset;
   const vo = x.valueAntiquantOffset;
-  if (present(ks) !== present(vs)) reject(ks ? 'valueAntiquantScale' : 'keyAntiquantScale', null, 'keyAntiquantScale and valueAntiquantScale are given together');
-  if (present(ko) !== present(vo)) reject(ko ? 'valueAntiquantOffset' : 'keyAntiquantOffset', null, 'keyAntiquantOffset and valueAntiquantOffset are given together');
-  if (!present(ks) || !present(vs)) reject('keyAntiquantOffset', 'given', 'offsets need keyAntiquantScale and valueAntiquantScale');
+  if ((ks != null) !== (vs != null)) reject(ks ? 'valueAntiquantScale' : 'keyAntiquantScale', null, 'keyAntiquantScale and valueAntiquantScale are given together');
+  if ((ko != null) !== (vo != null)) reject(ko ? 'valueAntiquantOffset' : 'keyAntiquantOffset', null, 'keyAntiquantOffset and valueAntiquantOffset are given together');
+  if (ks == null || vs == null) reject('keyAntiquantOffset', 'given', 'offsets need keyAntiquantScale and valueAntiquantScale');
   for (const [oName, off, sName, sc] of [['keyAntiquantOffset', ko, 'keyAntiquantScale', ks], ['valueAntiquantOffset', vo, 'valueAntiquantScale', vs]] as const) {
-    if (present(off) && (!sameShape(off.shape, sc.shape) || off.dtype !== sc.dtype)) {
+    if (off != null && (!sameShape(off.shape, sc.shape) || off.dtype !== sc.dtype)) {
       reject(oName, `[${off.shape.join(',')}] ${off.dtype}`, `must match ${sName} [${sc.shape.join(',')}] ${sc.dtype}`);
     }
   }
@@ -888,14 +653,14 @@ function checkInt8Attention(c: Ctx): void {
   const names = ['deqScale1', 'quantScale1', 'deqScale2'] as const;
   if (c.qd !== 'INT8') {
     for (const name of names) {
-      if (present(x[name])) reject(name, 'given', `used only with an INT8 query (query is ${c.qd})`);
+      if (x[name] != null) reject(name, 'given', `used only with an INT8 query (query is ${c.qd})`);
     }
     return;
   }
   if (c.decode) reject('query.dtype', 'INT8', 'an INT8 query needs Q_S > 1');
   for (const name of names) {
     const t = x[name];
-    if (!hasData(t)) reject(name, null, 'required with an INT8 query');
+    if (!given(t)) reject(name, null, 'required with an INT8 query');
     const dtypes: DataType[] = name === 'quantScale1' ? ['FLOAT32'] : ['UINT64', 'FLOAT32'];
     if (!dtypes.includes(t.dtype)) reject(`${name}.dtype`, t.dtype, `must be ${dtypes.join(' or ')}`);
     if (numel(t.shape) !== 1) reject(`${name}.shape`, t.shape, 'must hold exactly one element (per-tensor)');
@@ -908,13 +673,13 @@ function checkInt8Attention(c: Ctx): void {
 function checkOutputQuant(c: Ctx): void {
   const { x, N, D } = c;
   const qs = x.quantScale2;
-  const qo = hasData(x.quantOffset2) ? x.quantOffset2 : null;
+  const qo = given(x.quantOffset2) ? x.quantOffset2 : null;
   if (c.od !== 'INT8') {
-    if (present(qs)) reject('quantScale2', 'given', `used only with an INT8 attentionOut (attentionOut is ${c.od})`);
+    if (qs != null) reject('quantScale2', 'given', `used only with an INT8 attentionOut (attentionOut is ${c.od})`);
     if (qo) reject('quantOffset2', 'given', `used only with an INT8 attentionOut (attentionOut is ${c.od})`);
     return;
   }
-  if (!hasData(qs)) reject('quantScale2', null, 'required with an INT8 attentionOut');
+  if (!given(qs)) reject('quantScale2', null, 'required with an INT8 attentionOut');
   if (!(qs.dtype === 'FLOAT32' || (qs.dtype === 'BFLOAT16' && c.qd === 'BFLOAT16'))) {
     reject('quantScale2.dtype', qs.dtype, `must be FLOAT32${c.qd === 'BFLOAT16' ? ' or BFLOAT16' : ' (BFLOAT16 only with a BFLOAT16 query)'}`);
   }
@@ -933,10 +698,10 @@ function checkOutputQuant(c: Ctx): void {
     reject('preTokens', x.preTokens, `INT8 attentionOut with sparseMode 4 needs preTokens and nextTokens ≥ 0 (nextTokens=${x.nextTokens})`);
   }
   if (!qo) return;
-  const hasMask = hasData(x.attenMask);
+  const hasMask = given(x.attenMask);
   const used = bandUsed(c, hasMask);
-  const pre = used ? clamp(x.preTokens) : INT_MAX;
-  const next = used ? clamp(x.nextTokens) : INT_MAX;
+  const pre = used ? clampTokens(x.preTokens) : INT_MAX;
+  const next = used ? clampTokens(x.nextTokens) : INT_MAX;
   for (let b = 0; b < c.B; b++) {
     const sq = c.qLens[b]!;
     const skv = c.kvLens[b]! + c.P;
