@@ -1,7 +1,8 @@
-// The public operator: CANN's two-phase API and the named-options wrapper (DESIGN "Public surface").
+// The public operator: CANN's two-phase API and the named-options wrapper (docs/design.md, "Host layer").
 //
 //   aclnnFusedInferAttentionScoreV2GetWorkspaceSize(37 inputs, attentionOut, softmaxLse)
-//     null checks → validate → normalize → kernel choice → plan (current device) → workspace size
+//     checkInputs (arguments.ts, then the operator's rules in validate.ts) → Problem (problemOf,
+//     on a plan-cache miss) → kernel choice → plan (current device) → workspace size
 //     → { status, workspaceSize, executor }
 //   aclnnFusedInferAttentionScoreV2(workspace, workspaceSize, executor, stream[, encoder]) → status
 //   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
@@ -26,7 +27,7 @@ import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor
 import { planFiaOn } from './plan.js';
 import { type ParamName, PARAM_NAMES, PARAMS, type ParamSpec } from './params.js';
 import type { FiaInputs, Layout } from './problem.js';
-import { isEmptyOutput, validate } from './validate.js';
+import { checkInputs } from './validate.js';
 
 export { FiaExecutor } from './executor.js';
 
@@ -52,8 +53,8 @@ export function fiaGetWorkspaceSize(inputs: FiaInputs): GetWorkspaceSizeResult {
 }
 
 function createExecutor(raw: FiaInputs): FiaExecutor {
-  validate(raw);
-  if (isEmptyOutput(raw)) return new FiaExecutor(null, { ...raw }, null, null, 0);
+  const checked = checkInputs(raw);
+  if (checked === null) return new FiaExecutor(null, { ...raw }, null, null, 0);
   const device = aclrtGetDevice();
   if (device === null) {
     const loss = currentDeviceLoss();
@@ -63,7 +64,7 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
   }
   const loss = deviceLoss(device);
   if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `current device: ${loss}`);
-  const { problem, plan } = planFiaOn(device, raw);
+  const { problem, plan } = planFiaOn(device, raw, checked);
   // readInputs copies the inputs object (the executor keeps its own).
   return new FiaExecutor(device, readInputs(raw, problem), problem, plan, plan.workspaceBytes);
 }

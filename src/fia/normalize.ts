@@ -1,87 +1,72 @@
-// FiaInputs → Problem. Runs after validation (validate.ts): it trusts shapes and combinations and
-// only resolves them (defaults, broadcasts, which parameter wins, index strides).
-import type { DataType } from '../acl/dtype.js';
+// Checked inputs → Problem. The checks (validate.ts) derive B, N, KV_N, D, the sequence lengths,
+// the KV storage kind, the prefix and the padding while they check them; this file takes those
+// facts as they are and adds only what the kernels and the reference read beyond them: the KV
+// storage record, mask strides and band, pse strides, and which antiquant parameters apply and how
+// they are indexed (defaults, broadcasts, which parameter wins, index strides).
 import { contiguousStrides, numel, type Tensor } from '../acl/tensor.js';
-import { clampTokens, given, givenArray, resolveLengths } from './params.js';
-import { axesOf, inputStorage, lastDimFactor, outputStorage } from './dims.js';
+import { clampTokens, given } from './params.js';
+import { isPackedInt4, outputStorage } from './dims.js';
 import {
-  type Antiquant, type Band, type FiaInputs, INT_MAX, type KvStorage, type Layout, type MaskView,
+  type Antiquant, type Band, type FiaInputs, INT_MAX, type KvStorage, type MaskView,
   type ParamIndex, type Problem, type PseView, type TensorParam,
 } from './problem.js';
+import { type Checked, factsOf, resolveLens } from './validate.js';
 
 // Kernels read `given` from here.
 export { given } from './params.js';
 
+/**
+ * The Problem of inputs trusted to be valid, from the same facts validation derives (`factsOf`)
+ * but with no rule checked: GetWorkspaceSize builds its Problem from its own check instead
+ * (`problemOf`); tests and tools call this on inputs they built.
+ */
 export function normalize(inputs: FiaInputs): Problem {
-  const query = inputs.query!;
-  const keys = inputs.key!.tensors.map((t) => t!);
-  const key0 = keys[0]!;
-  const layout = inputs.inputLayout as Layout;
-  const queryLayout = inputStorage(layout);
-  const numQoHeads = inputs.numHeads;
-  const numKvHeads = inputs.numKeyValueHeads === 0 ? numQoHeads : inputs.numKeyValueHeads;
-  const q = axesOf(query.shape, queryLayout, numQoHeads);
-  const isDecode = q.seq === 1;
-  const batch = q.batch;
-  const kvDtype: DataType = key0.dtype === 'INT32' ? 'INT4' : key0.dtype;
+  const facts = factsOf(inputs);
+  resolveLens(facts);
+  return problemOf(facts);
+}
 
-  const paged = given(inputs.blockTable);
+/** The Problem from the facts the checks derived. */
+export function problemOf(c: Checked): Problem {
+  const x = c.x;
   let kv: KvStorage;
-  if (paged) {
-    const bt = inputs.blockTable!;
-    const cacheLayout = key0.shape.length === 4 ? 'BNSD' : 'BSH';
+  if (c.kind === 'paged') {
+    const cacheLayout = c.keys[0]!.shape.length === 4 ? 'BNSD' : 'BSH';
     kv = {
-      kind: 'paged', cacheLayout, blockSize: inputs.blockSize, maxBlocksPerSeq: bt.shape[1]!, numBlocks: key0.shape[0]!,
+      kind: 'paged', cacheLayout, blockSize: x.blockSize, maxBlocksPerSeq: x.blockTable!.shape[1]!, numBlocks: c.keys[0]!.shape[0]!,
     };
-  } else if (keys.length > 1) {
-    kv = { kind: 'list', kvLayout: queryLayout, seqLens: keys.map((t) => axesOf(t.shape, queryLayout, numKvHeads, lastDimFactor(t)).seq) };
+  } else if (c.kind === 'list') {
+    kv = { kind: 'list', kvLayout: c.qLayout, seqLens: c.entrySeqLens };
   } else {
-    kv = { kind: 'dense', kvLayout: queryLayout, seqLen: axesOf(key0.shape, queryLayout, numKvHeads, lastDimFactor(key0)).seq };
+    kv = { kind: 'dense', kvLayout: c.qLayout, seqLen: c.KV_S };
   }
-  const kvSeqLen = kv.kind === 'dense' ? kv.seqLen
-    : kv.kind === 'list' ? Math.max(...kv.seqLens)
-    : kv.maxBlocksPerSeq * kv.blockSize;
-
-  const qLens = isDecode ? new Array<number>(batch).fill(1) : resolveLengths(inputs.actualSeqLengths, batch, () => q.seq);
-  const kvLens = resolveLengths(inputs.actualSeqLengthsKv, batch,
-    (b) => (kv.kind === 'list' ? kv.seqLens[b]! : kvSeqLen));
-  const qLeftPadding = !isDecode && given(inputs.queryPaddingSize) && givenArray(inputs.actualSeqLengths);
-  const kvLeftPadding = given(inputs.kvPaddingSize) && givenArray(inputs.actualSeqLengthsKv);
-
-  const prefixTensor = inputs.keySharedPrefix;
-  let prefix: Problem['prefix'] = null;
-  if (given(prefixTensor)) {
-    const seqLen = axesOf(prefixTensor.shape, queryLayout, numKvHeads, lastDimFactor(prefixTensor)).seq;
-    const len = givenArray(inputs.actualSharedPrefixLen) ? inputs.actualSharedPrefixLen.values[0]! : seqLen;
-    if (len > 0) prefix = { len, seqLen };
-  }
-
-  const { mask, band } = maskAndBand(inputs, isDecode);
+  const { mask, band } = maskAndBand(c);
   return {
-    isDecode, layout, queryLayout, outLayout: outputStorage(layout),
-    batch, numQoHeads, numKvHeads, groupSize: numQoHeads / numKvHeads, headDim: q.headDim,
-    qSeqLen: q.seq, kvSeqLen, scaleValue: inputs.scaleValue,
-    queryDtype: query.dtype, kvDtype, outDtype: inputs.attentionOut!.dtype,
-    qLens, kvLens, qLeftPadding, kvLeftPadding, kv, prefix,
-    mask, band, sparseMode: isDecode ? 0 : inputs.sparseMode,
-    pse: pseView(inputs.pseShift),
-    innerPrecise: inputs.innerPrecise,
-    softmaxLse: !!inputs.softmaxLseFlag,
-    antiquant: antiquantOf(inputs, isDecode, q.headDim),
-    int8Attention: query.dtype === 'INT8'
-      ? { deqScale1Dtype: inputs.deqScale1!.dtype, deqScale2Dtype: inputs.deqScale2!.dtype } : null,
-    outQuant: inputs.attentionOut!.dtype === 'INT8' ? {
-      perChannel: numel(inputs.quantScale2!.shape) > 1,
-      dtype: inputs.quantScale2!.dtype,
-      hasOffset: given(inputs.quantOffset2),
+    isDecode: c.decode, layout: c.layout, queryLayout: c.qLayout, outLayout: outputStorage(c.layout),
+    batch: c.B, numQoHeads: c.N, numKvHeads: c.KV_N, groupSize: c.N / c.KV_N, headDim: c.D,
+    qSeqLen: c.Q_S, kvSeqLen: c.KV_S, scaleValue: x.scaleValue,
+    queryDtype: c.qd, kvDtype: c.packed ? 'INT4' : c.kd, outDtype: c.od,
+    qLens: c.qLens, kvLens: c.kvLens, qLeftPadding: c.qPadActive, kvLeftPadding: c.kvPadActive, kv,
+    prefix: c.P > 0 ? { len: c.P, seqLen: c.prefixSeqLen } : null,
+    mask, band, sparseMode: c.decode ? 0 : x.sparseMode,
+    pse: pseView(x.pseShift),
+    innerPrecise: x.innerPrecise,
+    softmaxLse: x.softmaxLseFlag,
+    antiquant: antiquantOf(c),
+    int8Attention: c.qd === 'INT8'
+      ? { deqScale1Dtype: x.deqScale1!.dtype, deqScale2Dtype: x.deqScale2!.dtype } : null,
+    outQuant: c.od === 'INT8' ? {
+      perChannel: numel(x.quantScale2!.shape) > 1,
+      dtype: x.quantScale2!.dtype,
+      hasOffset: given(x.quantOffset2),
     } : null,
   };
 }
 
 /** Mask strides and the band predicate for sparseMode (SEMANTICS §3-4). */
-function maskAndBand(inputs: FiaInputs, isDecode: boolean): { mask: MaskView | null; band: Band | null } {
+function maskAndBand(c: Checked): { mask: MaskView | null; band: Band | null } {
+  const { x: inputs, decode: isDecode } = c;
   const m = given(inputs.attenMask) ? inputs.attenMask : null;
-  const padding = given(inputs.queryPaddingSize) || given(inputs.kvPaddingSize);
   const view = (): MaskView => {
     const t = m!;
     const s = t.strides;
@@ -103,7 +88,7 @@ function maskAndBand(inputs: FiaInputs, isDecode: boolean): { mask: MaskView | n
   switch (inputs.sparseMode) {
     case 0:
       if (!m) return { mask: null, band: null };
-      return { mask: view(), band: padding ? null : { anchor: 'topLeft', preTokens: pre, nextTokens: next } };
+      return { mask: view(), band: c.paddingGiven ? null : { anchor: 'topLeft', preTokens: pre, nextTokens: next } };
     case 1: return { mask: view(), band: null };
     case 2: return { mask: null, band: { anchor: 'topLeft', preTokens: INT_MAX, nextTokens: 0 } };
     case 3: return { mask: null, band: { anchor: 'rightDown', preTokens: INT_MAX, nextTokens: 0 } };
@@ -126,9 +111,9 @@ function pseView(t: Tensor | null | undefined): PseView | null {
  * separate key/value parameters win over the combined ones; combined tensors carry K at index 0
  * and V at index 1 of their leading dim of 2.
  */
-function antiquantOf(inputs: FiaInputs, isDecode: boolean, headDim: number): Problem['antiquant'] {
-  const kvDtype = inputs.key!.tensors[0]!.dtype;
-  if (!(kvDtype === 'INT8' || kvDtype === 'INT32' || kvDtype === 'INT4') || inputs.query!.dtype === 'INT8') return null;
+function antiquantOf(c: Checked): Problem['antiquant'] {
+  const { x: inputs, decode: isDecode, D: headDim } = c;
+  if (!(c.kd === 'INT8' || isPackedInt4(c.keys[0])) || c.qd === 'INT8') return null;
   if (given(inputs.keyAntiquantScale)) {
     const side = (which: 'key' | 'value', mode: number): Antiquant => {
       const scaleName: TensorParam = which === 'key' ? 'keyAntiquantScale' : 'valueAntiquantScale';

@@ -1,6 +1,6 @@
 // Planning: which kernel family computes a Problem, its plan for the device's caps, and the
 // workspace layout. The same layout call sizes the workspace (GetWorkspaceSize) and places the
-// regions the executor binds, so the two agree by construction (STYLE §4).
+// regions the executor binds, so the two agree by construction.
 import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../acl/status.js';
 import { capsOf, type DeviceCaps } from '../kernels/caps.js';
 import { type DecodePlan, type DecodeRegions, decodeUnsupported, layoutDecodeWorkspace, planDecode } from '../kernels/decode.js';
@@ -10,9 +10,10 @@ import {
 import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
-import { normalize } from './normalize.js';
+import { problemOf } from './normalize.js';
 import { given, resolveLengths } from './params.js';
 import type { FiaInputs, Problem } from './problem.js';
+import type { Checked } from './validate.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
 export type FiaPlan =
@@ -56,7 +57,7 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
 
 // ---------------------------------------------------------------------------------------------
 // The plan cache: GetWorkspaceSize of a call already planned on this device reuses its Problem and
-// plan. normalize and planFia read only the inputs' dtypes, shapes, strides, offsets, formats,
+// plan. problemOf and planFia read only the inputs' dtypes, shapes, strides, offsets, formats,
 // scalars and lengths, and the device's caps: the key holds all of those (the device by identity,
 // its caps being fixed), never buffer identity, which no plan depends on. The actualSeqLengthsKv
 // values are kept beside the key: a decode plan does not depend on them (its splits cover the
@@ -98,10 +99,11 @@ export function planKey(inputs: FiaInputs): string {
 }
 
 /**
- * normalize + planFia for `device`'s caps (validated inputs), reusing the Problem and plan of an
- * earlier call with the same key (successful plans only).
+ * The Problem of checked inputs (`checked`: what validation derived from `inputs`) and its plan for
+ * `device`'s caps, reusing the Problem and plan of an earlier call with the same key (successful
+ * plans only).
  */
-export function planFiaOn(device: GPUDevice, inputs: FiaInputs): { problem: Problem; plan: FiaPlan } {
+export function planFiaOn(device: GPUDevice, inputs: FiaInputs, checked: Checked): { problem: Problem; plan: FiaPlan } {
   let cache = planCaches.get(device);
   if (!cache) planCaches.set(device, (cache = new Map()));
   const key = planKey(inputs);
@@ -114,7 +116,7 @@ export function planFiaOn(device: GPUDevice, inputs: FiaInputs): { problem: Prob
       (b) => (kv.kind === 'list' ? kv.seqLens[b]! : hit.problem.kvSeqLen));
     return { problem: { ...hit.problem, kvLens }, plan: hit.plan };
   }
-  const problem = normalize(inputs);
+  const problem = problemOf(checked);
   const plan = planFia(problem, capsOf(device), inputs);
   if (!hit && cache.size >= PLAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);
   cache.set(key, { problem, plan, kvLensKey });

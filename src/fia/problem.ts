@@ -1,5 +1,5 @@
-// The operator's inputs, and the one normalized `Problem` that validation, planning, the kernels
-// and the CPU reference all read (DESIGN "One picture"). Names follow the glossary in STYLE §2.
+// The operator's inputs, and the one normalized `Problem` that validation builds and planning, the
+// kernels and the CPU reference all read (docs/design.md, "Host layer").
 import type { DataType } from '../acl/dtype.js';
 import type { IntArray, Tensor, TensorList } from '../acl/tensor.js';
 import type { TensorParam } from './params.js';
@@ -10,7 +10,8 @@ export type StorageLayout = 'BSH' | 'BSND' | 'BNSD';
 
 /**
  * The 37 inputs of aclnnFusedInferAttentionScoreV2GetWorkspaceSize plus its two outputs, by the
- * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr.
+ * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr. (The port's table of
+ * these parameters, src/fia/params.ts, must name exactly these fields.)
  */
 export interface FiaInputs {
   query: Tensor | null;

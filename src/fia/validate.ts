@@ -57,13 +57,28 @@ export function isEmptyOutput(inputs: FiaInputs): boolean {
 /**
  * Throws AclnnError(161001 | 161002) for the first rule `inputs` break; returns normally when they
  * are valid, or when attentionOut has 0 elements (then nothing past the null checks is checked:
- * test with `isEmptyOutput`). After it returns (and the output is not empty), `normalize` may
- * trust every shape, dtype and combination.
+ * test with `isEmptyOutput`).
  */
 export function validate(inputs: FiaInputs): void {
+  checkInputs(inputs);
+}
+
+/**
+ * validate, returning what the checks derived (normalize's `problemOf` builds the Problem from
+ * it), or null for an empty attentionOut.
+ */
+export function checkInputs(inputs: FiaInputs): Checked | null {
   checkPresence(inputs);
-  if (isEmptyOutput(inputs)) return;
+  if (isEmptyOutput(inputs)) return null;
   checkStructure(inputs);
+  return checkRules(inputs);
+}
+
+/**
+ * The operator's rules (§2-19) on inputs whose arguments are well-formed (arguments.ts), in the
+ * doc's order of precedence.
+ */
+function checkRules(inputs: FiaInputs): Checked {
   checkDtypes(inputs);
   const c = checkShapes(inputs);
   checkLengths(c);
@@ -80,6 +95,7 @@ export function validate(inputs: FiaInputs): void {
   checkInnerPrecise(c);
   checkDecodeSpecifics(c);
   checkEmptyTensors(c);
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -127,9 +143,10 @@ function checkDtypes(x: FiaInputs): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §3 Layout and shapes, §4 heads. Builds the context the later sections read.
+// §3 Layout and shapes, §4 heads. Builds the facts the later sections and the Problem read.
 
-interface Ctx {
+/** What the checks derive from valid inputs, in the doc's notation (B, N, KV_N, ...). */
+export interface Checked {
   x: FiaInputs;
   layout: Layout;
   qLayout: StorageLayout;
@@ -165,19 +182,61 @@ interface Ctx {
   kvPadActive: boolean;
 }
 
-function checkShapes(x: FiaInputs): Ctx {
-  if (!isLayout(x.inputLayout)) reject('inputLayout', `"${x.inputLayout}"`, 'not one of "BSH", "BSND", "BNSD", "BNSD_BSND"');
-  const layout = x.inputLayout;
+/**
+ * The facts of §3-4 (B, N, KV_N, D, Q_S, KV_S, the KV storage, dtypes, prefix, padding) as the
+ * shapes and scalars state them, without judging them: checkShapes and the later sections judge
+ * them, and normalize builds a Problem from them for inputs known to be valid. Lengths are
+ * resolved separately (`resolveLens`), once B is known to be in range. Never throws.
+ */
+export function factsOf(x: FiaInputs): Checked {
+  const layout = x.inputLayout as Layout;
   const qLayout = inputStorage(layout);
+  const q = x.query!;
+  const N = x.numHeads;
+  const KV_N = x.numKeyValueHeads === 0 ? N : x.numKeyValueHeads;
+  const qa = axesOf(q.shape, qLayout, N);
+  const keys = x.key!.tensors as Tensor[];
+  const kind: Checked['kind'] = x.blockTable != null ? 'paged' : keys.length > 1 ? 'list' : 'dense';
+  const entrySeqLens = kind === 'paged' ? [] : keys.map((k) => axesOf(k.shape, qLayout, KV_N, lastDimFactor(k)).seq);
+  const bt = x.blockTable;
+  const KV_S = kind === 'dense' ? entrySeqLens[0]!
+    : kind === 'list' ? maxOf(entrySeqLens)
+    : bt && bt.shape.length === 2 ? bt.shape[1]! * x.blockSize : 0;
+  const decode = qa.seq === 1;
+  const kd = keys[0]!.dtype;
+  // The prefix is read leniently here (§11 checks it).
+  const kp = x.keySharedPrefix;
+  const prefixOk = given(kp) && x.valueSharedPrefix != null && kp.shape.length === rankOf(qLayout) && kind !== 'paged';
+  const prefixSeqLen = prefixOk ? axesOf(kp.shape, qLayout, KV_N, lastDimFactor(kp)).seq : 0;
+  return {
+    x, layout, qLayout, decode, B: qa.batch, N, KV_N, D: qa.headDim, Q_S: qa.seq, KV_S, kind, keys,
+    values: x.value!.tensors as Tensor[], entrySeqLens, qd: q.dtype, kd, od: x.attentionOut!.dtype, packed: kd === 'INT32',
+    hasPrefix: given(kp), prefixSeqLen,
+    P: !prefixOk ? 0 : givenArray(x.actualSharedPrefixLen) ? x.actualSharedPrefixLen.values[0]! : prefixSeqLen,
+    qLens: [], kvLens: [],
+    paddingGiven: x.queryPaddingSize != null || x.kvPaddingSize != null,
+    qPadActive: !decode && x.queryPaddingSize != null && givenArray(x.actualSeqLengths),
+    kvPadActive: x.kvPaddingSize != null && givenArray(x.actualSeqLengthsKv),
+  };
+}
+
+/** Resolved Sq_b (decode: 1) and Skv_b (absent: each list entry's S, else KV_S) into `c`. */
+export function resolveLens(c: Checked): void {
+  c.qLens = c.decode ? new Array<number>(c.B).fill(1) : resolveLengths(c.x.actualSeqLengths, c.B, () => c.Q_S);
+  c.kvLens = resolveLengths(c.x.actualSeqLengthsKv, c.B, (b) => (c.kind === 'list' ? c.entrySeqLens[b] ?? 0 : c.KV_S));
+}
+
+function checkShapes(x: FiaInputs): Checked {
+  if (!isLayout(x.inputLayout)) reject('inputLayout', `"${x.inputLayout}"`, 'not one of "BSH", "BSND", "BNSD", "BNSD_BSND"');
+  const c = factsOf(x);
+  const { layout, qLayout, N, KV_N, B, Q_S, D, decode, keys, values, kind, KV_S, qd, kd, od, packed } = c;
   const rank = rankOf(qLayout);
   const q = x.query!;
   if (q.shape.length !== rank) reject('query.shape', q.shape, `a ${layout} query is ${rank}-D (${axisNames(qLayout)})`);
 
   // §4 head counts
-  const N = x.numHeads;
   if (N < 1 || N > MAX_HEADS) reject('numHeads', N, `must be in 1..${MAX_HEADS}`);
   if (x.numKeyValueHeads < 0) reject('numKeyValueHeads', x.numKeyValueHeads, 'must be ≥ 0 (0 means numHeads)');
-  const KV_N = x.numKeyValueHeads === 0 ? N : x.numKeyValueHeads;
   if (KV_N > N) reject('numKeyValueHeads', KV_N, `greater than numHeads ${N}`);
   if (N % KV_N !== 0) reject('numKeyValueHeads', KV_N, `numHeads ${N} is not a multiple`);
   if (N / KV_N > MAX_GROUP) reject('numKeyValueHeads', KV_N, `numHeads / numKeyValueHeads = ${N / KV_N} exceeds ${MAX_GROUP}`);
@@ -187,18 +246,8 @@ function checkShapes(x: FiaInputs): Ctx {
     const qn = qLayout === 'BSND' ? q.shape[2]! : q.shape[1]!;
     if (qn !== N) reject('query.shape', q.shape, `query N dim ${qn} ≠ numHeads ${N}`);
   }
-  const qa = axesOf(q.shape, qLayout, N);
-  const B = qa.batch;
-  const Q_S = qa.seq;
-  const D = qa.headDim;
-  const decode = Q_S === 1;
 
-  const keys = x.key!.tensors as Tensor[];
-  const values = x.value!.tensors as Tensor[];
-  const paged = x.blockTable != null;
-  if (paged && keys.length > 1) reject('blockTable', 'given', 'paged KV cannot use tensor-list key/value');
-  const kind: Ctx['kind'] = paged ? 'paged' : keys.length > 1 ? 'list' : 'dense';
-  const entrySeqLens: number[] = [];
+  if (kind === 'paged' && keys.length > 1) reject('blockTable', 'given', 'paged KV cannot use tensor-list key/value');
   keys.forEach((k, i) => {
     const name = keys.length > 1 ? `key[${i}]` : 'key';
     const v = values[i]!;
@@ -229,7 +278,6 @@ function checkShapes(x: FiaInputs): Ctx {
       kD = a.headDim;
     }
     if (kD !== D) reject(`${name}.shape`, k.shape, `key head dim ${kD} ≠ query head dim ${D}`);
-    if (kind !== 'paged') entrySeqLens.push(axesOf(k.shape, qLayout, KV_N, f).seq);
   });
   const key0 = keys[0]!;
   if (kind === 'dense' && key0.shape[0] !== B) reject('key.shape', key0.shape, `key batch ${key0.shape[0]} ≠ query batch ${B}`);
@@ -240,14 +288,6 @@ function checkShapes(x: FiaInputs): Ctx {
     reject('attentionOut.shape', x.attentionOut!.shape, `expected [${outShape.join(',')}] for a ${layout} query of shape [${q.shape.join(',')}]`);
   }
 
-  const bt = x.blockTable;
-  const KV_S = kind === 'dense' ? entrySeqLens[0]!
-    : kind === 'list' ? maxOf(entrySeqLens)
-    : bt && bt.shape.length === 2 ? bt.shape[1]! * x.blockSize : 0;
-  const qd = q.dtype;
-  const kd = key0.dtype;
-  const od = x.attentionOut!.dtype;
-  const packed = kd === 'INT32';
   if (!decode && packed) reject('key.dtype', kd, `INT4 (INT32) key/value need Q_S == 1 (query S is ${Q_S})`);
   if (!decode) {
     if (D % 16 !== 0) reject('query.shape', q.shape, `head dim ${D} is not a multiple of 16 (Q_S > 1)`);
@@ -257,26 +297,10 @@ function checkShapes(x: FiaInputs): Ctx {
     if ((qLayout === 'BSH' || qLayout === 'BSND') && N * D >= 65535) {
       reject('query.shape', q.shape, `N·D = ${N * D} must be < 65535 for ${layout} when Q_S > 1`);
     }
-  }
-
-  // Prefix S and P, read leniently here (§11 checks the prefix itself).
-  const kp = x.keySharedPrefix;
-  const prefixOk = given(kp) && x.valueSharedPrefix != null && kp.shape.length === rank && kind !== 'paged';
-  const prefixSeqLen = prefixOk ? axesOf(kp.shape, qLayout, KV_N, lastDimFactor(kp)).seq : 0;
-  const P = !prefixOk ? 0 : givenArray(x.actualSharedPrefixLen) ? x.actualSharedPrefixLen.values[0]! : prefixSeqLen;
-  if (!decode) {
     if (Q_S > MAX_SEQ) reject('query.shape', q.shape, `Q_S ${Q_S} exceeds ${MAX_SEQ}`);
-    if (KV_S + prefixSeqLen > MAX_SEQ) reject('key.shape', key0.shape, `KV_S + prefix S = ${KV_S + prefixSeqLen} exceeds ${MAX_SEQ}`);
+    if (KV_S + c.prefixSeqLen > MAX_SEQ) reject('key.shape', key0.shape, `KV_S + prefix S = ${KV_S + c.prefixSeqLen} exceeds ${MAX_SEQ}`);
   }
-
-  const paddingGiven = x.queryPaddingSize != null || x.kvPaddingSize != null;
-  return {
-    x, layout, qLayout, decode, B, N, KV_N, D, Q_S, KV_S, kind, keys, values, entrySeqLens, qd, kd, od, packed,
-    hasPrefix: given(kp), prefixSeqLen, P,
-    qLens: [], kvLens: [], paddingGiven,
-    qPadActive: !decode && x.queryPaddingSize != null && givenArray(x.actualSeqLengths),
-    kvPadActive: x.kvPaddingSize != null && givenArray(x.actualSeqLengthsKv),
-  };
+  return c;
 }
 
 function axisNames(l: StorageLayout): string {
@@ -298,7 +322,7 @@ function checkLengthArray(name: string, a: IntArray | null | undefined, B: numbe
   }
 }
 
-function checkLengths(c: Ctx): void {
+function checkLengths(c: Checked): void {
   const { x, B, Q_S, KV_S } = c;
   if (!c.decode) checkLengthArray('actualSeqLengths', x.actualSeqLengths, B, () => Q_S, () => 'Q_S');
   if (c.kind === 'paged') {
@@ -310,8 +334,7 @@ function checkLengths(c: Ctx): void {
   } else {
     checkLengthArray('actualSeqLengthsKv', x.actualSeqLengthsKv, B, () => KV_S, () => 'KV_S');
   }
-  c.qLens = c.decode ? new Array<number>(B).fill(1) : resolveLengths(x.actualSeqLengths, B, () => Q_S);
-  c.kvLens = resolveLengths(x.actualSeqLengthsKv, B, (b) => (c.kind === 'list' ? c.entrySeqLens[b] ?? 0 : KV_S));
+  resolveLens(c);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -319,7 +342,7 @@ function checkLengths(c: Ctx): void {
 
 const SPARSE_MASK_SHAPES = [[SPARSE_MASK, SPARSE_MASK], [1, SPARSE_MASK, SPARSE_MASK], [1, 1, SPARSE_MASK, SPARSE_MASK]];
 
-function checkMask(c: Ctx): void {
+function checkMask(c: Checked): void {
   const { x, B, Q_S, KV_S, P } = c;
   const m = given(x.attenMask) ? x.attenMask : null;
   const r = m?.shape.length ?? 0;
@@ -354,7 +377,7 @@ function checkMask(c: Ctx): void {
 }
 
 /** pre/next apply: Q_S > 1 in sparseMode 4, or sparseMode 0 with a mask and no padding tensor. */
-function bandUsed(c: Ctx, hasMask: boolean): boolean {
+function bandUsed(c: Checked, hasMask: boolean): boolean {
   if (c.decode) return false;
   return c.x.sparseMode === 4 || (c.x.sparseMode === 0 && hasMask && !c.paddingGiven);
 }
@@ -362,7 +385,7 @@ function bandUsed(c: Ctx, hasMask: boolean): boolean {
 // ---------------------------------------------------------------------------------------------
 // §7 pseShift
 
-function checkPse(c: Ctx): void {
+function checkPse(c: Checked): void {
   const p = c.x.pseShift;
   if (!given(p)) return;
   const s = p.shape;
@@ -378,7 +401,7 @@ function checkPse(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §8 Left padding
 
-function checkPadding(c: Ctx): void {
+function checkPadding(c: Checked): void {
   const { x } = c;
   const names = c.decode ? ['kvPaddingSize'] as const : ['queryPaddingSize', 'kvPaddingSize'] as const;
   for (const name of names) {
@@ -398,12 +421,12 @@ function checkPadding(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §9 Paged KV
 
-function blockStep(c: Ctx): number {
+function blockStep(c: Checked): number {
   if (!c.decode) return 128;
   return c.kd === 'INT8' ? 32 : 16;
 }
 
-function checkPaged(c: Ctx): void {
+function checkPaged(c: Checked): void {
   if (c.kind !== 'paged') return;
   const { x, B } = c;
   const bt = x.blockTable!;
@@ -440,7 +463,7 @@ function checkPaged(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §10 Tensor-list KV
 
-function checkTensorList(c: Ctx): void {
+function checkTensorList(c: Checked): void {
   if (c.kind !== 'list') return;
   const n = c.keys.length;
   if (n !== c.B) reject('key', `a list of ${n}`, `tensor-list KV needs one tensor per batch (B=${c.B})`);
@@ -453,7 +476,7 @@ function checkTensorList(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §11 Shared prefix
 
-function checkPrefix(c: Ctx): void {
+function checkPrefix(c: Checked): void {
   const { x } = c;
   const kp = x.keySharedPrefix;
   const vp = x.valueSharedPrefix;
@@ -489,7 +512,7 @@ function checkPrefix(c: Ctx): void {
 const COMBINED = ['antiquantScale', 'antiquantOffset'] as const;
 const SEPARATE = ['keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset'] as const;
 
-function checkAntiquant(c: Ctx): void {
+function checkAntiquant(c: Checked): void {
   const { x } = c;
   const antiquant = (c.qd === 'FLOAT16' || c.qd === 'BFLOAT16') && (c.kd === 'INT8' || c.kd === 'INT32');
   if (!antiquant) {
@@ -510,12 +533,12 @@ function checkAntiquant(c: Ctx): void {
 }
 
 /** Per-channel shapes of one side: (N,1,D), (N,D), (H) with N = KV_N, optionally behind a leading dim. */
-function perChannelShapes(c: Ctx, lead: number[]): number[][] {
+function perChannelShapes(c: Checked, lead: number[]): number[][] {
   const { KV_N: n, D } = c;
   return [[...lead, n, 1, D], [...lead, n, D], [...lead, n * D]];
 }
 
-function checkCombined(c: Ctx): void {
+function checkCombined(c: Checked): void {
   const { x } = c;
   const s = x.antiquantScale!;
   const o = x.antiquantOffset;
@@ -546,7 +569,7 @@ function checkCombined(c: Ctx): void {
   }
 }
 
-function checkSeparate(c: Ctx): void {
+function checkSeparate(c: Checked): void {
   const { x } = c;
   const ks = x.keyAntiquantScale;
   const vs = x.valueAntiquantScale;
@@ -609,7 +632,7 @@ function checkSeparate(c: Ctx): void {
 }
 
 /** One separate scale at Q_S == 1 against the mode table (VALIDATION §13). */
-function checkDecodeScale(c: Ctx, name: string, t: Tensor, mode: number): void {
+function checkDecodeScale(c: Checked, name: string, t: Tensor, mode: number): void {
   const n = c.KV_N;
   const S = c.KV_S + c.P;
   const s = t.shape;
@@ -648,7 +671,7 @@ function checkDecodeScale(c: Ctx, name: string, t: Tensor, mode: number): void {
 // ---------------------------------------------------------------------------------------------
 // §14 INT8 full quantization
 
-function checkInt8Attention(c: Ctx): void {
+function checkInt8Attention(c: Checked): void {
   const { x } = c;
   const names = ['deqScale1', 'quantScale1', 'deqScale2'] as const;
   if (c.qd !== 'INT8') {
@@ -670,7 +693,7 @@ function checkInt8Attention(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §15 INT8 output quantization
 
-function checkOutputQuant(c: Ctx): void {
+function checkOutputQuant(c: Checked): void {
   const { x, N, D } = c;
   const qs = x.quantScale2;
   const qo = given(x.quantOffset2) ? x.quantOffset2 : null;
@@ -717,7 +740,7 @@ function checkOutputQuant(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §16 softmaxLse, §17 innerPrecise
 
-function checkSoftmaxLse(c: Ctx): void {
+function checkSoftmaxLse(c: Checked): void {
   const { x } = c;
   if (x.softmaxLseFlag !== true) return;
   const t = x.softmaxLse!;
@@ -726,7 +749,7 @@ function checkSoftmaxLse(c: Ctx): void {
   if (!sameShape(t.shape, want)) reject('softmaxLse.shape', t.shape, `must be [B,N,Q_S,1] = [${want.join(',')}]`);
 }
 
-function checkInnerPrecise(c: Ctx): void {
+function checkInnerPrecise(c: Checked): void {
   const v = c.x.innerPrecise;
   const max = c.decode ? 1 : 3;
   if (v < 0 || v > max) reject('innerPrecise', v, `must be 0..${max} (${c.decode ? 'Q_S == 1' : 'Q_S > 1'})`);
@@ -735,7 +758,7 @@ function checkInnerPrecise(c: Ctx): void {
 // ---------------------------------------------------------------------------------------------
 // §18 Q_S == 1 specifics, §19 empty tensors
 
-function checkDecodeSpecifics(c: Ctx): void {
+function checkDecodeSpecifics(c: Checked): void {
   if (!c.decode) return;
   if (c.packed && c.D % 64 !== 0) reject('key.shape', c.keys[0]!.shape, `INT4 key/value need head dim % 64 == 0 (D=${c.D})`);
   if (c.layout === 'BNSD_BSND') {
@@ -747,7 +770,7 @@ function checkDecodeSpecifics(c: Ctx): void {
   }
 }
 
-function checkEmptyTensors(c: Ctx): void {
+function checkEmptyTensors(c: Checked): void {
   if (c.qd === 'INT8' && c.keys.some((k) => numel(k.shape) === 0)) {
     reject('key.shape', c.keys[0]!.shape, 'an INT8 query needs key/value with elements');
   }
