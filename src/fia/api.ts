@@ -135,30 +135,21 @@ export function aclnnFusedInferAttentionScoreV2(
 type KvArg = Tensor | readonly Tensor[] | TensorList;
 type LengthsArg = readonly number[] | IntArray;
 
-export interface FusedInferAttentionScoreOptions {
+/**
+ * The named options: the operator's inputs by their FiaInputs names (the optional parameter tensors
+ * as FiaInputs types them), key/value as one tensor, an array or a list, the int arrays as arrays
+ * or aclIntArrays, and the scalars optional with the doc's defaults. attentionOut and softmaxLse
+ * are allocated by the call; `outDtype` picks attentionOut's dtype.
+ */
+export interface FusedInferAttentionScoreOptions extends Pick<FiaInputs,
+  | 'pseShift' | 'attenMask' | 'deqScale1' | 'quantScale1' | 'deqScale2' | 'quantScale2' | 'quantOffset2'
+  | 'antiquantScale' | 'antiquantOffset' | 'blockTable' | 'queryPaddingSize' | 'kvPaddingSize' | 'keyAntiquantScale'
+  | 'keyAntiquantOffset' | 'valueAntiquantScale' | 'valueAntiquantOffset' | 'keySharedPrefix' | 'valueSharedPrefix'> {
   query: Tensor;
   key: KvArg;
   value: KvArg;
-  pseShift?: Tensor | null;
-  attenMask?: Tensor | null;
   actualSeqLengths?: LengthsArg | null;
   actualSeqLengthsKv?: LengthsArg | null;
-  deqScale1?: Tensor | null;
-  quantScale1?: Tensor | null;
-  deqScale2?: Tensor | null;
-  quantScale2?: Tensor | null;
-  quantOffset2?: Tensor | null;
-  antiquantScale?: Tensor | null;
-  antiquantOffset?: Tensor | null;
-  blockTable?: Tensor | null;
-  queryPaddingSize?: Tensor | null;
-  kvPaddingSize?: Tensor | null;
-  keyAntiquantScale?: Tensor | null;
-  keyAntiquantOffset?: Tensor | null;
-  valueAntiquantScale?: Tensor | null;
-  valueAntiquantOffset?: Tensor | null;
-  keySharedPrefix?: Tensor | null;
-  valueSharedPrefix?: Tensor | null;
   actualSharedPrefixLen?: LengthsArg | null;
   /** Required: query heads N. */
   numHeads: number;

@@ -16,7 +16,7 @@ const USAGE_STORAGE = 0x80;
 /** The most entries a key/value tensor list may hold (VALIDATION §10: B ≤ 256). */
 export const MAX_LIST_BATCH = 256;
 
-export function show(v: unknown): string {
+function show(v: unknown): string {
   if (Array.isArray(v)) return v.length > 16 ? `[${v.slice(0, 16).map(show).join(',')},… (${v.length})]` : `[${v.map(show).join(',')}]`;
   if (typeof v === 'string') return v;
   if (v === null) return 'null';

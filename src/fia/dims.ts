@@ -2,7 +2,7 @@
 import type { Tensor } from '../acl/tensor.js';
 import type { Layout, StorageLayout } from './problem.js';
 
-export const LAYOUTS: readonly Layout[] = ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'];
+const LAYOUTS: readonly Layout[] = ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'];
 
 export function isLayout(s: unknown): s is Layout {
   return typeof s === 'string' && (LAYOUTS as readonly string[]).includes(s);
@@ -22,10 +22,7 @@ export function rankOf(layout: StorageLayout): number {
   return layout === 'BSH' ? 3 : 4;
 }
 
-/**
- * Axes of a stored tensor. BSH has no N axis: `heads` is the caller's head count and D = H / heads
- * (`hidden` = H). INT4 packed in INT32 counts words in the last dim: pass `elementsPerLastDim` 8.
- */
+/** B, S, N and D of a stored tensor (D unpacked: INT4 counts int4 elements). */
 export interface Axes {
   batch: number;
   seq: number;
@@ -33,6 +30,10 @@ export interface Axes {
   headDim: number;
 }
 
+/**
+ * Axes of a stored tensor. BSH has no N axis: `heads` is the caller's head count and D = H / heads.
+ * INT4 packed in INT32 counts words in the last dim: pass `elementsPerLastDim` 8 (`lastDimFactor`).
+ */
 export function axesOf(shape: readonly number[], layout: StorageLayout, heads: number, elementsPerLastDim = 1): Axes {
   if (layout === 'BSH') {
     const hidden = shape[2]! * elementsPerLastDim;

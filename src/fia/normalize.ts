@@ -15,10 +15,11 @@ import { type Checked, factsOf, resolveLens } from './validate.js';
 // Kernels read `given` from here.
 export { given } from './params.js';
 
+// GetWorkspaceSize builds its Problem from its own check (problemOf); this serves tests and tools,
+// reading the same facts (factsOf) with no rule checked.
 /**
- * The Problem of inputs trusted to be valid, from the same facts validation derives (`factsOf`)
- * but with no rule checked: GetWorkspaceSize builds its Problem from its own check instead
- * (`problemOf`); tests and tools call this on inputs they built.
+ * The Problem GetWorkspaceSize would plan for `inputs`, which the caller knows to be valid
+ * (`validate` them first otherwise): no rule is checked here.
  */
 export function normalize(inputs: FiaInputs): Problem {
   const facts = factsOf(inputs);
@@ -51,7 +52,7 @@ export function problemOf(c: Checked): Problem {
     mask, band, sparseMode: c.decode ? 0 : x.sparseMode,
     pse: pseView(x.pseShift),
     innerPrecise: x.innerPrecise,
-    softmaxLse: x.softmaxLseFlag,
+    softmaxLse: !!x.softmaxLseFlag,
     antiquant: antiquantOf(c),
     int8Attention: c.qd === 'INT8'
       ? { deqScale1Dtype: x.deqScale1!.dtype, deqScale2Dtype: x.deqScale2!.dtype } : null,

@@ -11,7 +11,7 @@ import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
-import { given, resolveLengths } from './params.js';
+import { given } from './params.js';
 import type { FiaInputs, Problem } from './problem.js';
 import type { Checked } from './validate.js';
 
@@ -110,12 +110,7 @@ export function planFiaOn(device: GPUDevice, inputs: FiaInputs, checked: Checked
   const kvLensKey = describe(inputs.actualSeqLengthsKv);
   const hit = cache.get(key);
   if (hit && hit.kvLensKey === kvLensKey) return hit;
-  if (hit && hit.problem.isDecode) {
-    const kv = hit.problem.kv;
-    const kvLens = resolveLengths(inputs.actualSeqLengthsKv, hit.problem.batch,
-      (b) => (kv.kind === 'list' ? kv.seqLens[b]! : hit.problem.kvSeqLen));
-    return { problem: { ...hit.problem, kvLens }, plan: hit.plan };
-  }
+  if (hit && hit.problem.isDecode) return { problem: { ...hit.problem, kvLens: checked.kvLens }, plan: hit.plan };
   const problem = problemOf(checked);
   const plan = planFia(problem, capsOf(device), inputs);
   if (!hit && cache.size >= PLAN_CACHE_ENTRIES) cache.delete(cache.keys().next().value!);

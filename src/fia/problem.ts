@@ -10,9 +10,9 @@ export type StorageLayout = 'BSH' | 'BSND' | 'BNSD';
 
 /**
  * The 37 inputs of aclnnFusedInferAttentionScoreV2GetWorkspaceSize plus its two outputs, by the
- * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr. (The port's table of
- * these parameters, src/fia/params.ts, must name exactly these fields.)
+ * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr.
  */
+// params.ts holds the table of these parameters; it must name exactly these fields (the compiler checks).
 export interface FiaInputs {
   query: Tensor | null;
   key: TensorList | null;
