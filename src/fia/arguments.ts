@@ -1,19 +1,21 @@
 // The port's argument checks: what a JavaScript caller can get wrong that C's types rule out.
-// The 161001 null checks (VALIDATION §1), the JS types of the scalars, lists and int arrays, every
+// The 161001 null checks (docs/validation.md §1), the JS types of the scalars, lists and int arrays, every
 // tensor's metadata against its GPUBuffer (size, usage, strides, offset, format, contiguity) and
 // output aliasing. Messages of port-only rules say "(port)". The operator's own rules (dtypes,
 // shapes, combinations) are in validate.ts, which runs these first.
 import { type DataType, isDataType } from '../acl/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
 import { isContiguous, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
-import { given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, TENSOR_PARAMS } from './params.js';
+import {
+  given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, REQUIRED_PARAMS, TENSOR_PARAMS,
+} from './params.js';
 import type { FiaInputs } from './problem.js';
 
 // GPUBufferUsage bits (spec constants; the global may not exist in Node before the device).
 export const USAGE_COPY_SRC = 0x04;
 const USAGE_STORAGE = 0x80;
 
-/** The most entries a key/value tensor list may hold (VALIDATION §10: B ≤ 256). */
+/** The most entries a key/value tensor list may hold (docs/validation.md §10: B ≤ 256). */
 export const MAX_LIST_BATCH = 256;
 
 function show(v: unknown): string {
@@ -30,7 +32,6 @@ function show(v: unknown): string {
   return String(v);
 }
 
-
 /** Throws 161002 `param=value: rule`. */
 export function reject(param: string, value: unknown, rule: string): never {
   throw invalid(`${param}=${show(value)}: ${rule}`);
@@ -40,16 +41,16 @@ function isList(l: unknown): l is TensorList {
   return typeof l === 'object' && l !== null && Array.isArray((l as TensorList).tensors);
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // §1 Presence (161001)
 
 export function checkPresence(x: FiaInputs): void {
   if (x == null || typeof x !== 'object') throw nullptr('inputs: null');
-  if (x.query == null) throw nullptr('query=null: a required tensor is missing');
-  if (x.key == null) throw nullptr('key=null: a required tensor list is missing');
-  if (x.value == null) throw nullptr('value=null: a required tensor list is missing');
-  if (x.attentionOut == null) throw nullptr('attentionOut=null: a required output is missing');
+  for (const name of REQUIRED_PARAMS) {
+    const spec: ParamSpec = PARAMS[name];
+    const what = spec.output ? 'output' : spec.kind === 'tensorList' ? 'tensor list' : 'tensor';
+    if (x[name] == null) throw nullptr(`${name}=null: a required ${what} is missing`);
+  }
   if (x.softmaxLseFlag === true && x.softmaxLse == null) {
     throw nullptr('softmaxLse=null: required when softmaxLseFlag is true');
   }

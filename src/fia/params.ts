@@ -90,6 +90,8 @@ function namesWhere<N extends ParamName>(test: (s: ParamSpec) => boolean): reado
   return PARAM_NAMES.filter((n) => test(PARAMS[n])) as N[];
 }
 
+/** Null is 161001 (query, key, value, attentionOut), checked in this order. */
+export const REQUIRED_PARAMS = namesWhere<NamesWhere<{ required: true }>>((s) => s.required === true);
 /** Single-tensor parameters in the doc's order (outputs last). */
 export const TENSOR_PARAMS = namesWhere<TensorParam>((s) => s.kind === 'tensor');
 /** The int64 parameters (port: must be JS integers). */
