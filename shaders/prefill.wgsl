@@ -1,34 +1,42 @@
-// Prefill attention (Q_S > 1): one fused pass over K/V per query tile, online softmax in f32.
+// Prefill attention (Q_S > 1): flash attention over tiles of query rows, online softmax in f32.
 //
-// One workgroup owns BLOCK_Q physical query rows [(qTileBase + wid.x)·BLOCK_Q, +BLOCK_Q) of one batch b
-// (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE query heads n = h·G + g
-// that share h. Invocation t owns ROWS_PER_THREAD consecutive rows × HEADS_PER_THREAD heads
-// (its "slots"); it keeps q (pre-scaled by scaleValue), the running max m, the running sum l and
-// the output accumulator acc of each slot in registers, so softmax needs no cross-thread step.
-// The per-slot code is unrolled by the host (the SLOT_STATE, TILE_COMPUTE, EPILOGUE blocks from
-// src/kernels/prefill.ts): WGSL has no unroll attribute, and named registers instead of
-// dynamically indexed private arrays are what lets a CPU-backed adapter (SwiftShader) keep q and
-// acc in registers and reuse every K/V element loaded from workgroup memory across all slots.
+// Design
+// - Work split. One workgroup owns BLOCK_Q physical query rows [(qTileBase + wid.x)·BLOCK_Q,
+//   +BLOCK_Q) of one batch b (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE
+//   query heads n = h·G + g sharing h. Invocation t owns ROWS_PER_THREAD consecutive rows ×
+//   HEADS_PER_THREAD heads, its SLOTS "slots" (slot = r·HEADS_PER_THREAD + g). A slot's state is
+//   private to the invocation (q pre-scaled by scoreScale(), running max m, running sum l, score
+//   classes cls, accumulator acc), so the softmax needs no cross-invocation step.
+// - Tile loop. The kept columns of the workgroup's rows lie in [colLo, colHi) (column bound, band);
+//   tiles of BLOCK_KV logical columns outside it are never loaded, and the trip count is fixed
+//   before the loop (docs/numerics.md). Per tile the whole workgroup decodes K and V once into f32
+//   workgroup tiles (each element read from memory once, then used by every slot of every
+//   invocation), marks absent columns (paged) and, with an attenMask, each tile row's kept columns
+//   as bits (tileKeep). Then each slot:
+//     scores    s_j = q·k_j + pse, kept iff j is in the row's range, the mask keeps it, present;
+//     update    m' = max(m, max_kept s);  α = e^(m - m');  l = l·α;  acc = acc·α;
+//     weights   p_j = e^(s_j - m') for kept j, else 0;  l += Σ p_j;
+//     accumulate acc += Σ_j p_j · v_j.
+//   Non-finite kept scores follow shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays
+//   finite; the classes in cls make the row NaN where the float64 rules say so).
+// - INT8 query/key/value (SEMANTICS §9): P8 = sat(rint(e^(s - m)·quantScale1)) needs the row's
+//   final max, so a first pass over the same tiles computes m and l only; the second pass
+//   accumulates P8·v with m fixed.
+// - Epilogue. l == 0 (no kept column): out 0, lse +Inf (row-invalid rule); a NaN row: NaN;
+//   else out = acc · outScale() / l (outScale: 1, or deqScale2 on the INT8 path), lse = m + ln l.
+//   attentionOut is written element-wise through outStoreRun (shaders/common/out_store.wgsl),
+//   which merges words shared with other data or invocations, so any offset and layout is safe.
 //
-// Per KV tile of BLOCK_KV logical columns: the workgroup decodes K and V into f32 workgroup tiles
-// (each element read from memory once per workgroup, for all G heads and BLOCK_Q rows) and, with
-// an attenMask, each tile row's kept columns into a bit set (tileKeep: the mask is read once per
-// (row, column), outside the unrolled code, which stays branch-free); then each slot computes
-// s = q·k + pse, applies the kept-column predicate (SEMANTICS §3-4: column bound, band, mask),
-// and folds the tile into its online-softmax state:
-//   m' = max(m, max_kept s);  acc = acc·e^(m-m') + Σ_kept e^(s-m')·v;  l = l·e^(m-m') + Σ_kept e^(s-m')
-// Excluded columns add nothing whatever their data; non-finite kept scores follow the rules of
-// shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays finite). A slot that never
-// keeps a column ends with l == 0: out 0, lse +Inf (row-invalid rule). Otherwise out = acc / l,
-// lse = m + ln l. Columns outside the band's bounds for every row of the tile are never loaded:
-// the tile loop runs over [colLo, colHi) only, a trip count fixed before the loop.
-//
-// Workgroup memory: the arrays of prefillWorkgroupArrays (src/kernels/prefill.ts), declared in
-// WORKGROUP from the list the plan counts: the K/V tiles (2 × BLOCK_KV × HEAD_DIM × 4 bytes),
-// plus the column flags (paged) and tileKeep (mask).
-// Layouts: strides come from uniforms (element units of each tensor's dtype); attentionOut is
-// written element-wise through outStoreRun (shaders/common/out_store.wgsl): words it shares with
-// other data or other invocations are merged, so any element offset and count is safe.
+// The host (src/kernels/prefill.ts) fills in only what WGSL cannot express:
+//   UNIFORMS   the PrefillUniforms struct (strides in elements of each tensor's dtype, offsets, ...)
+//   BINDINGS   the storage bindings of the features in use, the uniform and the length table
+//   WORKGROUP  the workgroup arrays kTile, vTile, tilePresent, tileKeep (counted by the plan)
+//   CONSTS     the shape constants and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
+//   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
+//              features that are off (absent bindings cannot be named), device scalars from aux
+//   KV_TILE    loadTileElems: K/V read directly (shaders/common/prefill_kv_direct.wgsl) or through
+//              the KV source (shaders/common/kv_source.wgsl + prefill_kv_source.wgsl)
+//   OUTPUT     outStoreRun for the output dtype and outBits (f32 → output element bits)
 // Grid: the host splits batches and query tiles into dispatches of at most
 // maxComputeWorkgroupsPerDimension workgroups per axis (u.batchBase, u.qTileBase).
 
@@ -36,20 +44,22 @@
 
 {{BINDINGS}}
 
-const HEAD_DIM: u32 = {{HEAD_DIM}}u;
+{{CONSTS}}
 const D4: u32 = HEAD_DIM / 4u;
-const GROUP_SIZE: u32 = {{GROUP_SIZE}}u;
-const BLOCK_Q: u32 = {{BLOCK_Q}}u;
-const BLOCK_KV: u32 = {{BLOCK_KV}}u;
-const ROWS_PER_THREAD: u32 = {{ROWS_PER_THREAD}}u;
-const HEADS_PER_THREAD: u32 = {{HEADS_PER_THREAD}}u;
 const SLOTS: u32 = ROWS_PER_THREAD * HEADS_PER_THREAD;
 const ROW_THREADS: u32 = BLOCK_Q / ROWS_PER_THREAD;
 const WORKGROUP_SIZE: u32 = ROW_THREADS * (GROUP_SIZE / HEADS_PER_THREAD);
+// Bits of the tile's columns in a u32 column set (BLOCK_KV ≤ 32).
+const TILE_COLUMNS: u32 = 0xffffffffu >> (32u - BLOCK_KV);
+// Rows keep different columns of a tile (band, mask): a NaN or Inf in V of a column one row keeps
+// must not reach another through p·v = 0·NaN, so such tiles take accumulateKeptOnly. Without band
+// and mask every valid row keeps exactly the present columns below colHi, the tile holds zeros
+// for the others, and invalid rows (l == 0) store 0 whatever their acc.
+const ROW_VARIES: bool = HAS_MASK || HAS_BAND;
 
 {{WORKGROUP}}
 
-{{FEATURES}}
+{{ACCESSORS}}
 
 // Four K and V elements (d = 4·d4 ..) of one tile column, and whether the column exists.
 struct TileElems {
@@ -58,22 +68,30 @@ struct TileElems {
   present: bool,
 }
 
-// Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
-fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
-fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
-
 fn loadQ4(base: u32) -> vec4<f32> {
   let s = u.qStrideD;
   return vec4<f32>(loadQ(base), loadQ(base + s), loadQ(base + 2u * s), loadQ(base + 3u * s));
 }
-fn loadK4(base: u32) -> vec4<f32> {
-  let s = u.kStrideD;
-  return vec4<f32>(loadK(base), loadK(base + s), loadK(base + 2u * s), loadK(base + 3u * s));
+
+{{KV_TILE}}
+
+{{OUTPUT}}
+
+// Four consecutive output elements from element index i; ch = n·D + d is the output-quant channel
+// of the first (INT8 output: quant8, shaders/common/out_quant.wgsl).
+fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
+  var bits: vec4<u32>;
+  if (OUT_INT8) {
+    bits = vec4<u32>(quant8(v.x, ch), quant8(v.y, ch + 1u), quant8(v.z, ch + 2u), quant8(v.w, ch + 3u));
+  } else {
+    bits = vec4<u32>(outBits(v.x), outBits(v.y), outBits(v.z), outBits(v.w));
+  }
+  outStoreRun(i, 4u, bits);
 }
-fn loadV4(base: u32) -> vec4<f32> {
-  let s = u.vStrideD;
-  return vec4<f32>(loadV(base), loadV(base + s), loadV(base + 2u * s), loadV(base + 3u * s));
-}
+
+// Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
+fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
+fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
 
 // A batch's query window and KV length (logical rows i = row - qStart, columns j < kvLen).
 struct Window {
@@ -99,27 +117,52 @@ fn columnRange(row: u32, w: Window) -> vec2<i32> {
   return vec2<i32>(lo, hi);
 }
 
-// q of (head n, row) · scoreScale() (scaleValue; INT8 path: · deqScale1'), 4 elements from d = 4·d4 (row clamped: rows past Q_S are never kept).
-fn loadQScaled(b: u32, n: u32, row: u32, d4: u32) -> vec4<f32> {
-  let base = u.qOffset + b * u.qStrideB + n * u.qStrideN + min(row, u.qSeqLen - 1u) * u.qStrideS;
-  return loadQ4(base + 4u * d4 * u.qStrideD) * scoreScale();
+// attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
+fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
+  return loadMaskByte(u.maskOffset + b * u.maskStrideB + row * u.maskStrideS + col * u.maskStrideC) == 0.0;
 }
 
-// Decode the K/V tile of columns [c0, c0 + BLOCK_KV); columns past colHi, and paged columns
-// whose block id is invalid, are zero and flagged absent. With a mask, also the tile rows' kept
-// column bits (tileKeep).
-fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) {
+// Bits of the tile columns [c0, c0 + BLOCK_KV) inside the column range.
+fn rangeBits(c0: i32, range: vec2<i32>) -> u32 {
+  let lo = u32(clamp(range.x - c0, 0i, 32i));
+  let hi = u32(clamp(range.y - c0, 0i, 32i));
+  let below = select((1u << hi) - 1u, 0xffffffffu, hi >= 32u);
+  let under = select((1u << lo) - 1u, 0xffffffffu, lo >= 32u);
+  return select(0u, below & ~under & TILE_COLUMNS, hi > lo);
+}
+
+fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 {
+  if (!HAS_PSE) { return 0.0; }
+  return loadPse(u.pseOffset + b * u.pseStrideB + n * u.pseStrideN + row * u.pseStrideS + col * u.pseStrideC);
+}
+
+// Decode the K/V tile of columns [c0, c0 + BLOCK_KV); columns past colHi, and paged columns whose
+// block id is invalid, are zero and flagged absent. With a mask, also each tile row's kept
+// columns (tileKeep[r]: range and mask; the mask is read once per (row, column)). A NaN or Inf in
+// V raises tileVBad to `tag` (the caller's count of loaded tiles: it never needs resetting).
+fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window, tag: u32) {
   for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
     let col = e / D4;
-    let d = e % D4;
+    let d4 = e % D4;
     let c = c0 + i32(col);
     var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
-    if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d); }
+    if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d4); }
     kTile[e] = el.k;
     vTile[e] = el.v;
-    if (d == 0u) { setColumnPresent(col, el.present); }
+    if (d4 == 0u) { tilePresent[col] = select(0u, 1u, el.present); }
+    let nonFinite = (bitcast<vec4<u32>>(el.v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
+    if (ROW_VARIES && any(nonFinite)) { atomicMax(&tileVBad, tag); }
   }
-  buildTileKeep(b, c0, kvStart, lid, tileRow0, win);
+  if (HAS_MASK) {
+    for (var r = lid; r < BLOCK_Q; r += WORKGROUP_SIZE) {
+      let row = tileRow0 + r;
+      var bits = rangeBits(c0, columnRange(row, win));
+      for (var col = 0u; col < BLOCK_KV; col++) {
+        if (((bits >> col) & 1u) != 0u && !maskKeeps(b, row, kvStart + u32(c0) + col)) { bits &= ~(1u << col); }
+      }
+      tileKeep[r] = bits;
+    }
+  }
 }
 
 // KV tiles of [colLo, colHi): the trip count of both tile loops, fixed before they start.
@@ -128,9 +171,200 @@ fn tileCount(colLo: i32, colHi: i32) -> u32 {
   return (u32(colHi - colLo) + BLOCK_KV - 1u) / BLOCK_KV;
 }
 
+// ---- The invocation's slots ----------------------------------------------------------------
+// Slots go in quads of four (the last quad padded with slots that keep no column and are never
+// stored), and tile columns in groups of four (the last group's missing columns read the tile's
+// last column, never kept), so each step is a 4×4 matrix product: q·k for 4 slots × 4 columns over
+// 4 dims, or p·v for 4 dims × 4 slots over 4 columns. Every K/V vector read from workgroup memory
+// then feeds 4 slots, and the running state is vec4 per quad. Orientation: "slot-major" matrices
+// have one column per tile column (or dim) holding the quad's 4 slots; acc has one column per slot.
+const QUADS: u32 = (SLOTS + 3u) / 4u;
+const GROUPS: u32 = (BLOCK_KV + 3u) / 4u;
+
+var<private> batch: u32;
+var<private> rowBase: u32;
+var<private> headBase: u32;
+var<private> kvBase: u32;
+// q · scoreScale(), slot-major: qT[quad·D4 + d4][c] = the quad's q at dim 4·d4 + c.
+var<private> qT: array<mat4x4<f32>, QUADS * D4>;
+// acc[quad·D4 + d4][j] = slot 4·quad + j's accumulator at dims 4·d4 ...
+var<private> acc: array<mat4x4<f32>, QUADS * D4>;
+var<private> m: array<vec4<f32>, QUADS>;
+var<private> l: array<vec4<f32>, QUADS>;
+// OR of each slot's kept score classes (scoreClass in softmax_rules.wgsl).
+var<private> cls: array<vec4<u32>, QUADS>;
+// Each of the invocation's rows: its kept column range, its kept columns of the current tile.
+var<private> rowRange: array<vec2<i32>, ROWS_PER_THREAD>;
+var<private> rowKeep: array<u32, ROWS_PER_THREAD>;
+// One quad's scores of the current tile, then its weights p, slot-major: w[g][c] = column 4·g + c.
+var<private> w: array<mat4x4<f32>, GROUPS>;
+
+fn slotRow(slot: u32) -> u32 { return rowBase + slot / HEADS_PER_THREAD; }
+fn slotHead(slot: u32) -> u32 { return headBase + slot % HEADS_PER_THREAD; }
+
+// The kept columns of tile c0 for each of the invocation's rows (range ∩ mask ∩ present).
+fn tileKeepBits(c0: i32, rowSlot: u32) {
+  var present = TILE_COLUMNS;
+  if (PAGED) {
+    for (var col = 0u; col < BLOCK_KV; col++) {
+      if (tilePresent[col] == 0u) { present &= ~(1u << col); }
+    }
+  }
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) {
+    var bits: u32;
+    if (HAS_MASK) { bits = tileKeep[rowSlot * ROWS_PER_THREAD + r]; }
+    else { bits = rangeBits(c0, rowRange[r]); }
+    rowKeep[r] = bits & present;
+  }
+}
+
+// The quad's kept columns of the current tile (padded slots keep none).
+fn quadKeep(quad: u32) -> vec4<u32> {
+  var keep = vec4<u32>(0u);
+  for (var j = 0u; j < 4u; j++) {
+    let slot = 4u * quad + j;
+    if (slot < SLOTS) { keep[j] = rowKeep[slot / HEADS_PER_THREAD]; }
+  }
+  return keep;
+}
+
+fn keptAt(keep: vec4<u32>, col: u32) -> vec4<bool> {
+  return ((keep >> vec4<u32>(col)) & vec4<u32>(1u)) != vec4<u32>(0u);
+}
+
+// The tile columns of group g: their first K/V tile element (past BLOCK_KV: the last column).
+fn groupColumns(g: u32) -> vec4<u32> {
+  return min(vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(BLOCK_KV - 1u)) * D4;
+}
+
+// Scores s = q·k + pse of the tile for the quad into w (NEG_MAX where not kept), their classes into
+// cls; returns each slot's max.
+fn scoreQuad(quad: u32, c0: i32) -> vec4<f32> {
+  let keep = quadKeep(quad);
+  var tileMax = vec4<f32>(NEG_MAX);
+  for (var g = 0u; g < GROUPS; g++) {
+    let cols = groupColumns(g);
+    var st = mat4x4<f32>();
+    for (var d4 = 0u; d4 < D4; d4++) {
+      st += qT[quad * D4 + d4] * mat4x4<f32>(kTile[cols.x + d4], kTile[cols.y + d4], kTile[cols.z + d4], kTile[cols.w + d4]);
+    }
+    for (var c = 0u; c < 4u; c++) {
+      let col = 4u * g + c;
+      var raw = st[c];
+      if (HAS_PSE) {
+        let physCol = kvBase + u32(c0) + col;
+        for (var j = 0u; j < 4u; j++) {
+          let slot = min(4u * quad + j, SLOTS - 1u);
+          raw[j] += pseAt(batch, slotHead(slot), slotRow(slot), physCol);
+        }
+      }
+      let isKept = keptAt(keep, col);
+      let classes = vec4<u32>(scoreClass(raw.x), scoreClass(raw.y), scoreClass(raw.z), scoreClass(raw.w));
+      cls[quad] |= select(vec4<u32>(0u), classes, isKept);
+      let s = select(vec4<f32>(NEG_MAX),
+        vec4<f32>(softmaxScore(raw.x), softmaxScore(raw.y), softmaxScore(raw.z), softmaxScore(raw.w)), isKept);
+      st[c] = s;
+      tileMax = max(tileMax, s);
+    }
+    w[g] = st;
+  }
+  return tileMax;
+}
+
+// Online update: m' = max(m, tileMax); l and (withAcc) acc scaled by e^(m - m').
+fn raiseMax(quad: u32, tileMax: vec4<f32>, withAcc: bool) {
+  let mNew = max(m[quad], tileMax);
+  let alpha = exp(m[quad] - mNew);
+  m[quad] = mNew;
+  l[quad] *= alpha;
+  if (withAcc) {
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let a = acc[quad * D4 + d4];
+      acc[quad * D4 + d4] = mat4x4<f32>(a[0] * alpha.x, a[1] * alpha.y, a[2] * alpha.z, a[3] * alpha.w);
+    }
+  }
+}
+
+// w ← p = e^(s - m) on kept columns, else 0; returns Σ p per slot.
+fn expWeights(quad: u32) -> vec4<f32> {
+  let keep = quadKeep(quad);
+  var sum = vec4<f32>(0.0);
+  for (var g = 0u; g < GROUPS; g++) {
+    for (var c = 0u; c < 4u; c++) {
+      let p = select(vec4<f32>(0.0), exp(w[g][c] - m[quad]), keptAt(keep, 4u * g + c));
+      w[g][c] = p;
+      sum += p;
+    }
+  }
+  return sum;
+}
+
+// INT8 path: w ← P8 = sat[-128,127](rint(e^(s - m)·quantScale1)) on kept columns, else 0.
+fn int8Weights(quad: u32) {
+  let keep = quadKeep(quad);
+  let qs1 = quantScale1();
+  for (var g = 0u; g < GROUPS; g++) {
+    for (var c = 0u; c < 4u; c++) {
+      let p8 = clamp(round(exp(w[g][c] - m[quad]) * qs1), vec4<f32>(-128.0), vec4<f32>(127.0));
+      w[g][c] = select(vec4<f32>(0.0), p8, keptAt(keep, 4u * g + c));
+    }
+  }
+}
+
+// acc += Σ_col p_col · v_col over the tile.
+fn accumulate(quad: u32) {
+  for (var g = 0u; g < GROUPS; g++) {
+    let cols = groupColumns(g);
+    let p = transpose(w[g]);
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let v = mat4x4<f32>(vTile[cols.x + d4], vTile[cols.y + d4], vTile[cols.z + d4], vTile[cols.w + d4]);
+      acc[quad * D4 + d4] += v * p;
+    }
+  }
+}
+
+// accumulate for a tile whose V holds NaN or Inf while rows keep different columns (band, mask):
+// a slot adds a column's v only where it keeps the column, so 0·NaN from a column it excludes
+// cannot reach it.
+fn accumulateKeptOnly(quad: u32) {
+  let keep = quadKeep(quad);
+  let zero = vec4<f32>(0.0);
+  for (var col = 0u; col < BLOCK_KV; col++) {
+    let isKept = keptAt(keep, col);
+    let p = w[col / 4u][col % 4u];
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let v = vTile[col * D4 + d4];
+      acc[quad * D4 + d4] += mat4x4<f32>(select(zero, v * p.x, isKept.x), select(zero, v * p.y, isKept.y),
+                                         select(zero, v * p.z, isKept.z), select(zero, v * p.w, isKept.w));
+    }
+  }
+}
+
+// out and lse of each slot (row-invalid and NaN rules of softmax_rules.wgsl).
+fn epilogue() {
+  let scale = outScale();
+  for (var slot = 0u; slot < SLOTS; slot++) {
+    let row = slotRow(slot);
+    let n = slotHead(slot);
+    if (row >= u.qSeqLen) { continue; }
+    let quad = slot / 4u;
+    let j = slot % 4u;
+    let ls = l[quad][j];
+    let nan = rowIsNan(cls[quad][j], ls);
+    // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
+    let empty = ls == 0.0;
+    let inv = scale / ls;
+    for (var d4 = 0u; d4 < D4; d4++) {
+      let o = select(select(acc[quad * D4 + d4][j] * inv, vec4<f32>(0.0), empty), vec4<f32>(nanF32()), nan);
+      storeOut4(u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * d4, n * HEAD_DIM + 4u * d4, o);
+    }
+    writeLse((batch * u.numQoHeads + n) * u.qSeqLen + row, finalLse(m[quad][j], ls, cls[quad][j]));
+  }
+}
+
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = u.batchBase + wid.z;
+  batch = u.batchBase + wid.z;
   let h = wid.y;
   let tileRow0 = (u.qTileBase + wid.x) * BLOCK_Q;
   let qLen = qLenOf(wid.z);      // the table holds this dispatch's batches only
@@ -141,13 +375,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let kvPad = kvPad();
   let batchValid = (!HAS_QUERY_PAD || qPad + qLen <= u.qSeqLen) && (!HAS_KV_PAD || kvPad + kvLen <= u.kvRows);
   let qStart = select(0u, u.qSeqLen - qPad - qLen, HAS_QUERY_PAD && batchValid);
-  let kvStart = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
+  kvBase = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
   let win = Window(qStart, qLen, kvLen, batchValid);
 
   // The union of the tile rows' kept-column ranges: tiles outside [colLo, colHi) are skipped.
-  let rowHiInTile = min(tileRow0 + BLOCK_Q, u.qSeqLen) - 1u;
   // Both ends of a row's range grow with the row, so the first and last rows of the tile that
   // lie in the window bound the union (a superset is harmless: extra columns are not kept).
+  let rowHiInTile = min(tileRow0 + BLOCK_Q, u.qSeqLen) - 1u;
   let iLo = max(tileRow0, qStart);
   let iHi = min(rowHiInTile, qStart + qLen - 1u);
   var colLo = 0i;
@@ -160,20 +394,63 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   }
 
   let rowSlot = lid % ROW_THREADS;
-  let headSlot = lid / ROW_THREADS;
-  let row0 = tileRow0 + rowSlot * ROWS_PER_THREAD;
-  quantScale1 = loadQuantScale1();
-  let head0 = h * GROUP_SIZE + headSlot * HEADS_PER_THREAD;
-{{SLOT_STATE}}
+  rowBase = tileRow0 + rowSlot * ROWS_PER_THREAD;
+  headBase = h * GROUP_SIZE + (lid / ROW_THREADS) * HEADS_PER_THREAD;
+  for (var r = 0u; r < ROWS_PER_THREAD; r++) { rowRange[r] = columnRange(rowBase + r, win); }
+  // q · scoreScale(), slot-major (rows past Q_S are clamped, padded slots are 0: never stored).
+  let qScale = scoreScale();
+  for (var quad = 0u; quad < QUADS; quad++) {
+    for (var d4 = 0u; d4 < D4; d4++) {
+      var qs = mat4x4<f32>();
+      for (var j = 0u; j < 4u; j++) {
+        let slot = 4u * quad + j;
+        if (slot < SLOTS) {
+          let row = min(slotRow(slot), u.qSeqLen - 1u);
+          let base = u.qOffset + batch * u.qStrideB + slotHead(slot) * u.qStrideN + row * u.qStrideS;
+          qs[j] = loadQ4(base + 4u * d4 * u.qStrideD) * qScale;
+        }
+      }
+      qT[quad * D4 + d4] = transpose(qs);
+    }
+    m[quad] = vec4<f32>(NEG_MAX);
+  }
 
   let numTiles = tileCount(colLo, colHi);
-{{FIRST_PASS}}
+  var tag = 0u;
+  if (INT8) {
+    // First pass: the rows' final max m and sum l.
+    for (var tile = 0u; tile < numTiles; tile++) {
+      let c0 = colLo + i32(tile * BLOCK_KV);
+      tag++;
+      loadTile(batch, h, c0, colHi, kvBase, lid, tileRow0, win, tag);
+      workgroupBarrier();
+      tileKeepBits(c0, rowSlot);
+      for (var quad = 0u; quad < QUADS; quad++) {
+        raiseMax(quad, scoreQuad(quad, c0), false);
+        l[quad] += expWeights(quad);
+      }
+      workgroupBarrier();
+    }
+  }
   for (var tile = 0u; tile < numTiles; tile++) {
     let c0 = colLo + i32(tile * BLOCK_KV);
-    loadTile(b, h, c0, colHi, kvStart, lid, tileRow0, win);
+    tag++;
+    loadTile(batch, h, c0, colHi, kvBase, lid, tileRow0, win, tag);
     workgroupBarrier();
-{{TILE_COMPUTE}}
+    tileKeepBits(c0, rowSlot);
+    let keptOnly = ROW_VARIES && atomicLoad(&tileVBad) == tag;
+    for (var quad = 0u; quad < QUADS; quad++) {
+      let tileMax = scoreQuad(quad, c0);
+      if (INT8) {
+        // m is final: the first pass saw the same scores (and cls already holds their classes).
+        int8Weights(quad);
+      } else {
+        raiseMax(quad, tileMax, true);
+        l[quad] += expWeights(quad);
+      }
+      if (keptOnly) { accumulateKeptOnly(quad); } else { accumulate(quad); }
+    }
     workgroupBarrier();
   }
-{{EPILOGUE}}
+  epilogue();
 }

@@ -10,7 +10,8 @@ import { planFia, unsupportedReason } from '../src/fia/plan.js';
 import type { Antiquant, Problem } from '../src/fia/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipeline, kvAccessOf, planDecode } from '../src/kernels/decode.js';
-import { pipelineFor, planPrefill } from '../src/kernels/prefill.js';
+import { planPrefill, prefillPipelineSources } from '../src/kernels/prefill.js';
+import { pipelineOf } from '../src/kernels/shader.js';
 import { mulberry32 } from '../src/reference/random.js';
 import { requestAdapter } from '../src/node.js';
 import { testStream } from './helpers/gpu.js';
@@ -115,7 +116,8 @@ async function check(device: GPUDevice, c: GridCase): Promise<string | null> {
   if (problem.isDecode) {
     decodePipeline(device, problem, planDecode(problem, caps), kvAccessOf(problem));
   } else {
-    pipelineFor(device, planPrefill(problem, caps).spec);
+    const [source] = prefillPipelineSources(problem, planPrefill(problem, caps));
+    pipelineOf(device, source!);
   }
   const internal = await device.popErrorScope();
   const validation = await device.popErrorScope();

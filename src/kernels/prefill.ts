@@ -20,7 +20,8 @@ import {
 } from './kvSource.js';
 import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl, type WorkgroupArray, workgroupBytes, workgroupDecls,
+  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, wgsl, type WorkgroupArray,
+  workgroupBytes, workgroupDecls,
 } from './shader.js';
 import { rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
@@ -171,7 +172,7 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
   const features = specFeatures(problem);
-  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, headDim: D, blockQ, blockKv }));
+  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ headDim: D, blockQ, blockKv }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
   // The largest tile that fits (1 when none does: prefillUnsupported then reports the overflow).
@@ -196,17 +197,19 @@ const MAX_BLOCK_KV = 32;
 /**
  * Every `var<workgroup>` array of the prefill shader, declared from this list (WORKGROUP in
  * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles, the column-present
- * flags (paged K/V), the per-row kept-column bits (attenMask).
+ * flags (read with paged K/V), the per-row kept-column bits (written with an attenMask), the tag of
+ * the last tile whose V holds NaN or Inf (read with band or mask). The small ones are always
+ * declared, so the shader names them whatever the features.
  */
-export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask'>): WorkgroupArray[] {
+export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv'>): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
-  const arrays: WorkgroupArray[] = [
+  return [
     { name: 'kTile', elem: 'vec4<f32>', length: tile },
     { name: 'vTile', elem: 'vec4<f32>', length: tile },
+    { name: 'tilePresent', elem: 'u32', length: spec.blockKv },
+    { name: 'tileKeep', elem: 'u32', length: spec.blockQ },
+    { name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true },
   ];
-  if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
-  if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
-  return arrays;
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
@@ -287,301 +290,70 @@ export function prefillStorageBufferCount(spec: PrefillSpec): number {
   return storageBindings(spec).length;
 }
 
-/**
- * WGSL `fn storeOut4(i, ch, v)`: 4 consecutive output elements from element index i (any i: the
- * stores go through outStoreRun, which merges words shared with other data or other invocations);
- * ch = n·D + d is the output-quant channel of the first.
- * INT8 (SEMANTICS §9): sat[-128,127](rint(o·quantScale2 + quantOffset2)), round() being ties-to-even.
- */
-function storeOutFn(dtype: DataType): string {
-  const store = outStoreWgsl(dtype);
-  if (dtype === 'INT8') {
-    return `${store}
-fn quant8(x: f32, ch: u32) -> u32 {
-  let c = u.quantPerChannel * ch;
-  let t = x * loadQs2(u.qs2Offset + c) + quantOffset2(c);
-  // NaN saturates to 0 (SEMANTICS §9; tested on the bits: compilers may fold NaN compares).
-  let y = select(clamp(round(t), -128.0, 127.0), 0.0, (bitcast<u32>(t) & 0x7fffffffu) > 0x7f800000u);
-  return u32(i32(y)) & 0xffu;
-}
-fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outStoreRun(i, 4u, vec4<u32>(quant8(v.x, ch), quant8(v.y, ch + 1u), quant8(v.z, ch + 2u), quant8(v.w, ch + 3u)));
-}`;
-  }
-  return `${store}
-fn outBits(x: f32) -> u32 { ${outBitsBody(dtype)} }
-fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  outStoreRun(i, 4u, vec4<u32>(outBits(v.x), outBits(v.y), outBits(v.z), outBits(v.w)));
-}`;
-}
+const wgslBool = (x: boolean): string => (x ? 'true' : 'false');
 
-/**
- * WGSL `fn kvRowBases(b, h, c, kvStart) -> vec3<u32>`: element index of (d = 0) of logical KV
- * column c in K (x) and V (y), and whether the column exists (z). Dense / list: physical row
- * kvStart + c. Paged (SEMANTICS §6): block blockTable[b][c / blockSize], slot c % blockSize, with
- * the cache's block stride in kStrideB; an id outside [0, numBlocks) is never dereferenced and
- * its columns are masked. Plus the per-tile column-present flags the predicate reads.
- */
-function kvRowFn(paged: boolean): string {
-  if (!paged) {
-    return `fn kvRowBases(b: u32, h: u32, c: u32, kvStart: u32) -> vec3<u32> {
-  let phys = kvStart + c;
-  return vec3<u32>(u.kOffset + b * u.kStrideB + h * u.kStrideN + phys * u.kStrideS,
-                   u.vOffset + b * u.vStrideB + h * u.vStrideN + phys * u.vStrideS, 1u);
-}
-fn setColumnPresent(col: u32, present: bool) { }
-fn columnPresent(col: u32) -> bool { return true; }
-${TILE_ELEMS_DIRECT}`;
-  }
-  return `fn kvRowBases(b: u32, h: u32, c: u32, kvStart: u32) -> vec3<u32> {
-  let block = bitcast<i32>(btBuf[u.btOffset + b * u.btStrideB + (c / u.blockSize) * u.btStrideE]);
-  if (block < 0i || u32(block) >= u.numBlocks) { return vec3<u32>(0u); }
-  let slot = c % u.blockSize;
-  return vec3<u32>(u.kOffset + u32(block) * u.kStrideB + h * u.kStrideN + slot * u.kStrideS,
-                   u.vOffset + u32(block) * u.vStrideB + h * u.vStrideN + slot * u.vStrideS, 1u);
-}
-fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
-fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }
-${TILE_ELEMS_DIRECT}`;
-}
-
-const TILE_ELEMS_DIRECT = `fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
-  let rows = kvRowBases(b, h, c, kvStart);
-  if (rows.z == 0u) { return TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false); }
-  return TileElems(loadK4(rows.x + 4u * d4 * u.kStrideD), loadV4(rows.y + 4u * d4 * u.vStrideD), true);
-}`;
-
-/** The tile loader through the KV source (shaders/common/kv_source.wgsl): prefix, antiquant, paged with them. */
-function kvSourceTileFn(kvs: KvSourceSpec): string {
-  const present = kvs.paged
-    ? `fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
-fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
-    : `fn setColumnPresent(col: u32, present: bool) { }
-fn columnPresent(col: u32) -> bool { return true; }`;
-  // kvSourceWgsl reads only the spec (its problem argument is unused).
-  return `${kvSourceWgsl(kvs)}
-${present}
-fn loadTileElems(b: u32, h: u32, c: u32, kvStart: u32, d4: u32) -> TileElems {
-  let r = kvRow(b, h, c, kvStart);
-  let d = 4u * d4;
-  let k = vec4<f32>(loadKeyAt(r, d), loadKeyAt(r, d + 1u), loadKeyAt(r, d + 2u), loadKeyAt(r, d + 3u));
-  let v = vec4<f32>(loadValueAt(r, d), loadValueAt(r, d + 1u), loadValueAt(r, d + 2u), loadValueAt(r, d + 3u));
-  return TileElems(k, v, r.present);
-}`;
-}
-
-/** The feature block: loaders, pad/mask/pse/lse functions and their on/off constants. */
-function featureBlock(spec: PrefillSpec): string {
-  const parts = [
-    loaderFn('loadQ', 'qBuf', spec.queryDtype),
-    loaderFn('loadK', 'kBuf', spec.kvDtype),
-    loaderFn('loadV', 'vBuf', spec.kvDtype),
-    `const HAS_MASK: bool = ${spec.mask};`,
-    `const HAS_PSE: bool = ${spec.pseDtype !== 'none'};`,
-    `const HAS_BAND: bool = ${spec.band};`,
-    `const HAS_QUERY_PAD: bool = ${spec.queryPad};`,
-    spec.kvs ? kvSourceTileFn(spec.kvs) : kvRowFn(spec.paged),
-    `const HAS_KV_PAD: bool = ${spec.kvPad};`,
+/** CONSTS: the shape constants and feature switches of shaders/prefill.wgsl. */
+function constsBlock(spec: PrefillSpec): string {
+  const u32s: [string, number][] = [
+    ['HEAD_DIM', spec.headDim], ['GROUP_SIZE', spec.groupSize], ['BLOCK_Q', spec.blockQ], ['BLOCK_KV', spec.blockKv],
+    ['ROWS_PER_THREAD', spec.rowsPerThread], ['HEADS_PER_THREAD', spec.headsPerThread],
   ];
-  if (spec.queryPad || spec.kvPad || spec.int8) parts.push(wgsl('common/aux.wgsl'));
-  // Score multiplier: scaleValue, times deqScale1' on the INT8 path; quantScale1 for P8.
-  parts.push(spec.int8
-    ? `fn scoreScale() -> f32 { return u.scaleValue * auxDeqScale(${AUX_SLOTS.deqScale1}u); }`
-    : 'fn scoreScale() -> f32 { return u.scaleValue; }');
-  parts.push('var<private> quantScale1: f32;');
-  parts.push(`fn loadQuantScale1() -> f32 { return ${spec.int8 ? `auxF32(${AUX_SLOTS.quantScale1}u)` : '0.0'}; }`);
+  const bools: [string, boolean][] = [
+    ['HAS_MASK', spec.mask], ['HAS_PSE', spec.pseDtype !== 'none'], ['HAS_BAND', spec.band],
+    ['HAS_QUERY_PAD', spec.queryPad], ['HAS_KV_PAD', spec.kvPad],
+    // Column-present flags: paged K/V, read directly or through the KV source.
+    ['PAGED', spec.paged || !!spec.kvs?.paged],
+    ['INT8', spec.int8], ['OUT_INT8', spec.outDtype === 'INT8'],
+  ];
+  return [
+    ...u32s.map(([name, v]) => `const ${name}: u32 = ${v}u;`),
+    ...bools.map(([name, v]) => `const ${name}: bool = ${wgslBool(v)};`),
+  ].join('\n');
+}
+
+/**
+ * ACCESSORS: one-line loaders of each bound tensor (its dtype's element loader), constant stubs
+ * for the features that are off (an absent binding cannot be named, even in dead code), and the
+ * device scalars the aux region holds (pads, INT8 scales).
+ */
+function accessorsBlock(spec: PrefillSpec): string {
+  const parts = [loaderFn('loadQ', 'qBuf', spec.queryDtype)];
+  if (!spec.kvs) parts.push(loaderFn('loadK', 'kBuf', spec.kvDtype), loaderFn('loadV', 'vBuf', spec.kvDtype));
+  parts.push(spec.paged
+    ? 'fn loadBlockId(i: u32) -> i32 { return bitcast<i32>(btBuf[i]); }'
+    : 'fn loadBlockId(i: u32) -> i32 { return -1i; }');
+  parts.push(spec.mask ? loaderFn('loadMaskByte', 'maskBuf', 'UINT8') : 'fn loadMaskByte(i: u32) -> f32 { return 0.0; }');
+  parts.push(spec.pseDtype !== 'none' ? loaderFn('loadPse', 'pseBuf', spec.pseDtype) : 'fn loadPse(i: u32) -> f32 { return 0.0; }');
+  parts.push(spec.outQuantDtype !== 'none' ? loaderFn('loadQs2', 'qs2Buf', spec.outQuantDtype) : 'fn loadQs2(i: u32) -> f32 { return 0.0; }');
+  parts.push(spec.outQuantOffset && spec.outQuantDtype !== 'none'
+    ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
+    : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
+  parts.push(spec.lse ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }' : 'fn writeLse(i: u32, v: f32) { }');
+  const aux = spec.queryPad || spec.kvPad || spec.int8 || spec.kvSource;
+  if (aux) parts.push(wgsl('common/aux.wgsl'));
   parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
   parts.push(`fn kvPad() -> u32 { return ${spec.kvPad ? `auxPad(${AUX_SLOTS.kvPad}u)` : '0u'}; }`);
-  if (spec.mask) {
-    parts.push(loaderFn('loadMaskByte', 'maskBuf', 'UINT8'));
-    parts.push(`// attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
-fn maskKeeps(b: u32, row: u32, col: u32) -> bool {
-  return loadMaskByte(u.maskOffset + b * u.maskStrideB + row * u.maskStrideS + col * u.maskStrideC) == 0.0;
-}
-// Bit col of tileKeep[r]: tile column c0 + col is kept for tile row r (range and mask), built by
-// the whole workgroup once per tile so the unrolled per-slot code reads one word per row.
-fn buildTileKeep(b: u32, c0: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) {
-  for (var r = lid; r < BLOCK_Q; r += WORKGROUP_SIZE) {
-    let row = tileRow0 + r;
-    let range = columnRange(row, win);
-    var bits = 0u;
-    for (var col = 0u; col < BLOCK_KV; col++) {
-      let c = c0 + i32(col);
-      if (c >= range.x && c < range.y && maskKeeps(b, row, kvStart + u32(c))) { bits |= 1u << col; }
-    }
-    tileKeep[r] = bits;
-  }
-}
-fn rowKeepBits(r: u32, c0: i32, range: vec2<i32>) -> u32 { return tileKeep[r]; }`);
-  } else {
-    parts.push(`fn buildTileKeep(b: u32, c0: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window) { }
-// Bits of the tile columns [c0, c0 + BLOCK_KV) inside the row's kept range.
-fn rowKeepBits(r: u32, c0: i32, range: vec2<i32>) -> u32 {
-  let lo = u32(clamp(range.x - c0, 0i, 32i));
-  let hi = u32(clamp(range.y - c0, 0i, 32i));
-  let below = select((1u << hi) - 1u, 0xffffffffu, hi >= 32u);
-  let under = select((1u << lo) - 1u, 0xffffffffu, lo >= 32u);
-  return select(0u, below & ~under, hi > lo);
-}`);
-  }
-  if (spec.pseDtype !== 'none') {
-    parts.push(loaderFn('loadPse', 'pseBuf', spec.pseDtype));
-    parts.push(`fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 {
-  return loadPse(u.pseOffset + b * u.pseStrideB + n * u.pseStrideN + row * u.pseStrideS + col * u.pseStrideC);
-}`);
-  } else {
-    parts.push('fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 { return 0.0; }');
-  }
-  if (spec.outDtype === 'FLOAT16' || spec.outDtype === 'BFLOAT16') parts.push(wgsl('common/f16pack.wgsl'));
-  if (spec.outQuantDtype !== 'none') {
-    parts.push(loaderFn('loadQs2', 'qs2Buf', spec.outQuantDtype));
-    parts.push(spec.outQuantOffset
-      ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
-      : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
-  }
+  // Score multiplier: scaleValue, times deqScale1' on the INT8 path; quantScale1 for P8;
+  // the output multiplier deqScale2' on the INT8 path.
+  parts.push(spec.int8
+    ? `fn scoreScale() -> f32 { return u.scaleValue * auxDeqScale(${AUX_SLOTS.deqScale1}u); }
+fn quantScale1() -> f32 { return auxF32(${AUX_SLOTS.quantScale1}u); }
+fn outScale() -> f32 { return auxDeqScale(${AUX_SLOTS.deqScale2}u); }`
+    : `fn scoreScale() -> f32 { return u.scaleValue; }
+fn quantScale1() -> f32 { return 0.0; }
+fn outScale() -> f32 { return 1.0; }`);
   parts.push(wgsl('common/softmax_rules.wgsl'));
-  parts.push(storeOutFn(spec.outDtype));
-  parts.push(spec.lse
-    ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }'
-    : 'fn writeLse(i: u32, v: f32) { }');
   return parts.join('\n');
 }
 
-
-/**
- * The unrolled per-slot code of one invocation (slot s = r·HEADS_PER_THREAD + g: row r, head g).
- * Registers: q_s_k, acc_s_k (vec4, k < D/4), m_s, l_s; per row r: row_r, range_r.
- */
-function unrolledBlocks(spec: PrefillSpec): { SLOT_STATE: string; FIRST_PASS: string; TILE_COMPUTE: string; EPILOGUE: string } {
-  const R = spec.rowsPerThread;
-  const H = spec.headsPerThread;
-  const D4 = spec.headDim / 4;
-  const rows = Array.from({ length: R }, (_, r) => r);
-  const slots = rows.flatMap((r) => Array.from({ length: H }, (_, g) => ({ s: r * H + g, r, g })));
-  const ks = Array.from({ length: D4 }, (_, k) => k);
-  const lines = (xs: string[], indent: string): string => xs.map((x) => indent + x).join('\n');
-
-  // q is loaded in a loop (one inlined copy of the loader, which keeps compile time down), then
-  // moved into named registers.
-  const state: string[] = [
-    'var qInit: array<vec4<f32>, SLOTS * D4>;',
-    'for (var e = 0u; e < SLOTS * D4; e++) {',
-    '  let slot = e / D4;',
-    '  qInit[e] = loadQScaled(b, head0 + slot % HEADS_PER_THREAD, row0 + slot / HEADS_PER_THREAD, e % D4);',
-    '}',
-  ];
-  for (const r of rows) state.push(`let row_${r} = row0 + ${r}u;`, `let range_${r} = columnRange(row_${r}, win);`);
-  for (const { s, g } of slots) {
-    // cls: the OR of the slot's kept score classes (shaders/common/softmax_rules.wgsl).
-    state.push(`let n_${s} = head0 + ${g}u;`, `var m_${s} = NEG_MAX;`, `var l_${s} = 0.0;`, `var cls_${s} = 0u;`);
-    for (const k of ks) state.push(`let q_${s}_${k} = qInit[${s * D4 + k}u];`);
-    for (const k of ks) state.push(`var acc_${s}_${k} = vec4<f32>(0.0);`);
-  }
-
-  // Kept columns of the tile per row, as bits (rowKeepBits: range and mask) and present columns:
-  // branch-free, so the unrolled code is one basic block (per-row short-circuit tests made
-  // SwiftShader's compile time explode with the row count).
-  const keepBits = (): string[] => rows.map((r) => `let kb_${r} = rowKeepBits(rowSlot * ROWS_PER_THREAD + ${r}u, c0, range_${r});`);
-  const keepAt = (): string[] => rows.map((r) => `let keep_${r} = (((kb_${r} >> col) & 1u) != 0u) & present;`);
-  /** Scores of the tile into s_<slot>[col] (softmaxScore; NEG_MAX where not kept), their max t_<slot>, the classes in cls_<slot>. */
-  const scores = (): string[] => {
-    const t: string[] = [...keepBits()];
-    for (const { s } of slots) t.push(`var s_${s}: array<f32, BLOCK_KV>;`, `var t_${s} = NEG_MAX;`);
-    t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-    const qk: string[] = ['let kb = col * D4;', 'let c = c0 + i32(col);', 'let physCol = kvStart + u32(c);', 'let present = columnPresent(col);'];
-    for (const { s } of slots) qk.push(`var dot_${s} = vec4<f32>(0.0);`);
-    for (const k of ks) {
-      qk.push(`{ let k4 = kTile[kb + ${k}u]; ${slots.map(({ s }) => `dot_${s} += q_${s}_${k} * k4;`).join(' ')} }`);
-    }
-    qk.push(...keepAt());
-    for (const { s, r } of slots) {
-      qk.push(`let raw_${s} = dot_${s}.x + dot_${s}.y + dot_${s}.z + dot_${s}.w + pseAt(b, n_${s}, row_${r}, physCol);`);
-      qk.push(`cls_${s} |= select(0u, scoreClass(raw_${s}), keep_${r});`);
-      qk.push(`let sc_${s} = select(NEG_MAX, softmaxScore(raw_${s}), keep_${r});`);
-      qk.push(`s_${s}[col] = sc_${s};`, `t_${s} = max(t_${s}, sc_${s});`);
-    }
-    t.push(lines(qk, '  '), '}');
-    return t;
-  };
-  /** Online max/sum update with the tile: m' = max(m, tile max), l = l·e^(m - m') + Σ e^(s - m'). */
-  const maxSum = (withAcc: boolean, sumInline: boolean): string[] => {
-    const t: string[] = [];
-    for (const { s } of slots) {
-      t.push(`let mNew_${s} = max(m_${s}, t_${s});`, `let alpha_${s} = exp(m_${s} - mNew_${s});`, `m_${s} = mNew_${s};`, `l_${s} *= alpha_${s};`);
-      if (withAcc) for (const k of ks) t.push(`acc_${s}_${k} *= alpha_${s};`);
-    }
-    if (sumInline) {
-      t.push('for (var col = 0u; col < BLOCK_KV; col++) {');
-      t.push(lines(['let present = columnPresent(col);', ...keepAt(),
-        ...slots.map(({ s, r }) => `l_${s} += select(0.0, exp(s_${s}[col] - m_${s}), keep_${r});`)], '  '), '}');
-    }
-    return t;
-  };
-  // Rows whose kept set varies within the tile (band, mask) take the value of a column they
-  // exclude as 0, so NaN/Inf there cannot reach them through p·v = 0·NaN. Without band and mask,
-  // every valid row keeps exactly the present columns below colHi, and the tile already holds
-  // zeros for the others.
-  const rowVaries = spec.mask || spec.band;
-  /** acc += p·v over the tile; p = e^(s - m), or (INT8 path) P8 = sat(rint(e^(s - m)·quantScale1)). */
-  const pvLoop = (int8: boolean): string[] => {
-    const t: string[] = ['for (var col = 0u; col < BLOCK_KV; col++) {'];
-    const pv: string[] = ['let vb = col * D4;', 'let present = columnPresent(col);', ...keepAt()];
-    for (const { s, r } of slots) {
-      if (int8) {
-        pv.push(`let p_${s} = select(0.0, clamp(round(exp(s_${s}[col] - m_${s}) * quantScale1), -128.0, 127.0), keep_${r});`);
-      } else {
-        pv.push(`let p_${s} = select(0.0, exp(s_${s}[col] - m_${s}), keep_${r});`, `l_${s} += p_${s};`);
-      }
-    }
-    for (const k of ks) {
-      const rowV = rowVaries ? rows.map((r) => `let v4_${r} = select(vec4<f32>(0.0), v4, keep_${r});`).join(' ') : '';
-      const v = (r: number): string => (rowVaries ? `v4_${r}` : 'v4');
-      pv.push(`{ let v4 = vTile[vb + ${k}u]; ${rowV} ${slots.map(({ s, r }) => `acc_${s}_${k} += p_${s} * ${v(r)};`).join(' ')} }`);
-    }
-    t.push(lines(pv, '  '), '}');
-    return t;
-  };
-
-  // INT8 query/key/value (SEMANTICS §9): P8 is quantized against the row's final max, so a first
-  // pass over the KV tiles finds m and l; the main pass then accumulates P8·v with m fixed.
-  const int8 = spec.int8;
-  const firstPass = int8 ? [
-    'for (var tile = 0u; tile < numTiles; tile++) {',
-    '  let c0 = colLo + i32(tile * BLOCK_KV);',
-    '  loadTile(b, h, c0, colHi, kvStart, lid, tileRow0, win);',
-    '  workgroupBarrier();',
-    lines([...scores(), ...maxSum(false, true)], '  '),
-    '  workgroupBarrier();',
-    '}',
-  ] : [];
-  const tile = int8 ? [...scores(), ...pvLoop(true)] : [...scores(), ...maxSum(true, false), ...pvLoop(false)];
-
-  // Epilogue: normalized rows go through a private array so the output store (f16/bf16 rounding
-  // included) is inlined once, not once per register. INT8 path: out = acc · deqScale2' / l.
-  const e: string[] = ['var o: array<vec4<f32>, SLOTS * D4>;'];
-  const num = int8 ? 'outScale' : '1.0';
-  if (int8) e.push(`let outScale = auxDeqScale(${AUX_SLOTS.deqScale2}u);`);
-  // No kept column (l == 0): out 0, lse +Inf; a NaN row (rowIsNan): out and lse NaN.
-  for (const { s, r } of slots) {
-    // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
-    e.push(`{ let nan = rowIsNan(cls_${s}, l_${s}); let empty = l_${s} == 0.0; let inv = ${num} / l_${s}; `
-      + `${ks.map((k) => `o[${s * D4 + k}u] = select(select(acc_${s}_${k} * inv, vec4<f32>(0.0), empty), vec4<f32>(nanF32()), nan);`).join(' ')}`);
-    e.push(`  if (row_${r} < u.qSeqLen) { writeLse((b * u.numQoHeads + n_${s}) * u.qSeqLen + row_${r}, `
-      + `finalLse(m_${s}, l_${s}, cls_${s})); } }`);
-  }
-  e.push(
-    'for (var e = 0u; e < SLOTS * D4; e++) {',
-    '  let slot = e / D4;',
-    '  let row = row0 + slot / HEADS_PER_THREAD;',
-    '  let n = head0 + slot % HEADS_PER_THREAD;',
-    '  if (row < u.qSeqLen) {',
-    '    storeOut4(u.outOffset + b * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * (e % D4), n * HEAD_DIM + 4u * (e % D4), o[e]);',
-    '  }',
-    '}',
-  );
-  return {
-    SLOT_STATE: lines(state, '  '), FIRST_PASS: lines(firstPass, '  '), TILE_COMPUTE: lines(tile, '    '), EPILOGUE: lines(e, '  '),
-  };
+/** OUTPUT: element stores for the output dtype, its f32 → bits conversion and the INT8 quantizer. */
+function outputBlock(spec: PrefillSpec): string {
+  return [
+    outStoreWgsl(spec.outDtype),
+    wgsl('common/f16pack.wgsl'),
+    `fn outBits(x: f32) -> u32 { ${outBitsBody(spec.outDtype === 'INT8' ? 'FLOAT32' : spec.outDtype)} }`,
+    wgsl('common/out_quant.wgsl'),
+  ].join('\n');
 }
 
 export function prefillShaderCode(spec: PrefillSpec): string {
@@ -595,22 +367,23 @@ export function prefillShaderCode(spec: PrefillSpec): string {
     UNIFORMS: UNIFORMS.wgslStruct(),
     BINDINGS: bindings,
     WORKGROUP: workgroupDecls(prefillWorkgroupArrays(spec)),
-    FEATURES: featureBlock(spec),
-    HEAD_DIM: spec.headDim,
-    GROUP_SIZE: spec.groupSize,
-    BLOCK_Q: spec.blockQ,
-    BLOCK_KV: spec.blockKv,
-    ROWS_PER_THREAD: spec.rowsPerThread,
-    HEADS_PER_THREAD: spec.headsPerThread,
-    ...unrolledBlocks(spec),
+    CONSTS: constsBlock(spec),
+    ACCESSORS: accessorsBlock(spec),
+    KV_TILE: spec.kvs
+      ? `${kvSourceWgsl(spec.kvs)}\n${wgsl('common/prefill_kv_source.wgsl')}`
+      : wgsl('common/prefill_kv_direct.wgsl'),
+    OUTPUT: outputBlock(spec),
   });
 }
 
-/** The prefill pipeline of `spec` (cached per device). */
-export function pipelineFor(device: GPUDevice, spec: PrefillSpec): GPUComputePipeline {
-  const { kvs, ...rest } = spec;
+/**
+ * Every pipeline an encode of `plan` uses (one: the prefill shader of plan.spec), keyed by the
+ * whole specialization; encodePrefill asks for exactly these.
+ */
+export function prefillPipelineSources(_problem: Problem, plan: PrefillPlan): PipelineSource[] {
+  const { kvs, ...rest } = plan.spec;
   const flat: Record<string, string | number | boolean> = { ...rest, ...(kvs ? kvSourceSpecKey(kvs) : {}) };
-  return getPipeline(device, specKey('prefill', flat), () => ({ code: prefillShaderCode(spec), label: 'fia.prefill' }));
+  return [{ key: specKey('prefill', flat), build: () => ({ code: prefillShaderCode(plan.spec), label: 'fia.prefill' }) }];
 }
 
 /** Element strides (batch, head, seq, dim) of a stored q/k/v/out tensor in `layout`. */
@@ -659,7 +432,8 @@ export function encodePrefill(ctx: {
   if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
 
-  const pipeline = pipelineFor(device, spec);
+  const [source] = prefillPipelineSources(problem, plan);
+  const pipeline = pipelineOf(device, source!);
   const D = problem.headDim;
   const query = inputs.query!;
   const qs = layoutStrides(query, problem.queryLayout, D);
