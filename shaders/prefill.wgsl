@@ -172,13 +172,13 @@ fn tileCount(colLo: i32, colHi: i32) -> u32 {
 }
 
 // ---- The invocation's slots ----------------------------------------------------------------
-// Slots go in quads of four (the last quad padded with slots that keep no column and are never
-// stored), and tile columns in groups of four (the last group's missing columns read the tile's
-// last column, never kept), so each step is a 4×4 matrix product: q·k for 4 slots × 4 columns over
-// 4 dims, or p·v for 4 dims × 4 slots over 4 columns. Every K/V vector read from workgroup memory
-// then feeds 4 slots, and the running state is vec4 per quad. Orientation: "slot-major" matrices
+// Slots go in quads of four, quads in pairs (the last ones padded with slots that keep no column
+// and are never stored), and tile columns in groups of four (the last group's missing columns
+// read the tile's last column, never kept), so each step is a pair of 4×4 matrix products: q·k
+// for 8 slots × 4 columns over 4 dims, or p·v for 4 dims × 8 slots over 4 columns. Every K/V
+// vector read from workgroup memory then feeds 8 slots, and the running state is vec4 per quad. Orientation: "slot-major" matrices
 // have one column per tile column (or dim) holding the quad's 4 slots; acc has one column per slot.
-const QUADS: u32 = (SLOTS + 3u) / 4u;
+const QUADS: u32 = 2u * ((SLOTS + 7u) / 8u);
 const GROUPS: u32 = (BLOCK_KV + 3u) / 4u;
 
 var<private> batch: u32;
@@ -196,8 +196,10 @@ var<private> cls: array<vec4<u32>, QUADS>;
 // Each of the invocation's rows: its kept column range, its kept columns of the current tile.
 var<private> rowRange: array<vec2<i32>, ROWS_PER_THREAD>;
 var<private> rowKeep: array<u32, ROWS_PER_THREAD>;
-// One quad's scores of the current tile, then its weights p, slot-major: w[g][c] = column 4·g + c.
-var<private> w: array<mat4x4<f32>, GROUPS>;
+// The current pair's scores of the tile, slot-major (w[g][c] = column 4·g + c), then its weights
+// p, transposed (w[g][j] = slot j's weights of columns 4·g ..).
+// The pair's two quads: w[(quad % 2)·GROUPS + g].
+var<private> w: array<mat4x4<f32>, 2u * GROUPS>;
 
 fn slotRow(slot: u32) -> u32 { return rowBase + slot / HEADS_PER_THREAD; }
 fn slotHead(slot: u32) -> u32 { return headBase + slot % HEADS_PER_THREAD; }
@@ -237,37 +239,65 @@ fn groupColumns(g: u32) -> vec4<u32> {
   return min(vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(BLOCK_KV - 1u)) * D4;
 }
 
-// Scores s = q·k + pse of the tile for the quad into w (NEG_MAX where not kept), their classes into
-// cls; returns each slot's max.
-fn scoreQuad(quad: u32, c0: i32) -> vec4<f32> {
-  let keep = quadKeep(quad);
-  var tileMax = vec4<f32>(NEG_MAX);
+// One tile column's scores for the quad: raw = q·k + pse, kept where isKept (else NEG_MAX, the
+// softmax's finite stand-in); the kept classes are OR-ed into *classes.
+fn keptScores(raw: vec4<f32>, isKept: vec4<bool>, classes: ptr<function, vec4<u32>>) -> vec4<f32> {
+  let c = vec4<u32>(scoreClass(raw.x), scoreClass(raw.y), scoreClass(raw.z), scoreClass(raw.w));
+  *classes |= select(vec4<u32>(0u), c, isKept);
+  let s = vec4<f32>(softmaxScore(raw.x), softmaxScore(raw.y), softmaxScore(raw.z), softmaxScore(raw.w));
+  return select(vec4<f32>(NEG_MAX), s, isKept);
+}
+
+// pse of the quad's slots at tile column col (0 without pseShift).
+fn quadPse(quad: u32, c0: i32, col: u32) -> vec4<f32> {
+  var pse = vec4<f32>(0.0);
+  if (HAS_PSE) {
+    let physCol = kvBase + u32(c0) + col;
+    for (var j = 0u; j < 4u; j++) {
+      let slot = min(4u * quad + j, SLOTS - 1u);
+      pse[j] = pseAt(batch, slotHead(slot), slotRow(slot), physCol);
+    }
+  }
+  return pse;
+}
+
+// q·k of the tile for both quads of `pair` into w (slot-major).
+fn pairDots(pair: u32) {
+  let q0 = 2u * pair * D4;
+  let q1 = q0 + D4;
   for (var g = 0u; g < GROUPS; g++) {
     let cols = groupColumns(g);
-    var st = mat4x4<f32>();
+    var st0 = mat4x4<f32>();
+    var st1 = mat4x4<f32>();
     for (var d4 = 0u; d4 < D4; d4++) {
-      st += qT[quad * D4 + d4] * mat4x4<f32>(kTile[cols.x + d4], kTile[cols.y + d4], kTile[cols.z + d4], kTile[cols.w + d4]);
+      let k = mat4x4<f32>(kTile[cols.x + d4], kTile[cols.y + d4], kTile[cols.z + d4], kTile[cols.w + d4]);
+      st0 += qT[q0 + d4] * k;
+      st1 += qT[q1 + d4] * k;
     }
-    for (var c = 0u; c < 4u; c++) {
-      let col = 4u * g + c;
-      var raw = st[c];
-      if (HAS_PSE) {
-        let physCol = kvBase + u32(c0) + col;
-        for (var j = 0u; j < 4u; j++) {
-          let slot = min(4u * quad + j, SLOTS - 1u);
-          raw[j] += pseAt(batch, slotHead(slot), slotRow(slot), physCol);
-        }
-      }
-      let isKept = keptAt(keep, col);
-      let classes = vec4<u32>(scoreClass(raw.x), scoreClass(raw.y), scoreClass(raw.z), scoreClass(raw.w));
-      cls[quad] |= select(vec4<u32>(0u), classes, isKept);
-      let s = select(vec4<f32>(NEG_MAX),
-        vec4<f32>(softmaxScore(raw.x), softmaxScore(raw.y), softmaxScore(raw.z), softmaxScore(raw.w)), isKept);
-      st[c] = s;
-      tileMax = max(tileMax, s);
-    }
-    w[g] = st;
+    w[g] = st0;
+    w[GROUPS + g] = st1;
   }
+}
+
+// The quad's scores s = q·k + pse in w (NEG_MAX where not kept), their classes into cls; returns
+// each slot's max. The four columns of a group are written out (constant matrix indices keep
+// them in registers).
+fn scoreQuad(quad: u32, c0: i32) -> vec4<f32> {
+  let keep = quadKeep(quad);
+  let w0 = (quad % 2u) * GROUPS;
+  var classes = cls[quad];
+  var tileMax = vec4<f32>(NEG_MAX);
+  for (var g = 0u; g < GROUPS; g++) {
+    var st = w[w0 + g];
+    let col = 4u * g;
+    st[0] = keptScores(st[0] + quadPse(quad, c0, col), keptAt(keep, col), &classes);
+    st[1] = keptScores(st[1] + quadPse(quad, c0, col + 1u), keptAt(keep, col + 1u), &classes);
+    st[2] = keptScores(st[2] + quadPse(quad, c0, col + 2u), keptAt(keep, col + 2u), &classes);
+    st[3] = keptScores(st[3] + quadPse(quad, c0, col + 3u), keptAt(keep, col + 3u), &classes);
+    tileMax = max(tileMax, max(max(st[0], st[1]), max(st[2], st[3])));
+    w[w0 + g] = st;
+  }
+  cls[quad] = classes;
   return tileMax;
 }
 
@@ -285,41 +315,64 @@ fn raiseMax(quad: u32, tileMax: vec4<f32>, withAcc: bool) {
   }
 }
 
-// w ← p = e^(s - m) on kept columns, else 0; returns Σ p per slot.
+// w ← p = e^(s - m) on kept columns, else 0 (transposed for accumulate: w[g][j] = slot j's p of
+// the group's 4 columns); returns Σ p per slot.
 fn expWeights(quad: u32) -> vec4<f32> {
   let keep = quadKeep(quad);
+  let mq = m[quad];
+  let w0 = (quad % 2u) * GROUPS;
   var sum = vec4<f32>(0.0);
   for (var g = 0u; g < GROUPS; g++) {
-    for (var c = 0u; c < 4u; c++) {
-      let p = select(vec4<f32>(0.0), exp(w[g][c] - m[quad]), keptAt(keep, 4u * g + c));
-      w[g][c] = p;
-      sum += p;
-    }
+    var s = w[w0 + g];
+    let col = 4u * g;
+    s[0] = select(vec4<f32>(0.0), exp(s[0] - mq), keptAt(keep, col));
+    s[1] = select(vec4<f32>(0.0), exp(s[1] - mq), keptAt(keep, col + 1u));
+    s[2] = select(vec4<f32>(0.0), exp(s[2] - mq), keptAt(keep, col + 2u));
+    s[3] = select(vec4<f32>(0.0), exp(s[3] - mq), keptAt(keep, col + 3u));
+    sum += s[0] + s[1] + s[2] + s[3];
+    w[w0 + g] = transpose(s);
   }
   return sum;
 }
 
-// INT8 path: w ← P8 = sat[-128,127](rint(e^(s - m)·quantScale1)) on kept columns, else 0.
+// INT8 path: w ← P8 = sat[-128,127](rint(e^(s - m)·quantScale1)) on kept columns, else 0
+// (transposed as in expWeights).
 fn int8Weights(quad: u32) {
   let keep = quadKeep(quad);
+  let mq = m[quad];
   let qs1 = quantScale1();
+  let w0 = (quad % 2u) * GROUPS;
   for (var g = 0u; g < GROUPS; g++) {
-    for (var c = 0u; c < 4u; c++) {
-      let p8 = clamp(round(exp(w[g][c] - m[quad]) * qs1), vec4<f32>(-128.0), vec4<f32>(127.0));
-      w[g][c] = select(vec4<f32>(0.0), p8, keptAt(keep, 4u * g + c));
-    }
+    var s = w[w0 + g];
+    let col = 4u * g;
+    s[0] = select(vec4<f32>(0.0), p8(s[0], mq, qs1), keptAt(keep, col));
+    s[1] = select(vec4<f32>(0.0), p8(s[1], mq, qs1), keptAt(keep, col + 1u));
+    s[2] = select(vec4<f32>(0.0), p8(s[2], mq, qs1), keptAt(keep, col + 2u));
+    s[3] = select(vec4<f32>(0.0), p8(s[3], mq, qs1), keptAt(keep, col + 3u));
+    w[w0 + g] = transpose(s);
   }
 }
 
-// acc += Σ_col p_col · v_col over the tile.
-fn accumulate(quad: u32) {
-  for (var g = 0u; g < GROUPS; g++) {
-    let cols = groupColumns(g);
-    let p = transpose(w[g]);
-    for (var d4 = 0u; d4 < D4; d4++) {
+fn p8(s: vec4<f32>, m: vec4<f32>, qs1: f32) -> vec4<f32> {
+  return clamp(round(exp(s - m) * qs1), vec4<f32>(-128.0), vec4<f32>(127.0));
+}
+
+// acc += Σ_col p_col · v_col over the tile for both quads of `pair` (acc stays in registers
+// across the groups).
+fn accumulatePair(pair: u32) {
+  let a0 = 2u * pair * D4;
+  let a1 = a0 + D4;
+  for (var d4 = 0u; d4 < D4; d4++) {
+    var acc0 = acc[a0 + d4];
+    var acc1 = acc[a1 + d4];
+    for (var g = 0u; g < GROUPS; g++) {
+      let cols = groupColumns(g);
       let v = mat4x4<f32>(vTile[cols.x + d4], vTile[cols.y + d4], vTile[cols.z + d4], vTile[cols.w + d4]);
-      acc[quad * D4 + d4] += v * p;
+      acc0 += v * w[g];
+      acc1 += v * w[GROUPS + g];
     }
+    acc[a0 + d4] = acc0;
+    acc[a1 + d4] = acc1;
   }
 }
 
@@ -331,7 +384,7 @@ fn accumulateKeptOnly(quad: u32) {
   let zero = vec4<f32>(0.0);
   for (var col = 0u; col < BLOCK_KV; col++) {
     let isKept = keptAt(keep, col);
-    let p = w[col / 4u][col % 4u];
+    let p = transpose(w[(quad % 2u) * GROUPS + col / 4u])[col % 4u];
     for (var d4 = 0u; d4 < D4; d4++) {
       let v = vTile[col * D4 + d4];
       acc[quad * D4 + d4] += mat4x4<f32>(select(zero, v * p.x, isKept.x), select(zero, v * p.y, isKept.y),
@@ -425,9 +478,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       loadTile(batch, h, c0, colHi, kvBase, lid, tileRow0, win, tag);
       workgroupBarrier();
       tileKeepBits(c0, rowSlot);
-      for (var quad = 0u; quad < QUADS; quad++) {
-        raiseMax(quad, scoreQuad(quad, c0), false);
-        l[quad] += expWeights(quad);
+      for (var pair = 0u; pair < QUADS / 2u; pair++) {
+        pairDots(pair);
+        for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {
+          raiseMax(quad, scoreQuad(quad, c0), false);
+          l[quad] += expWeights(quad);
+        }
       }
       workgroupBarrier();
     }
@@ -439,16 +495,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     workgroupBarrier();
     tileKeepBits(c0, rowSlot);
     let keptOnly = ROW_VARIES && atomicLoad(&tileVBad) == tag;
-    for (var quad = 0u; quad < QUADS; quad++) {
-      let tileMax = scoreQuad(quad, c0);
-      if (INT8) {
-        // m is final: the first pass saw the same scores (and cls already holds their classes).
-        int8Weights(quad);
-      } else {
-        raiseMax(quad, tileMax, true);
-        l[quad] += expWeights(quad);
+    for (var pair = 0u; pair < QUADS / 2u; pair++) {
+      pairDots(pair);
+      for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {
+        let tileMax = scoreQuad(quad, c0);
+        if (INT8) {
+          // m is final: the first pass saw the same scores (and cls already holds their classes).
+          int8Weights(quad);
+        } else {
+          raiseMax(quad, tileMax, true);
+          l[quad] += expWeights(quad);
+        }
+        if (keptOnly) { accumulateKeptOnly(quad); }
       }
-      if (keptOnly) { accumulateKeptOnly(quad); } else { accumulate(quad); }
+      if (!keptOnly) { accumulatePair(pair); }
     }
     workgroupBarrier();
   }

@@ -11,7 +11,7 @@ async function check(c: PrefillCase): Promise<void> {
   if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
 }
 
-// Small register tiles keep each case's shader quick to compile; the default plan (up to 16 rows
+// Small slot tiles (rows × heads per invocation) exercise partial quads; the default plan (up to 32 rows
 // per invocation) has its own cases below.
 const base: PrefillCase = {
   seed: 1, B: 2, N: 4, KVN: 2, Qs: 19, KVs: 37, D: 32, layout: 'BNSD', dtype: 'FLOAT32', tune: { rowsPerThread: 2, rowThreads: 4 },
@@ -30,10 +30,10 @@ describe('prefill kernel: dense basics', () => {
   it('no lse, G = 1, D = 64', () => check({ ...base, N: 2, KVN: 2, D: 64, lse: false }));
   it('G = 8, D = 16', () => check({ ...base, N: 8, KVN: 1, D: 16, Qs: 9, KVs: 70 }));
   it('D = 256', () => check({ ...base, B: 1, N: 2, KVN: 1, D: 256, Qs: 5, KVs: 33, tune: { rowsPerThread: 1, headsPerThread: 1 } }));
-  it('default plan: G = 2, D = 32, 10 rows × 2 heads per invocation', () => check({ ...base, tune: undefined }));
+  it('default plan: G = 2, D = 32, 8 rows × 2 heads per invocation', () => check({ ...base, tune: undefined }));
   it('D = 512 with a 16 KiB workgroup-storage plan (4-column KV tiles)', () =>
     check({ ...base, B: 1, N: 2, KVN: 2, D: 512, Qs: 3, KVs: 11, tune: { blockKv: 4, rowsPerThread: 1 } }));
-  it('default plan, 16 rows per invocation, several query tiles, causal (sparseMode 3)', () =>
+  it('default plan, 8 rows per invocation, several query tiles, causal (sparseMode 3)', () =>
     check({ ...base, tune: undefined, B: 1, N: 2, KVN: 2, D: 64, Qs: 150, KVs: 170, sparseMode: 3,
       mask: { shape: 'SS', dtype: 'BOOL', padRows: 0, padCols: 0, density: 0 } }));
   it('default plan, band (sparseMode 4) with GQA 4', () =>

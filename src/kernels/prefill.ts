@@ -132,6 +132,8 @@ export function usesKvSource(problem: Problem): boolean {
   return problem.prefix !== null || problem.antiquant !== null;
 }
 
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
 const largestDivisorAtMost = (n: number, cap: number): number => {
   for (let d = Math.min(n, cap); d > 1; d--) if (n % d === 0) return d;
   return 1;
@@ -141,14 +143,16 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
  * Tiles from the device limits and the head dim:
  * - blockKv: the workgroup arrays (prefillWorkgroupArrays: the two f32 K/V tiles of blockKv·D
  *   floats, column flags, mask bits) fit the workgroup storage, ≤ 32 columns (one u32 of bits);
- * - each invocation owns rowsPerThread rows × headsPerThread heads ("slots") with q and acc in
- *   registers, about SLOT_FLOATS floats of each in all: every K/V element read from workgroup
- *   memory feeds all slots, which is what pays on a CPU-backed adapter (B1 N8 S256 D64 on
- *   SwiftShader: 1 row/thread 240 ms, 4 rows 80 ms, 16 rows 44 ms);
+ * - each invocation owns rowsPerThread rows × headsPerThread heads ("slots"), about SLOT_FLOATS
+ *   floats of q and as many of acc in all, in private arrays, in pairs of quads of 4 slots (rows
+ *   rounded up so the slots fill whole pairs): each K/V vector read from workgroup memory feeds 8. More
+ *   slots per invocation did not pay on SwiftShader (B1 N8 S256 D64: 8 and 16 rows per invocation
+ *   run alike), and private arrays cost pipeline-compile time there (each is zero-initialized by
+ *   unrolled stores: 16 rows of D64 compile in 0.58 s, 8 rows in 0.35 s);
  * - blockQ = rowThreads · rowsPerThread rows × G heads per workgroup. With a band (causal), fewer
  *   rows per workgroup so more whole KV tiles fall outside a tile's column range and are skipped.
  */
-const SLOT_FLOATS = 1024;
+const SLOT_FLOATS = 512;
 
 export interface PrefillTune {
   blockKv?: number;
@@ -162,9 +166,11 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const G = problem.groupSize;
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
   const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
-  // No more rows per thread than the query has: short queries would compute padding rows.
+  // No more rows per thread than the query needs (short queries would compute padding rows), then
+  // up to whole pairs of quads (8 slots: padding slots would be computed anyway).
+  const pairRows = 8 / gcd(headsPerThread, 8);
   const rowsPerThread = tune.rowsPerThread
-    ?? Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2)));
+    ?? Math.ceil(Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2))) / pairRows) * pairRows;
   const headThreads = G / headsPerThread;
   const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
   const wantRowThreads = problem.band ? 4 : 8;
