@@ -19,6 +19,11 @@
 //     accumulate acc += Σ_j p_j · v_j.
 //   Non-finite kept scores follow shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays
 //   finite; the classes in cls make the row NaN where the float64 rules say so).
+// - Register blocking. Slots go in quads (m, l, cls are vec4 per quad) and quads in pairs; tile
+//   columns in groups of 4. q·k and p·v are 4×4 matrix products (pairDots, accumulatePair), so
+//   each K or V vector read from workgroup memory feeds 8 slots. Loops, not host unrolling: the
+//   shader's size does not grow with HEAD_DIM or the slot count (pipeline compile stays short on
+//   CPU adapters; private arrays still cost SwiftShader some, hence SLOT_FLOATS in the plan).
 // - INT8 query/key/value (SEMANTICS §9): P8 = sat(rint(e^(s - m)·quantScale1)) needs the row's
 //   final max, so a first pass over the same tiles computes m and l only; the second pass
 //   accumulates P8·v with m fixed.
@@ -30,7 +35,8 @@
 // The host (src/kernels/prefill.ts) fills in only what WGSL cannot express:
 //   UNIFORMS   the PrefillUniforms struct (strides in elements of each tensor's dtype, offsets, ...)
 //   BINDINGS   the storage bindings of the features in use, the uniform and the length table
-//   WORKGROUP  the workgroup arrays kTile, vTile, tilePresent, tileKeep (counted by the plan)
+//   WORKGROUP  the workgroup variables kTile, vTile, tilePresent, tileKeep, tileVBad (the plan
+//              counts them: prefillWorkgroupArrays)
 //   CONSTS     the shape constants and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
 //   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
 //              features that are off (absent bindings cannot be named), device scalars from aux
@@ -175,9 +181,9 @@ fn tileCount(colLo: i32, colHi: i32) -> u32 {
 // Slots go in quads of four, quads in pairs (the last ones padded with slots that keep no column
 // and are never stored), and tile columns in groups of four (the last group's missing columns
 // read the tile's last column, never kept), so each step is a pair of 4×4 matrix products: q·k
-// for 8 slots × 4 columns over 4 dims, or p·v for 4 dims × 8 slots over 4 columns. Every K/V
-// vector read from workgroup memory then feeds 8 slots, and the running state is vec4 per quad. Orientation: "slot-major" matrices
-// have one column per tile column (or dim) holding the quad's 4 slots; acc has one column per slot.
+// for 8 slots × 4 columns over 4 dims, or p·v for 4 dims × 8 slots over 4 columns. Orientation:
+// "slot-major" matrices have one column per tile column (or dim) holding a quad's 4 slots; acc
+// and the weights have one column per slot.
 const QUADS: u32 = 2u * ((SLOTS + 7u) / 8u);
 const GROUPS: u32 = (BLOCK_KV + 3u) / 4u;
 
@@ -197,8 +203,7 @@ var<private> cls: array<vec4<u32>, QUADS>;
 var<private> rowRange: array<vec2<i32>, ROWS_PER_THREAD>;
 var<private> rowKeep: array<u32, ROWS_PER_THREAD>;
 // The current pair's scores of the tile, slot-major (w[g][c] = column 4·g + c), then its weights
-// p, transposed (w[g][j] = slot j's weights of columns 4·g ..).
-// The pair's two quads: w[(quad % 2)·GROUPS + g].
+// p, transposed (w[g][j] = slot j's weights of columns 4·g ..); quad q at w[(q % 2)·GROUPS + g].
 var<private> w: array<mat4x4<f32>, 2u * GROUPS>;
 
 fn slotRow(slot: u32) -> u32 { return rowBase + slot / HEADS_PER_THREAD; }
