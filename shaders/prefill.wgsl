@@ -35,8 +35,10 @@
 // The host (src/kernels/prefill.ts) fills in only what WGSL cannot express:
 //   UNIFORMS   the PrefillUniforms struct (strides in elements of each tensor's dtype, offsets, ...)
 //   BINDINGS   the storage bindings of the features in use, the uniform and the length table
-//   WORKGROUP  the workgroup variables kTile, vTile, tilePresent, tileKeep, tileVBad (the plan
-//              counts them: prefillWorkgroupArrays)
+//   WORKGROUP  the workgroup variables (the plan counts them: prefillWorkgroupArrays): kTile and
+//              vTile; tilePresent (paged), tileKeep (mask), tileVBad (band or mask), each with
+//              its accessors (setColumnPresent/columnPresent, setTileKeep/tileKeepOf,
+//              markVBad/vBadTag), which are constant stubs where the feature is off
 //   CONSTS     the shape constants and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
 //   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
 //              features that are off (absent bindings cannot be named), device scalars from aux
@@ -155,9 +157,9 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow
     if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d4); }
     kTile[e] = el.k;
     vTile[e] = el.v;
-    if (d4 == 0u) { tilePresent[col] = select(0u, 1u, el.present); }
+    if (d4 == 0u) { setColumnPresent(col, el.present); }
     let nonFinite = (bitcast<vec4<u32>>(el.v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
-    if (ROW_VARIES && any(nonFinite)) { atomicMax(&tileVBad, tag); }
+    if (ROW_VARIES && any(nonFinite)) { markVBad(tag); }
   }
   if (HAS_MASK) {
     for (var r = lid; r < BLOCK_Q; r += WORKGROUP_SIZE) {
@@ -166,7 +168,7 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow
       for (var col = 0u; col < BLOCK_KV; col++) {
         if (((bits >> col) & 1u) != 0u && !maskKeeps(b, row, kvStart + u32(c0) + col)) { bits &= ~(1u << col); }
       }
-      tileKeep[r] = bits;
+      setTileKeep(r, bits);
     }
   }
 }
@@ -214,12 +216,12 @@ fn tileKeepBits(c0: i32, rowSlot: u32) {
   var present = TILE_COLUMNS;
   if (PAGED) {
     for (var col = 0u; col < BLOCK_KV; col++) {
-      if (tilePresent[col] == 0u) { present &= ~(1u << col); }
+      if (!columnPresent(col)) { present &= ~(1u << col); }
     }
   }
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
     var bits: u32;
-    if (HAS_MASK) { bits = tileKeep[rowSlot * ROWS_PER_THREAD + r]; }
+    if (HAS_MASK) { bits = tileKeepOf(rowSlot * ROWS_PER_THREAD + r); }
     else { bits = rangeBits(c0, rowRange[r]); }
     rowKeep[r] = bits & present;
   }
@@ -499,7 +501,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     loadTile(batch, h, c0, colHi, kvBase, lid, tileRow0, win, tag);
     workgroupBarrier();
     tileKeepBits(c0, rowSlot);
-    let keptOnly = ROW_VARIES && atomicLoad(&tileVBad) == tag;
+    let keptOnly = ROW_VARIES && vBadTag() == tag;
     for (var pair = 0u; pair < QUADS / 2u; pair++) {
       pairDots(pair);
       for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {

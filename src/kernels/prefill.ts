@@ -155,6 +155,7 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
 const SLOT_FLOATS = 512;
 
 export interface PrefillTune {
+  /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
   blockKv?: number;
   rowsPerThread?: number;
   headsPerThread?: number;
@@ -178,11 +179,12 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blockQ = rowThreads * rowsPerThread;
   const features = specFeatures(problem);
-  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ headDim: D, blockQ, blockKv }));
+  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, headDim: D, blockQ, blockKv }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
-  // The largest tile that fits (1 when none does: prefillUnsupported then reports the overflow).
-  if (tune.blockKv === undefined) while (blockKv > 1 && bytesAt(blockKv) > caps.maxWorkgroupStorageBytes) blockKv--;
+  // The largest tile that fits, up to the tuned one (1 when none does: prefillUnsupported then
+  // reports the overflow).
+  while (blockKv > 1 && bytesAt(blockKv) > caps.maxWorkgroupStorageBytes) blockKv--;
   const spec: PrefillSpec = {
     ...features,
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
@@ -201,21 +203,43 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
 const MAX_BLOCK_KV = 32;
 
 /**
- * Every `var<workgroup>` array of the prefill shader, declared from this list (WORKGROUP in
- * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles, the column-present
- * flags (read with paged K/V), the per-row kept-column bits (written with an attenMask), the tag of
- * the last tile whose V holds NaN or Inf (read with band or mask). The small ones are always
- * declared, so the shader names them whatever the features.
+ * Every `var<workgroup>` variable of the prefill shader, declared from this list (WORKGROUP in
+ * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles; the column-present
+ * flags (paged K/V); the per-row kept-column bits (attenMask); the tag of the last tile whose V
+ * holds NaN or Inf (rows keep different columns: band or mask).
  */
-export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv'>): WorkgroupArray[] {
+export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
-  return [
+  const arrays: WorkgroupArray[] = [
     { name: 'kTile', elem: 'vec4<f32>', length: tile },
     { name: 'vTile', elem: 'vec4<f32>', length: tile },
-    { name: 'tilePresent', elem: 'u32', length: spec.blockKv },
-    { name: 'tileKeep', elem: 'u32', length: spec.blockQ },
-    { name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true },
   ];
+  if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
+  if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
+  if (spec.mask || spec.band) arrays.push({ name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true });
+  return arrays;
+}
+
+/** The accessors of the optional workgroup variables: real where declared, constant stubs elsewhere. */
+function workgroupAccessors(spec: PrefillSpec): string {
+  const names = new Set(prefillWorkgroupArrays(spec).map((a) => a.name));
+  return [
+    names.has('tilePresent')
+      ? `fn setColumnPresent(col: u32, present: bool) { tilePresent[col] = select(0u, 1u, present); }
+fn columnPresent(col: u32) -> bool { return tilePresent[col] != 0u; }`
+      : `fn setColumnPresent(col: u32, present: bool) { }
+fn columnPresent(col: u32) -> bool { return true; }`,
+    names.has('tileKeep')
+      ? `fn setTileKeep(r: u32, bits: u32) { tileKeep[r] = bits; }
+fn tileKeepOf(r: u32) -> u32 { return tileKeep[r]; }`
+      : `fn setTileKeep(r: u32, bits: u32) { }
+fn tileKeepOf(r: u32) -> u32 { return 0u; }`,
+    names.has('tileVBad')
+      ? `fn markVBad(tag: u32) { atomicMax(&tileVBad, tag); }
+fn vBadTag() -> u32 { return atomicLoad(&tileVBad); }`
+      : `fn markVBad(tag: u32) { }
+fn vBadTag() -> u32 { return 0u; }`,
+  ].join('\n');
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
@@ -372,7 +396,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
   return fill(wgsl('prefill.wgsl'), {
     UNIFORMS: UNIFORMS.wgslStruct(),
     BINDINGS: bindings,
-    WORKGROUP: workgroupDecls(prefillWorkgroupArrays(spec)),
+    WORKGROUP: `${workgroupDecls(prefillWorkgroupArrays(spec))}\n${workgroupAccessors(spec)}`,
     CONSTS: constsBlock(spec),
     ACCESSORS: accessorsBlock(spec),
     KV_TILE: spec.kvs
