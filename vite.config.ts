@@ -35,7 +35,7 @@ export default defineConfig({
       // the docs' examples, the package and browser tests (their own adapters).
       { extends: true, test: { name: 'once', include: ONCE_FILES, env: { FIA_ADAPTER: 'swiftshader', FIA_LIMITS: 'adapter' } } },
       // Every other (GPU) file, once per device configuration present (scripts/adapters.mjs).
-      ...CONFIGS.map((c) => ({ extends: true, test: { name: c.name, include: ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env } })),
+      ...CONFIGS.map((c) => ({ extends: true, test: { name: c.name, include: ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env, setupFiles: ['test/helpers/shaderAudit.ts'] } })),
     ],
   },
 });

@@ -67,7 +67,7 @@ function shuffledTable(c: BenchCase): { table: Int32Array; blockNum: number } {
 }
 
 /** The operator's inputs for one case (BNSD layout; outputs in the query dtype). */
-function buildInputs(stream: Stream, c: BenchCase, x: CaseInputs): { inputs: FiaInputs; owned: Tensor[] } {
+export function buildInputs(stream: Stream, c: BenchCase, x: CaseInputs): { inputs: FiaInputs; owned: Tensor[] } {
   const dtype: DataType = c.dtype;
   const { batch: B, numQoHeads: N, numKvHeads: KVN, qSeqLen: Sq, kvSeqLen: Skv, headDim: D } = c;
   const owned: Tensor[] = [];

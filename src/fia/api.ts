@@ -366,8 +366,12 @@ function releaseOutputs(r: FusedInferAttentionScoreResult): void {
   r.softmaxLse?.buffer.destroy();
 }
 
-/** The synchronous part of the wrapper: checks, validation, allocation, submit. Throws AclnnError. */
-function startCall(stream: Stream, opts: FusedInferAttentionScoreOptions): StartedCall {
+/**
+ * The wrapper's checks and validation, against placeholders so a rejected call allocates nothing.
+ * Throws AclnnError. The executor it plans is the real call's but for its outputs: preparing it
+ * compiles the real call's pipelines.
+ */
+function checkCall(stream: Stream, opts: FusedInferAttentionScoreOptions): { inputs: FiaInputs; shapes: { out: number[]; lse: number[] }; outDtype: DataType; dry: FiaExecutor } {
   checkStream(stream);
   if (opts == null) throw new AclnnError(ACLNN_ERR_PARAM_NULLPTR, 'opts=null: the options object is required');
   if (typeof opts !== 'object') throw invalid(`opts=${showOption(opts)}: the options must be an object`);
@@ -385,7 +389,12 @@ function startCall(stream: Stream, opts: FusedInferAttentionScoreOptions): Start
     softmaxLse: inputs.softmaxLseFlag ? placeholder(shapes.lse, 'FLOAT32') : null,
   });
   if (dry.status !== ACLNN_SUCCESS) fail(dry.status);
+  return { inputs, shapes, outDtype, dry: dry.executor! };
+}
 
+/** The synchronous part of the wrapper after checkCall: allocation, planning on the outputs, submit. Throws AclnnError. */
+function startCall(stream: Stream, checked: ReturnType<typeof checkCall>): StartedCall {
+  const { inputs, shapes, outDtype } = checked;
   const device = stream.device;
   let result: FusedInferAttentionScoreResult | null = null;
   let workspace: GPUBuffer | null = null;
@@ -425,7 +434,11 @@ export async function fusedInferAttentionScore(
 ): Promise<FusedInferAttentionScoreResult> {
   let call: StartedCall;
   try {
-    call = startCall(stream, opts);
+    const checked = checkCall(stream, opts);
+    // Compile off the thread first (FiaExecutor.prepare): the run then finds its pipelines ready.
+    const prepared = await checked.dry.prepare();
+    if (prepared !== ACLNN_SUCCESS) throw new AclnnError(prepared, aclGetRecentErrMsg());
+    call = startCall(stream, checked);
   } catch (e) {
     throw asAclnnError(e);
   }

@@ -18,7 +18,9 @@ import {
 } from '../acl/status.js';
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeDecode } from '../kernels/decode.js';
+import { decodePipelineSources, prefillPipelineSources } from '../kernels/pipelineSources.shim.js';
 import { encodePrefill } from '../kernels/prefill.js';
+import { type PipelineSource, preparePipelines } from '../kernels/shader.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from './problem.js';
 
@@ -146,6 +148,29 @@ export class FiaExecutor {
     if (buffer !== undefined && this.device !== null) this.device.queue.writeBuffer(buffer, 0, next);
   }
 
+  /**
+   * Port extension (warm-up): compiles the pipelines this executor's runs use, off the calling
+   * thread (createComputePipelineAsync), and resolves when they are ready. Without it, the first
+   * run of a shape compiles them synchronously inside aclnnFusedInferAttentionScoreV2, blocking
+   * the thread for the compiler's time. Pipelines are cached per device by what their shader
+   * depends on, so preparing one executor also readies every later call with the same shapes,
+   * dtypes and features (the named wrapper prepares its own calls). Resolves to 0, or to 361001
+   * (aclGetRecentErrMsg says why) when the device is lost or a pipeline fails to compile.
+   */
+  async prepare(): Promise<AclnnStatus> {
+    if (this.device === null || this.problem === null || this.plan === null) return ACLNN_SUCCESS;
+    try {
+      const loss = deviceLoss(this.device);
+      if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `prepare: ${loss}`);
+      await preparePipelines(this.device, pipelineSourcesOf(this));
+      return ACLNN_SUCCESS;
+    } catch (e) {
+      const err = e instanceof AclnnError ? e
+        : new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `prepare: a pipeline failed to compile: ${e instanceof Error ? e.message : String(e)}`);
+      return statusOf(err);
+    }
+  }
+
   /** Every caller tensor (inputs and outputs), for aliasing checks. */
   tensors(): Tensor[] {
     const out: Tensor[] = [];
@@ -222,6 +247,15 @@ function checkRun(
   const loss = deviceLoss(s.device);
   if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `stream: ${loss}`);
   return { ex: executor, stream: s };
+}
+
+/** The pipelines the executor's runs use (what prepare compiles ahead). */
+export function pipelineSourcesOf(ex: FiaExecutor): PipelineSource[] {
+  const p = ex.plan;
+  if (ex.problem === null || p === null) return [];
+  return p.kernel === 'decode'
+    ? decodePipelineSources(ex.problem, p.plan, ex.inputs as FiaInputs)
+    : prefillPipelineSources(ex.problem, p.plan);
 }
 
 /** Records the planned kernels into `encoder` (no submit). */

@@ -149,8 +149,42 @@ function cacheOf(device: GPUDevice): Map<string, GPUComputePipeline> {
   return perDevice;
 }
 
+/** Per device: the shader modules made (for compiler messages) and how their pipelines were compiled. */
+interface CompileRecord {
+  modules: GPUShaderModule[];
+  sync: number;
+  async: number;
+}
+const compiles = new WeakMap<GPUDevice, CompileRecord>();
+
+function recordOf(device: GPUDevice): CompileRecord {
+  let r = compiles.get(device);
+  if (!r) compiles.set(device, (r = { modules: [], sync: 0, async: 0 }));
+  return r;
+}
+
+/**
+ * How many of `device`'s pipelines were compiled synchronously (a getPipeline miss, blocking the
+ * calling thread) and ahead of time (preparePipelines). For tests and benchmarks.
+ */
+export function pipelineCompileCounts(device: GPUDevice): { sync: number; async: number } {
+  const r = recordOf(device);
+  return { sync: r.sync, async: r.async };
+}
+
+/** The compiler's messages (warnings, errors, info) for every shader module made on `device`. */
+export async function shaderCompilerMessages(device: GPUDevice): Promise<{ label: string; type: string; message: string }[]> {
+  const out: { label: string; type: string; message: string }[] = [];
+  for (const module of recordOf(device).modules) {
+    const info = await module.getCompilationInfo();
+    for (const m of info.messages) out.push({ label: module.label, type: m.type, message: `${m.lineNum}:${m.linePos} ${m.message}` });
+  }
+  return out;
+}
+
 function pipelineDescriptor(device: GPUDevice, shader: ShaderBuild): GPUComputePipelineDescriptor {
   const module = device.createShaderModule({ code: shader.code, label: shader.label });
+  recordOf(device).modules.push(module);
   return { label: shader.label, layout: 'auto', compute: { module, entryPoint: 'main', constants: shader.constants } };
 }
 
@@ -164,6 +198,7 @@ export function getPipeline(device: GPUDevice, key: string, build: () => ShaderB
   const hit = perDevice.get(key);
   if (hit) return hit;
   const pipeline = device.createComputePipeline(pipelineDescriptor(device, build()));
+  recordOf(device).sync++;
   perDevice.set(key, pipeline);
   return pipeline;
 }
@@ -185,17 +220,28 @@ export async function preparePipelines(device: GPUDevice, sources: readonly Pipe
   let inFlight = pending.get(device);
   if (!inFlight) pending.set(device, (inFlight = new Map()));
   const waits: Promise<void>[] = [];
-  for (const source of sources) {
-    if (perDevice.has(source.key)) continue;
-    let p = inFlight.get(source.key);
-    if (!p) {
-      const map = inFlight;
-      p = device.createComputePipelineAsync(pipelineDescriptor(device, source.build()))
-        .then((pipeline) => { if (!perDevice.has(source.key)) perDevice.set(source.key, pipeline); })
-        .finally(() => map.delete(source.key));
-      inFlight.set(source.key, p);
+  // The shader modules' own errors go to this scope, not to the application's uncaptured-error
+  // handler; nothing else runs between the push and the pop (no await in between).
+  device.pushErrorScope('validation');
+  try {
+    for (const source of sources) {
+      if (perDevice.has(source.key)) continue;
+      let p = inFlight.get(source.key);
+      if (!p) {
+        const map = inFlight;
+        p = device.createComputePipelineAsync(pipelineDescriptor(device, source.build()))
+          .then((pipeline) => {
+            recordOf(device).async++;
+            if (!perDevice.has(source.key)) perDevice.set(source.key, pipeline);
+          })
+          .finally(() => map.delete(source.key));
+        inFlight.set(source.key, p);
+      }
+      waits.push(p);
     }
-    waits.push(p);
+  } finally {
+    const scope = device.popErrorScope();
+    waits.push(scope.then((e) => { if (e) throw new Error(e.message); }));
   }
   await Promise.all(waits);
 }

@@ -1,0 +1,13 @@
+// TEMPORARY: stands in for the kernels' prefillPipelineSources / decodePipelineSources until they land.
+import type { FiaInputs, Problem } from '../fia/problem.js';
+import type { DecodePlan } from './decode.js';
+import type { PrefillPlan } from './prefill.js';
+import type { PipelineSource } from './shader.js';
+
+export function prefillPipelineSources(_problem: Problem, _plan: PrefillPlan): PipelineSource[] {
+  return [];
+}
+
+export function decodePipelineSources(_problem: Problem, _plan: DecodePlan, _inputs: FiaInputs): PipelineSource[] {
+  return [];
+}

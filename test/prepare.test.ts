@@ -1,0 +1,100 @@
+// Warm-up (FiaExecutor.prepare): the pipelines of a planned call are compiled ahead of time
+// (createComputePipelineAsync); the runs after it compile nothing on the calling thread and still
+// match the float64 reference. The named wrapper prepares its own calls.
+import { describe, expect, it } from 'vitest';
+import { ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
+import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
+import { aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor } from '../src/acl/tensor.js';
+import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize, fusedInferAttentionScore } from '../src/fia/api.js';
+import { readHostInputs } from '../src/fia/hostInputs.js';
+import { normalize } from '../src/fia/normalize.js';
+import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
+import { pipelineCompileCounts } from '../src/kernels/shader.js';
+import { requestDevice } from '../src/node.js';
+import { attentionReference, compareOutputs, mulberry32 } from '../src/reference/index.js';
+
+interface Shape { B: number; N: number; KVN: number; S: number; KVS: number; D: number; causal: boolean }
+
+const CASES: { name: string; shape: Shape }[] = [
+  { name: 'prefill, causal', shape: { B: 1, N: 4, KVN: 2, S: 12, KVS: 12, D: 16, causal: true } },
+  // Long enough for split-KV: the split pass and the combine are both prepared.
+  { name: 'decode, split KV', shape: { B: 2, N: 4, KVN: 1, S: 1, KVS: 700, D: 32, causal: false } },
+];
+
+/** A fresh device (clean compile counts), current for GetWorkspaceSize. */
+async function freshStream(): Promise<Stream> {
+  const stream = createStream(await requestDevice());
+  aclrtSetDevice(stream.device);
+  return stream;
+}
+
+function inputsOf(stream: Stream, s: Shape, seed: number): FiaInputs {
+  const rand = mulberry32(seed);
+  const t = (shape: number[]) => createTensor(stream, Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1), shape, 'FLOAT32');
+  return {
+    query: t([s.B, s.N, s.S, s.D]),
+    key: aclCreateTensorList([t([s.B, s.KVN, s.KVS, s.D])]),
+    value: aclCreateTensorList([t([s.B, s.KVN, s.KVS, s.D])]),
+    attenMask: s.causal ? createTensor(stream, Float64Array.from({ length: 2048 * 2048 }, (_, i) => (i % 2048 > Math.floor(i / 2048) ? 1 : 0)), [2048, 2048], 'BOOL') : null,
+    numHeads: s.N, scaleValue: 1 / Math.sqrt(s.D), preTokens: INT_MAX, nextTokens: INT_MAX, inputLayout: 'BNSD',
+    numKeyValueHeads: s.KVN, sparseMode: s.causal ? 3 : 0, innerPrecise: 1, blockSize: 0, antiquantMode: 0,
+    softmaxLseFlag: false, keyAntiquantMode: 0, valueAntiquantMode: 0,
+    attentionOut: createEmptyTensor(stream, [s.B, s.N, s.S, s.D], 'FLOAT32'), softmaxLse: null,
+  };
+}
+
+async function expectReference(stream: Stream, x: FiaInputs, out: Float64Array): Promise<void> {
+  const problem = normalize(x);
+  const ref = attentionReference(problem, await readHostInputs(stream, x, problem));
+  const c = compareOutputs(out, ref.attentionOut, null, 2e-5);
+  expect(c.ok, c.message).toBe(true);
+}
+
+describe('FiaExecutor.prepare', () => {
+  for (const { name, shape } of CASES) {
+    it(`${name}: compiled ahead, the run compiles nothing and matches the reference`, async () => {
+      const stream = await freshStream();
+      const x = inputsOf(stream, shape, 7);
+      const r = fiaGetWorkspaceSize(x);
+      expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
+      expect(pipelineCompileCounts(stream.device)).toEqual({ sync: 0, async: 0 });
+      expect(await r.executor!.prepare(), aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
+      const prepared = pipelineCompileCounts(stream.device);
+      expect(prepared.sync).toBe(0);
+      expect(prepared.async).toBeGreaterThanOrEqual(1);
+      const ws = r.workspaceSize > 0 ? createBuffer(stream, r.workspaceSize) : null;
+      expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(ACLNN_SUCCESS);
+      expect(await aclrtSynchronizeStream(stream)).toBe(ACLNN_SUCCESS);
+      expect(pipelineCompileCounts(stream.device)).toEqual(prepared);
+      await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
+      // A second prepare of the same shapes finds everything ready.
+      expect(await r.executor!.prepare()).toBe(ACLNN_SUCCESS);
+      expect(pipelineCompileCounts(stream.device)).toEqual(prepared);
+      stream.device.destroy();
+    });
+  }
+
+  it('the named wrapper compiles ahead of its run (no synchronous compile)', async () => {
+    const stream = await freshStream();
+    const x = inputsOf(stream, CASES[1]!.shape, 11);
+    const r = await fusedInferAttentionScore(stream, {
+      query: x.query!, key: x.key!.tensors[0]!, value: x.value!.tensors[0]!, numHeads: x.numHeads,
+      numKeyValueHeads: x.numKeyValueHeads, scaleValue: x.scaleValue, inputLayout: 'BNSD',
+    });
+    const counts = pipelineCompileCounts(stream.device);
+    expect(counts.sync).toBe(0);
+    expect(counts.async).toBeGreaterThanOrEqual(1);
+    await expectReference(stream, x, await readTensor(stream, r.attentionOut));
+    stream.device.destroy();
+  });
+
+  it('a lost device: 361001, with the reason', async () => {
+    const stream = await freshStream();
+    const r = fiaGetWorkspaceSize(inputsOf(stream, CASES[0]!.shape, 3));
+    expect(r.status).toBe(ACLNN_SUCCESS);
+    stream.device.destroy();
+    await stream.device.lost;
+    expect(await r.executor!.prepare()).toBe(ACLNN_ERR_RUNTIME_ERROR);
+    expect(aclGetRecentErrMsg()).toMatch(/prepare: .*(lost|destroyed)/);
+  });
+});
