@@ -17,9 +17,8 @@ import {
   type AclnnStatus, invalid, statusOf,
 } from '../acl/status.js';
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
-import { encodeDecode } from '../kernels/decode.js';
-import { decodePipelineSources, prefillPipelineSources } from '../kernels/pipelineSources.shim.js';
-import { encodePrefill } from '../kernels/prefill.js';
+import { decodePipelineSources, encodeDecode } from '../kernels/decode.js';
+import { encodePrefill, prefillPipelineSources } from '../kernels/prefill.js';
 import { type PipelineSource, preparePipelines } from '../kernels/shader.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from './problem.js';

@@ -2,7 +2,9 @@
 // Used by decode after its KV splits, and by the public mergeAttentionStates (merge.ts).
 import type { DataType } from '../acl/dtype.js';
 import { axisRuns } from './caps.js';
-import { elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl } from './shader.js';
+import {
+  elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, wgsl,
+} from './shader.js';
 
 export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
   rows: 'u32',
@@ -81,12 +83,18 @@ export interface CombineArgs {
   maxWorkgroupsPerDimension?: number;
 }
 
+/** What the combine's INT8 store depends on: the scale dtype and whether an offset is bound. */
+export interface CombineQuantSpec {
+  dtype: DataType;
+  hasOffset: boolean;
+}
+
 /** The INT8 store's bindings (group 0, bindings 4-5: at most 6 storage buffers) and WGSL helpers. */
-function outQuantWgsl(q: CombineOutQuant | null): { bindings: string; helpers: string } {
+function outQuantWgsl(q: CombineQuantSpec | null): { bindings: string; helpers: string } {
   if (!q) return { bindings: '', helpers: 'fn quant8(x: f32, ch: u32) -> u32 { return 0u; }' };
   const bindings = ['@group(0) @binding(4) var<storage, read> qs2Buf: array<u32>;'];
   const helpers = [loaderFn('loadQs2', 'qs2Buf', q.dtype)];
-  if (q.offset) {
+  if (q.hasOffset) {
     bindings.push('@group(0) @binding(5) var<storage, read> qo2Buf: array<u32>;');
     helpers.push(loaderFn('loadQo2', 'qo2Buf', q.dtype), 'fn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }');
   } else {
@@ -96,23 +104,31 @@ function outQuantWgsl(q: CombineOutQuant | null): { bindings: string; helpers: s
   return { bindings: bindings.join('\n'), helpers: helpers.join('\n') };
 }
 
-function combinePipeline(device: GPUDevice, partsDtype: DataType, outDtype: DataType, q: CombineOutQuant | null): GPUComputePipeline {
-  const spec = { partsDtype, outDtype, wg: COMBINE_WG, quant: q ? q.dtype : 'none', quantOffset: !!q?.offset };
-  const quant = outQuantWgsl(q);
-  return getPipeline(device, specKey('combine', spec), () => ({
-    label: `fia.combine.${partsDtype}.${outDtype}`,
-    code: fill(wgsl('combine.wgsl'), {
-      UNIFORMS: COMBINE_UNIFORMS.wgslStruct(),
-      PACK: wgsl('common/f16pack.wgsl'),
-      LOADERS: loaderFn('loadPart', 'parts', partsDtype),
-      OUT_STORE: outStoreWgsl(outDtype),
-      ELEM_BITS: outDtype === 'INT8' ? 'return quant8(x, e % u.quantChannels);' : outBitsBody(outDtype),
-      QUANT_BINDINGS: quant.bindings,
-      OUT_QUANT: quant.helpers,
-    }),
-    constants: { WG: COMBINE_WG },
-  }));
+/** The combine pipeline for partials of `partsDtype` into an `outDtype` output (INT8: with `q`). */
+export function combinePipelineSource(partsDtype: DataType, outDtype: DataType, q: CombineQuantSpec | null): PipelineSource {
+  const spec = { partsDtype, outDtype, wg: COMBINE_WG, quant: q ? q.dtype : 'none', quantOffset: !!q?.hasOffset };
+  return {
+    key: specKey('combine', spec),
+    build: () => {
+      const quant = outQuantWgsl(q);
+      return {
+        label: `fia.combine.${partsDtype}.${outDtype}`,
+        code: fill(wgsl('combine.wgsl'), {
+          UNIFORMS: COMBINE_UNIFORMS.wgslStruct(),
+          PACK: wgsl('common/f16pack.wgsl'),
+          LOADERS: loaderFn('loadPart', 'parts', partsDtype),
+          OUT_STORE: outStoreWgsl(outDtype),
+          ELEM_BITS: outDtype === 'INT8' ? 'return quant8(x, e % u.quantChannels);' : outBitsBody(outDtype),
+          QUANT_BINDINGS: quant.bindings,
+          OUT_QUANT: quant.helpers,
+        }),
+        constants: { WG: COMBINE_WG },
+      };
+    },
+  };
 }
+
+const quantSpecOf = (q: CombineOutQuant | null): CombineQuantSpec | null => (q ? { dtype: q.dtype, hasOffset: !!q.offset } : null);
 
 /** Records the combine pass into `encoder` (its own compute pass; several dispatches past the grid limit). */
 export function encodeCombine(device: GPUDevice, encoder: GPUCommandEncoder, a: CombineArgs, dummy: GPUBuffer): void {
@@ -123,7 +139,7 @@ export function encodeCombine(device: GPUDevice, encoder: GPUCommandEncoder, a: 
   if (count === 0) return;
   const firstWord = Math.floor(a.outOffset / epw);
   const words = Math.floor((a.outOffset + count - 1) / epw) - firstWord + 1;
-  const pipeline = combinePipeline(device, a.partsDtype, a.outDtype, q);
+  const pipeline = pipelineOf(device, combinePipelineSource(a.partsDtype, a.outDtype, quantSpecOf(q)));
   const group0 = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
     entries: [

@@ -15,12 +15,12 @@ import type { DataType } from '../acl/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
-import { type CombineOutQuant, encodeCombine, uniformBuffer } from './combine.js';
+import { type CombineOutQuant, combinePipelineSource, encodeCombine, uniformBuffer } from './combine.js';
 import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  dummyBuffer, elementsPerWord, fill, getPipeline, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
-  type WorkgroupArray, workgroupBytes, workgroupDecls,
+  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
+  type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, pipelineOf,
 } from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
@@ -558,6 +558,24 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
 
 /** The split pass pipeline of a plan (cached per device). */
 export function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
+  return pipelineOf(device, splitPassSource(problem, plan, access));
+}
+
+/**
+ * Every pipeline an encode of `plan` uses: the split pass and, unless it writes the output
+ * directly, the combine. `inputs` are the caller's (the K/V access path depends on their strides).
+ */
+export function decodePipelineSources(problem: Problem, plan: DecodePlan, inputs: FiaInputs): PipelineSource[] {
+  const sources = [splitPassSource(problem, plan, kvAccessOf(problem, rebaseInputs(inputs)))];
+  if (!plan.direct) {
+    const q = problem.outQuant;
+    sources.push(combinePipelineSource('FLOAT32', problem.outDtype, q ? { dtype: q.dtype, hasOffset: q.hasOffset } : null));
+  }
+  return sources;
+}
+
+/** The split pass of a plan with K/V read through `access`. */
+function splitPassSource(problem: Problem, plan: DecodePlan, access: KvAccess): PipelineSource {
   // What the split pass itself stores: attentionOut's dtype when direct, else f32 partials.
   const storeDtype: DataType = plan.direct ? problem.outDtype : 'FLOAT32';
   const spec = {
@@ -572,7 +590,7 @@ export function decodePipeline(device: GPUDevice, problem: Problem, plan: Decode
     deqK: access.deq.k, deqV: access.deq.v, sourceWords: plan.variant === 'lanes' && access.sourceWords,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
-  return getPipeline(device, specKey('decode', spec), () => {
+  return { key: specKey('decode', spec), build: () => {
     const loaders = [
       loaderFn('loadQ', 'qBuf', problem.queryDtype),
       loaderFn('loadK', 'kBuf', problem.kvDtype),
@@ -625,7 +643,7 @@ export function decodePipeline(device: GPUDevice, problem: Problem, plan: Decode
       WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     });
     return { code, label, constants: { WG: plan.workgroupSize } };
-  });
+  } };
 }
 
 export interface DecodeContext {
