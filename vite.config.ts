@@ -12,7 +12,7 @@ function commitId(): string {
   }
 }
 
-const CONFIGS: { name: string; env: Record<string, string> }[] = testConfigurations();
+const CONFIGS: { name: string; env: Record<string, string>; include?: string[] | null }[] = testConfigurations();
 const ONCE_FILES = [
   'test/*.host.test.ts', 'test/reference.*.test.ts', 'test/codec.test.ts', 'test/validation.test.ts',
   'test/docs.test.ts', 'test/e2e.test.ts', 'test/package.test.ts',
@@ -35,7 +35,10 @@ export default defineConfig({
       // the docs' examples, the package and browser tests (their own adapters).
       { extends: true, test: { name: 'once', include: ONCE_FILES, env: { FIA_ADAPTER: 'swiftshader', FIA_LIMITS: 'adapter' } } },
       // Every other (GPU) file, once per device configuration present (scripts/adapters.mjs).
-      ...CONFIGS.map((c) => ({ extends: true, test: { name: c.name, include: ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env, setupFiles: ['test/helpers/shaderAudit.ts'] } })),
+      ...CONFIGS.map((c) => ({
+        extends: true,
+        test: { name: c.name, include: c.include ?? ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env, setupFiles: ['test/helpers/shaderAudit.ts'] },
+      })),
     ],
   },
 });
