@@ -437,6 +437,9 @@ export async function fusedInferAttentionScore(
     const checked = checkCall(stream, opts);
     // Compile off the thread first (FiaExecutor.prepare): the run then finds its pipelines ready.
     const prepared = await checked.dry.prepare();
+    // A device lost meanwhile is this call's runtime error, reported as the stream's (as a loss during the run is).
+    const loss = deviceLoss(stream.device);
+    if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `stream: ${loss}`);
     if (prepared !== ACLNN_SUCCESS) throw new AclnnError(prepared, aclGetRecentErrMsg());
     call = startCall(stream, checked);
   } catch (e) {
