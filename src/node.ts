@@ -33,11 +33,16 @@ function vulkanIcdDirs(env: Readonly<Record<string, string | undefined>>): strin
 export function hasVulkanDriver(env: Readonly<Record<string, string | undefined>> = process.env): boolean {
   if (process.platform !== 'linux') return true;
   if (env.VK_ICD_FILENAMES || env.VK_DRIVER_FILES || env.VK_ADD_DRIVER_FILES) return true;
-  return vulkanIcdDirs(env).some((d) => {
+  return icdManifests(env).length > 0;
+}
+
+/** Every driver manifest (*.json) in the Vulkan loader's driver folders, in search order. */
+function icdManifests(env: Readonly<Record<string, string | undefined>>): string[] {
+  return vulkanIcdDirs(env).flatMap((d) => {
     try {
-      return readdirSync(d).some((f) => f.endsWith('.json'));
+      return readdirSync(d).filter((f) => f.endsWith('.json')).map((f) => join(d, f));
     } catch {
-      return false;
+      return []; // no such folder
     }
   });
 }
@@ -132,44 +137,34 @@ export interface NodeDeviceOptions extends NodeAdapterOptions {
   hideFeatures?: readonly GPUFeatureName[];
 }
 
-function envChoice<T extends string>(name: string, allowed: readonly T[], env: Readonly<Record<string, string | undefined>>): T | undefined {
-  const v = env[name]?.trim();
-  if (!v) return undefined;
-  if (!(allowed as readonly string[]).includes(v)) throw new Error(`${name}=${v}: expected one of ${allowed.join(', ')}`);
-  return v as T;
+/** The option's value, else the environment variable's, else `fallback`; an unknown value throws naming it. */
+function choiceOf<T extends string>(
+  option: string, value: T | undefined, variable: string, allowed: readonly T[], fallback: T,
+  env: Readonly<Record<string, string | undefined>>,
+): T {
+  const check = (v: string, what: string): T => {
+    if (!(allowed as readonly string[]).includes(v)) throw new Error(`${what}: expected one of ${allowed.join(', ')}`);
+    return v as T;
+  };
+  if (value) return check(value, `${option} ${String(value)}`);
+  const v = env[variable]?.trim();
+  return v ? check(v, `${variable}=${v}`) : fallback;
 }
 
-/** The adapter choice of `opts`, else of FIA_ADAPTER, else 'default'. */
+/** The adapter choice of `opts` (forceSoftware: 'swiftshader'), else of FIA_ADAPTER, else 'default'. */
 export function adapterChoice(opts: NodeAdapterOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): NodeAdapterChoice {
-  if (opts.adapter) {
-    if (!NODE_ADAPTER_CHOICES.includes(opts.adapter)) throw new Error(`adapter ${String(opts.adapter)}: expected one of ${NODE_ADAPTER_CHOICES.join(', ')}`);
-    return opts.adapter;
-  }
-  if (opts.forceSoftware) return 'swiftshader';
-  return envChoice('FIA_ADAPTER', NODE_ADAPTER_CHOICES, env) ?? 'default';
+  const value = opts.adapter ?? (opts.forceSoftware ? 'swiftshader' : undefined);
+  return choiceOf('adapter', value, 'FIA_ADAPTER', NODE_ADAPTER_CHOICES, 'default', env);
 }
 
 /** The limits choice of `opts`, else of FIA_LIMITS, else 'adapter'. */
 export function limitsChoice(opts: NodeDeviceOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): NodeLimitsChoice {
-  const allowed: readonly NodeLimitsChoice[] = ['adapter', 'default'];
-  if (opts.limits) {
-    if (!allowed.includes(opts.limits)) throw new Error(`limits ${String(opts.limits)}: expected one of ${allowed.join(', ')}`);
-    return opts.limits;
-  }
-  return envChoice('FIA_LIMITS', allowed, env) ?? 'adapter';
+  return choiceOf('limits', opts.limits, 'FIA_LIMITS', ['adapter', 'default'] as const, 'adapter', env);
 }
 
 /** lavapipe's driver manifest in the Vulkan loader's folders (lvp_icd.json, lvp_icd.x86_64.json, ...), or null. */
 export function lavapipeIcd(env: Readonly<Record<string, string | undefined>> = process.env): string | null {
-  for (const dir of vulkanIcdDirs(env)) {
-    try {
-      const f = readdirSync(dir).find((name) => /^lvp_icd(\.[\w-]+)?\.json$/.test(name));
-      if (f) return join(dir, f);
-    } catch {
-      // no such folder
-    }
-  }
-  return null;
+  return icdManifests(env).find((path) => /\/lvp_icd(\.[\w-]+)?\.json$/.test(path)) ?? null;
 }
 
 export const LAVAPIPE_HINT =
