@@ -141,25 +141,22 @@ export interface PipelineSource {
   build: () => ShaderBuild;
 }
 
-const pipelineCache = new WeakMap<GPUDevice, Map<string, GPUComputePipeline>>();
-
-function cacheOf(device: GPUDevice): Map<string, GPUComputePipeline> {
-  let perDevice = pipelineCache.get(device);
-  if (!perDevice) pipelineCache.set(device, (perDevice = new Map()));
-  return perDevice;
-}
-
-/** Per device: the shader modules made (for compiler messages) and how their pipelines were compiled. */
-interface CompileRecord {
+/**
+ * Per device: the pipeline cache, the ahead-of-time compilations in flight, the shader modules
+ * made (for compiler messages) and how many pipelines were compiled each way.
+ */
+interface DevicePipelines {
+  cache: Map<string, GPUComputePipeline>;
+  pending: Map<string, Promise<void>>;
   modules: GPUShaderModule[];
   sync: number;
   async: number;
 }
-const compiles = new WeakMap<GPUDevice, CompileRecord>();
+const perDevice = new WeakMap<GPUDevice, DevicePipelines>();
 
-function recordOf(device: GPUDevice): CompileRecord {
-  let r = compiles.get(device);
-  if (!r) compiles.set(device, (r = { modules: [], sync: 0, async: 0 }));
+function recordOf(device: GPUDevice): DevicePipelines {
+  let r = perDevice.get(device);
+  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), modules: [], sync: 0, async: 0 }));
   return r;
 }
 
@@ -194,12 +191,12 @@ function pipelineDescriptor(device: GPUDevice, shader: ShaderBuild): GPUComputeP
  * (preparePipelines) is compiled here, synchronously: the calling thread waits for the compiler.
  */
 export function getPipeline(device: GPUDevice, key: string, build: () => ShaderBuild): GPUComputePipeline {
-  const perDevice = cacheOf(device);
-  const hit = perDevice.get(key);
+  const r = recordOf(device);
+  const hit = r.cache.get(key);
   if (hit) return hit;
   const pipeline = device.createComputePipeline(pipelineDescriptor(device, build()));
-  recordOf(device).sync++;
-  perDevice.set(key, pipeline);
+  r.sync++;
+  r.cache.set(key, pipeline);
   return pipeline;
 }
 
@@ -208,34 +205,29 @@ export function pipelineOf(device: GPUDevice, source: PipelineSource): GPUComput
   return getPipeline(device, source.key, source.build);
 }
 
-const pending = new WeakMap<GPUDevice, Map<string, Promise<void>>>();
-
 /**
  * Compiles `sources` off the calling thread (createComputePipelineAsync) into the per-device cache,
  * so later encodes find them ready. Resolves when every one is ready; rejects with the first
  * compilation error (a GPUPipelineError's message).
  */
 export async function preparePipelines(device: GPUDevice, sources: readonly PipelineSource[]): Promise<void> {
-  const perDevice = cacheOf(device);
-  let inFlight = pending.get(device);
-  if (!inFlight) pending.set(device, (inFlight = new Map()));
+  const r = recordOf(device);
   const waits: Promise<void>[] = [];
   // The shader modules' own errors go to this scope, not to the application's uncaptured-error
   // handler; nothing else runs between the push and the pop (no await in between).
   device.pushErrorScope('validation');
   try {
     for (const source of sources) {
-      if (perDevice.has(source.key)) continue;
-      let p = inFlight.get(source.key);
+      if (r.cache.has(source.key)) continue;
+      let p = r.pending.get(source.key);
       if (!p) {
-        const map = inFlight;
         p = device.createComputePipelineAsync(pipelineDescriptor(device, source.build()))
           .then((pipeline) => {
-            recordOf(device).async++;
-            if (!perDevice.has(source.key)) perDevice.set(source.key, pipeline);
+            r.async++;
+            if (!r.cache.has(source.key)) r.cache.set(source.key, pipeline);
           })
-          .finally(() => map.delete(source.key));
-        inFlight.set(source.key, p);
+          .finally(() => r.pending.delete(source.key));
+        r.pending.set(source.key, p);
       }
       waits.push(p);
     }
