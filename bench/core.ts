@@ -18,6 +18,11 @@ export interface PreparedRun {
   tolerance: number;
   /** Anything a reader of the row should know (e.g. what the baseline reads instead). */
   note?: string;
+  /**
+   * Resolves when the runner's steady-state pipelines are compiled (a tiered kernel's first call
+   * runs its quick tier and compiles the steady one in the background); timing starts after it.
+   */
+  steady?(): Promise<void>;
   dispose(): void;
 }
 
@@ -214,6 +219,7 @@ async function measureRow(row: BenchRow, p: PreparedRun, x: RowContext): Promise
     row.tolerance = p.tolerance;
     x.keepOutput(out);
   }
+  await p.steady?.();
   for (let i = 1; i < x.warmup; i++) {
     x.step('warmup', i, x.warmup);
     await wallMs(device, () => p.run());

@@ -134,6 +134,11 @@ export async function prepareOurs(device: GPUDevice, c: BenchCase, x: CaseInputs
         : ws.status;
       if (status !== ACLNN_SUCCESS) throw new Error(`status ${status}: ${aclGetRecentErrMsg()}`);
     },
+    async steady() {
+      const ws = fiaGetWorkspaceSize(inputs);
+      const status = ws.status === ACLNN_SUCCESS ? await ws.executor!.prepare('steady') : ws.status;
+      if (status !== ACLNN_SUCCESS) throw new Error(`prepare: status ${status}: ${aclGetRecentErrMsg()}`);
+    },
     async readOutput() {
       // Device errors the executor's own scopes caught surface here (361001), not as WebGPU errors.
       const sync = await aclrtSynchronizeStream(stream);

@@ -72,6 +72,8 @@ function fakeDevice(limits: { maxComputeWorkgroupsPerDimension?: number; maxStor
       ...limits,
     },
     features: new Set<string>(),
+    // SwiftShader's plans (decode 'lanes', whose split cap gives the 8 splits counted below).
+    adapterInfo: { architecture: 'swiftshader' },
   } as unknown as GPUDevice;
 }
 

@@ -6,10 +6,14 @@ import { ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../s
 import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize, fusedInferAttentionScore } from '../src/fia/api.js';
+import { ACLNN_ERR_PARAM_INVALID } from '../src/acl/status.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
 import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
-import { pipelineCompileCounts } from '../src/kernels/shader.js';
+import { capsOf } from '../src/kernels/caps.js';
+import { decodePipelineSources, encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
+import { pipelineCompileCounts, pipelineState, preparePipelines } from '../src/kernels/shader.js';
+import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
 import { attentionReference, compareOutputs, mulberry32 } from '../src/reference/index.js';
 
@@ -97,4 +101,60 @@ describe('FiaExecutor.prepare', () => {
     expect(await r.executor!.prepare()).toBe(ACLNN_ERR_RUNTIME_ERROR);
     expect(aclGetRecentErrMsg()).toMatch(/prepare: .*(lost|destroyed)/);
   });
+
+  it("prepare('first-call') compiles what a run needs; an unknown level is 161002", async () => {
+    const stream = await freshStream();
+    const r = fiaGetWorkspaceSize(inputsOf(stream, CASES[1]!.shape, 5));
+    expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
+    expect(await r.executor!.prepare('first-call'), aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
+    expect(pipelineCompileCounts(stream.device).sync).toBe(0);
+    expect(await r.executor!.prepare('later' as 'steady')).toBe(ACLNN_ERR_PARAM_INVALID);
+    expect(aclGetRecentErrMsg()).toMatch(/^prepare: level="later": must be 'steady' or 'first-call'/);
+    stream.device.destroy();
+  });
+});
+
+// Compile tiers (decode): a lanes plan carries a quick 'tiles' plan on the same grid and workspace;
+// a tiered encode (the executor's) runs it until the lanes pipeline, compiling off the thread, is
+// ready. Forced here on every adapter (the planner picks lanes on SwiftShader only).
+describe('compile tiers', () => {
+  const shapes: Shape[] = [
+    { B: 2, N: 8, KVN: 2, S: 1, KVS: 300, D: 32, causal: false }, // GQA, split KV + combine
+    { B: 1, N: 2, KVN: 2, S: 1, KVS: 40, D: 16, causal: false }, // one split: written directly
+  ];
+  for (const shape of shapes) {
+    it(`decode B${shape.B} N${shape.N} KVN${shape.KVN} KVS${shape.KVS} D${shape.D}: the quick tier first, then the steady one; both match the reference`, async () => {
+      const stream = await freshStream();
+      const device = stream.device;
+      const x = inputsOf(stream, shape, 13);
+      const problem = normalize(x);
+      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true });
+      expect(plan.variant).toBe('lanes');
+      const quick = plan.quick!;
+      expect(quick.variant).toBe('tiles');
+      for (const k of ['headBlock', 'numHeadBlocks', 'numSplits', 'splitLen', 'direct', 'kvRange'] as const) expect(quick[k]).toEqual(plan[k]);
+      const ws = new WorkspaceAllocator();
+      const regions = layoutDecodeWorkspace(problem, plan, ws, x);
+      const workspace = createBuffer(stream, Math.max(4, ws.bytes));
+      const run = async (): Promise<void> => {
+        const encoder = device.createCommandEncoder();
+        encodeDecode({ device, encoder, problem, plan, inputs: x, workspace, regions, tiered: true });
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+        await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
+      };
+      const [steady] = decodePipelineSources(problem, plan, x);
+      const [first] = decodePipelineSources(problem, plan, x, 'first-call');
+      expect(first!.key).not.toBe(steady!.key);
+      await run();
+      // The quick split pass was compiled in the call (only a tiered encode asks for it), the steady one started behind it.
+      expect(pipelineState(device, first!)).toBe('ready');
+      expect(pipelineState(device, steady!)).not.toBe('absent');
+      await preparePipelines(device, [steady!]);
+      const before = pipelineCompileCounts(device);
+      await run();
+      expect(pipelineCompileCounts(device)).toEqual(before);
+      device.destroy();
+    });
+  }
 });

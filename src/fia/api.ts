@@ -435,8 +435,9 @@ export async function fusedInferAttentionScore(
   let call: StartedCall;
   try {
     const checked = checkCall(stream, opts);
-    // Compile off the thread first (FiaExecutor.prepare): the run then finds its pipelines ready.
-    const prepared = await checked.dry.prepare();
+    // Compile off the thread first what the run needs (FiaExecutor.prepare 'first-call': a tiered
+    // kernel's quick tier; its steady pipeline compiles in the background for later calls).
+    const prepared = await checked.dry.prepare('first-call');
     // A device lost meanwhile is this call's runtime error, reported as the stream's (as a loss during the run is).
     const loss = deviceLoss(stream.device);
     if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `stream: ${loss}`);

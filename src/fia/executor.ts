@@ -149,19 +149,27 @@ export class FiaExecutor {
 
   /**
    * Port extension (warm-up): compiles the pipelines this executor's runs use, off the calling
-   * thread (createComputePipelineAsync), and resolves when they are ready. Without it, the first
-   * run of a shape compiles them synchronously inside aclnnFusedInferAttentionScoreV2, blocking
-   * the thread for the compiler's time. Pipelines are cached per device by what their shader
-   * depends on, so preparing one executor also readies every later call with the same shapes,
-   * dtypes and features (the named wrapper prepares its own calls). Resolves to 0, or to 361001
+   * thread (createComputePipelineAsync), and resolves when they are ready. Pipelines are cached
+   * per device by what their shader depends on, so preparing one executor also readies every later
+   * call with the same shapes, dtypes and features. Resolves to 0, or to 361001
    * (aclGetRecentErrMsg says why) when the device is lost or a pipeline fails to compile.
+   *
+   * `level` 'steady' (default): the pipelines of the steady state; after it no run compiles and
+   * every run takes the fastest kernel. 'first-call': only what a run needs so it does not block on
+   * a compiler, which for a tiered kernel is its quick tier (runs before the steady pipeline is
+   * ready use the quick tier and compile the steady one in the background; see docs/design.md,
+   * "Compile tiers"). Without any prepare, a run compiles what it needs synchronously, inside
+   * aclnnFusedInferAttentionScoreV2.
    */
-  async prepare(): Promise<AclnnStatus> {
-    if (this.device === null || this.problem === null || this.plan === null) return ACLNN_SUCCESS;
+  async prepare(level: 'steady' | 'first-call' = 'steady'): Promise<AclnnStatus> {
     try {
+      if (level !== 'steady' && level !== 'first-call') {
+        throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `prepare: level=${JSON.stringify(level)}: must be 'steady' or 'first-call'`);
+      }
+      if (this.device === null || this.problem === null || this.plan === null) return ACLNN_SUCCESS;
       const loss = deviceLoss(this.device);
       if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `prepare: ${loss}`);
-      await preparePipelines(this.device, pipelineSourcesOf(this));
+      await preparePipelines(this.device, pipelineSourcesOf(this, level));
       return ACLNN_SUCCESS;
     } catch (e) {
       const err = e instanceof AclnnError ? e
@@ -248,12 +256,12 @@ function checkRun(
   return { ex: executor, stream: s };
 }
 
-/** The pipelines the executor's runs use (what prepare compiles ahead). */
-export function pipelineSourcesOf(ex: FiaExecutor): PipelineSource[] {
+/** The pipelines the executor's runs use at `level` (what prepare compiles ahead). */
+export function pipelineSourcesOf(ex: FiaExecutor, level: 'steady' | 'first-call' = 'steady'): PipelineSource[] {
   const p = ex.plan;
   if (ex.problem === null || p === null) return [];
   return p.kernel === 'decode'
-    ? decodePipelineSources(ex.problem, p.plan, ex.inputs as FiaInputs)
+    ? decodePipelineSources(ex.problem, p.plan, ex.inputs as FiaInputs, level)
     : prefillPipelineSources(ex.problem, p.plan);
 }
 
@@ -263,7 +271,7 @@ function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecut
   const p = ex.plan!;
   const inputs = ex.inputs as FiaInputs;
   if (p.kernel === 'decode') {
-    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: lensBufferOf(device, ex) });
+    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: lensBufferOf(device, ex), tiered: true });
   } else {
     encodePrefill({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions });
   }

@@ -9,6 +9,12 @@ export interface DeviceCaps {
   maxWorkgroupsPerDimension: number;
   shaderF16: boolean;
   subgroups: boolean;
+  /**
+   * The adapter is SwiftShader: its JIT compiles long straight-line code in seconds and keeps only
+   * named values in registers, so the decode 'lanes' variant (src/kernels/decode.ts) is its fast
+   * path. Measured elsewhere: lavapipe's LLVM spends 12 s to minutes on the same code.
+   */
+  straightLineLanes: boolean;
 }
 
 export function capsOf(device: GPUDevice): DeviceCaps {
@@ -22,6 +28,7 @@ export function capsOf(device: GPUDevice): DeviceCaps {
     maxWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
+    straightLineLanes: device.adapterInfo?.architecture === 'swiftshader',
   };
 }
 
@@ -35,6 +42,7 @@ export const DEFAULT_CAPS: DeviceCaps = {
   maxWorkgroupsPerDimension: 65535,
   shaderF16: false,
   subgroups: false,
+  straightLineLanes: false,
 };
 
 /** One dispatch's share of a grid axis: workgroups [base, base + count). */

@@ -5,10 +5,15 @@
 // Two variants of the split pass, same grid, bindings, uniforms and outputs:
 // - 'lanes' (shaders/common/decode_lanes.wgsl, D ≤ 128, GB·D ≤ 256): 4 invocations per workgroup, each a
 //   lane with its own softmax state; q, scores and accumulators are named values in generated
-//   straight-line code. Shaped for CPU adapters (SwiftShader: every indexed load is a per-lane
-//   gather and only named values stay in registers): K/V read once, no barrier until the merge.
+//   straight-line code. Shaped for SwiftShader (caps.straightLineLanes: its JIT keeps only named
+//   values in registers and every indexed load is a per-lane gather): K/V read once, no barrier
+//   until the merge. It runs 3-6× faster there than 'tiles', but compiles in 1-5 s; other
+//   adapters get 'tiles' (lavapipe's LLVM takes 12 s to minutes on the lanes code).
 // - 'tiles' (shaders/decode.wgsl): workgroup-wide KV tiles with an online softmax, any G ≤ 64 and
-//   D ≤ 512 (head blocks when G·D does not fit workgroup memory).
+//   D ≤ 512 (head blocks when G·D does not fit workgroup memory). Compiles in well under a second.
+// Tiers: a lanes plan carries a quick plan (`quick`): 'tiles' on the same grid, splits and
+// workspace. An encode with `tiered` set (the executor's) runs the quick plan while the lanes
+// pipeline compiles off the thread, so the first call of a shape waits for the fast compile only.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 import type { DataType } from '../acl/dtype.js';
@@ -20,7 +25,7 @@ import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './bin
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
   dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
-  type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, pipelineOf,
+  type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, pipelineOf, readyPipeline,
 } from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
@@ -67,6 +72,12 @@ export interface DecodePlan {
   kvRange: { headsPerDispatch: number; rowsPerDispatch: number } | null;
   /** Workgroup storage the split pass declares (decodeWorkgroupArrays), within the device limit unless decodeUnsupported says otherwise. */
   workgroupStorageBytes: number;
+  /**
+   * A lanes plan chosen by the planner: the 'tiles' plan with the same grid, splits and workspace
+   * (only the split-pass shader differs), which tiered encodes run until the lanes pipeline is
+   * compiled. null otherwise.
+   */
+  quick: DecodePlan | null;
 }
 
 export interface DecodeRegions {
@@ -84,8 +95,10 @@ export interface DecodePlanOptions {
   numSplits?: number;
   /** Force the KV tile (tuning). */
   tileKeys?: number;
-  /** Force the variant (tests cover both). */
+  /** Force the variant (tests cover both); a forced plan has no quick plan. */
   variant?: 'lanes' | 'tiles';
+  /** Plan the quick tier itself: the 'tiles' plan on the lanes plan's grid (tests). */
+  tier?: 'quick';
   /** Workgroups the split count aims for (tuning). */
   targetWorkgroups?: number;
   /** Merge lane states through workgroup memory even when the device has subgroups (tests). */
@@ -193,7 +206,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
     variant: 'lanes', headBlock: gb, headDim: D, tileKeys: 0, workgroupSize: LANES, stash, subgroupMerge: subgroupsOk,
   }));
   const lanesBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && lanesBytes(gb, STASH_ROUND) <= budget);
-  const variant = D <= LANES_MAX_DIM && lanesBlock > 0 ? (opts.variant ?? 'lanes') : 'tiles';
+  const lanesFit = D <= LANES_MAX_DIM && lanesBlock > 0;
+  const variant = lanesFit ? (opts.variant ?? (caps.straightLineLanes || opts.tier === 'quick' ? 'lanes' : 'tiles')) : 'tiles';
   const kvCols = Math.max(1, kvSeqLen + (problem.prefix?.len ?? 0));
   const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
@@ -217,10 +231,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
     }));
     // No head block fits: one head per workgroup, and decodeUnsupported reports the overflow.
     headBlock = Math.max(1, largestDivisor(G, (gb) => tilesBytes(gb) <= budget));
-    const outputs = headBlock * D;
-    workgroupSize = 64;
-    while (workgroupSize < 256 && workgroupSize * 8 < outputs && workgroupSize * 2 <= caps.maxInvocationsPerWorkgroup) workgroupSize *= 2;
-    elemsPerInvocation = 2 * Math.ceil(outputs / (2 * workgroupSize));
+    ({ workgroupSize, elemsPerInvocation } = tilesThreads(headBlock * D, caps));
     maxSplitLen = Infinity;
   }
   const numHeadBlocks = G / headBlock;
@@ -251,10 +262,30 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
     batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
   };
   const workgroupStorageBytes = workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, D)));
-  return { ...shape, workgroupStorageBytes };
+  const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null };
+  if (variant !== 'lanes' || (opts.variant && !opts.tier)) return plan;
+  const quick = tilesOnGrid(plan, problem, caps, opts.tileKeys);
+  return opts.tier === 'quick' ? quick : { ...plan, quick };
 }
 
-function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes'>, headDim: number): WorkgroupShape {
+/** Tiles: 64-256 invocations (about 8 outputs each, within the device limit), an even count of outputs each. */
+function tilesThreads(outputs: number, caps: DeviceCaps): { workgroupSize: number; elemsPerInvocation: number } {
+  let workgroupSize = 64;
+  while (workgroupSize < 256 && workgroupSize * 8 < outputs && workgroupSize * 2 <= caps.maxInvocationsPerWorkgroup) workgroupSize *= 2;
+  return { workgroupSize, elemsPerInvocation: 2 * Math.ceil(outputs / (2 * workgroupSize)) };
+}
+
+/**
+ * The 'tiles' split pass on `grid`'s grid, splits and workspace (a lanes plan's quick tier):
+ * tiles takes any head block whose arrays fit (a lanes head block holds at most 256 outputs, far
+ * below the 16 KiB WebGPU guarantees) and any split length.
+ */
+function tilesOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps, tileKeys = 64): DecodePlan {
+  const shape = { ...grid, variant: 'tiles' as const, tileKeys, ...tilesThreads(grid.headBlock * problem.headDim, caps), subgroupMerge: false };
+  return { ...shape, workgroupStorageBytes: workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, problem.headDim))), quick: null };
+}
+
+function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes' | 'quick'>, headDim: number): WorkgroupShape {
   return {
     variant: plan.variant, headBlock: plan.headBlock, headDim, tileKeys: plan.tileKeys, workgroupSize: plan.workgroupSize,
     stash: plan.variant === 'lanes' ? stashLen(plan) : 0, subgroupMerge: plan.subgroupMerge,
@@ -564,9 +595,12 @@ export function decodePipeline(device: GPUDevice, problem: Problem, plan: Decode
 /**
  * Every pipeline an encode of `plan` uses: the split pass and, unless it writes the output
  * directly, the combine. `inputs` are the caller's (the K/V access path depends on their strides).
+ * `tier` 'first-call': the pipelines a tiered encode uses before the steady ones are compiled (the
+ * quick plan's split pass when there is one).
  */
-export function decodePipelineSources(problem: Problem, plan: DecodePlan, inputs: FiaInputs): PipelineSource[] {
-  const sources = [splitPassSource(problem, plan, kvAccessOf(problem, rebaseInputs(inputs)))];
+export function decodePipelineSources(problem: Problem, plan: DecodePlan, inputs: FiaInputs, tier: 'steady' | 'first-call' = 'steady'): PipelineSource[] {
+  const split = tier === 'first-call' && plan.quick ? plan.quick : plan;
+  const sources = [splitPassSource(problem, split, kvAccessOf(problem, rebaseInputs(inputs)))];
   if (!plan.direct) {
     const q = problem.outQuant;
     sources.push(combinePipelineSource('FLOAT32', problem.outDtype, q ? { dtype: q.dtype, hasOffset: q.hasOffset } : null));
@@ -660,6 +694,11 @@ export interface DecodeContext {
    * once from problem.kvLens (kernel tests).
    */
   kvLens?: GPUBuffer;
+  /**
+   * Run plan.quick while the plan's own split pass compiles in the background (the executor's
+   * encodes). Unset: the plan's own split pass, compiled in the call if needed (kernel tests).
+   */
+  tiered?: boolean;
 }
 
 /** Copies kvLens (u32[B]) into the meta region after the aux scalars, inside the command buffer. */
@@ -697,7 +736,9 @@ export function encodeDecode(ctx: DecodeContext): void {
 
   const access = kvAccessOf(problem, inputs);
   if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
-  const pipeline = decodePipeline(device, problem, plan, access);
+  // The quick tier shares the plan's grid, splits, uniforms and bindings: only the shader differs.
+  const steady = ctx.tiered && plan.quick ? readyPipeline(device, splitPassSource(problem, plan, access)) : null;
+  const pipeline = steady ?? decodePipeline(device, problem, ctx.tiered && plan.quick ? plan.quick : plan, access);
   const query = inputs.query!;
   const out = inputs.attentionOut!;
   const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;

@@ -148,6 +148,8 @@ export interface PipelineSource {
 interface DevicePipelines {
   cache: Map<string, GPUComputePipeline>;
   pending: Map<string, Promise<void>>;
+  /** Background compilations (readyPipeline) that failed: later encodes compile them in the call. */
+  failed: Set<string>;
   modules: GPUShaderModule[];
   sync: number;
   async: number;
@@ -156,7 +158,7 @@ const perDevice = new WeakMap<GPUDevice, DevicePipelines>();
 
 function recordOf(device: GPUDevice): DevicePipelines {
   let r = perDevice.get(device);
-  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), modules: [], sync: 0, async: 0 }));
+  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), failed: new Set(), modules: [], sync: 0, async: 0 }));
   return r;
 }
 
@@ -203,6 +205,27 @@ export function getPipeline(device: GPUDevice, key: string, build: () => ShaderB
 /** getPipeline for a PipelineSource. */
 export function pipelineOf(device: GPUDevice, source: PipelineSource): GPUComputePipeline {
   return getPipeline(device, source.key, source.build);
+}
+
+/** Where `source`'s pipeline stands on `device`: compiled, compiling off the thread, or neither. */
+export function pipelineState(device: GPUDevice, source: PipelineSource): 'ready' | 'compiling' | 'absent' {
+  const r = recordOf(device);
+  return r.cache.has(source.key) ? 'ready' : r.pending.has(source.key) ? 'compiling' : 'absent';
+}
+
+/**
+ * A tiered kernel's steady pipeline if it is compiled, else null after starting its compilation
+ * off the calling thread (the caller runs its quick tier meanwhile). A background compilation that
+ * failed is not retried in the background: the pipeline is then compiled here, in the call, so
+ * the call that uses it reports the error.
+ */
+export function readyPipeline(device: GPUDevice, source: PipelineSource): GPUComputePipeline | null {
+  const r = recordOf(device);
+  const hit = r.cache.get(source.key);
+  if (hit) return hit;
+  if (r.failed.has(source.key)) return pipelineOf(device, source);
+  if (!r.pending.has(source.key)) preparePipelines(device, [source]).catch(() => r.failed.add(source.key));
+  return null;
 }
 
 /**
