@@ -27,7 +27,7 @@ describe('decode through the API', () => {
       const r = fiaGetWorkspaceSize(c.inputs);
       expect(r.status).toBe(ACLNN_SUCCESS);
       // The size is the decode layout's count for the plan of this device.
-      const plan = planDecode(c.problem, capsOf(stream.device));
+      const plan = planDecode(c.problem, capsOf(stream.device), {}, c.inputs);
       const ws = new WorkspaceAllocator();
       layoutDecodeWorkspace(c.problem, plan, ws, c.inputs);
       expect(r.workspaceSize).toBe(ws.bytes);

@@ -182,7 +182,7 @@ export async function runDecode(stream: Stream, c: BuiltCase, opts: DecodePlanOp
   const reason = decodeUnsupported(c.problem);
   if (reason) throw new Error(`unsupported: ${reason}`);
   const device = stream.device;
-  const plan = planDecode(c.problem, capsOf(device), opts);
+  const plan = planDecode(c.problem, capsOf(device), opts, c.inputs);
   const counting = new WorkspaceAllocator();
   layoutDecodeWorkspace(c.problem, plan, counting, c.inputs);
   const placing = new WorkspaceAllocator();

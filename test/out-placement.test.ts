@@ -53,7 +53,7 @@ function build(c: Case, seed = 1): FiaInputs {
 /** A decode executor with forced plan options (variant, splits, lane merge). */
 function decodeWith(inputs: FiaInputs, opts: DecodePlanOptions) {
   return customExecutor(stream, inputs, (problem) => {
-    const plan = planDecode(problem, capsOf(stream.device), opts);
+    const plan = planDecode(problem, capsOf(stream.device), opts, inputs);
     const ws = new WorkspaceAllocator();
     const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
     return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };

@@ -9,7 +9,7 @@ import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../src/acl/status.js'
 import { planFia, unsupportedReason } from '../src/fia/plan.js';
 import type { Antiquant, Problem } from '../src/fia/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
-import { decodePipeline, kvAccessOf, planDecode } from '../src/kernels/decode.js';
+import { decodePipeline, planDecode } from '../src/kernels/decode.js';
 import { planPrefill, prefillPipelineSources } from '../src/kernels/prefill.js';
 import { pipelineOf } from '../src/kernels/shader.js';
 import { mulberry32 } from '../src/reference/random.js';
@@ -114,7 +114,7 @@ async function check(device: GPUDevice, c: GridCase): Promise<string | null> {
   device.pushErrorScope('validation');
   device.pushErrorScope('internal');
   if (problem.isDecode) {
-    decodePipeline(device, problem, planDecode(problem, caps), kvAccessOf(problem));
+    decodePipeline(device, problem, planDecode(problem, caps));
   } else {
     const [source] = prefillPipelineSources(problem, planPrefill(problem, caps));
     pipelineOf(device, source!);

@@ -129,7 +129,7 @@ describe('compile tiers', () => {
       const device = stream.device;
       const x = inputsOf(stream, shape, 13);
       const problem = normalize(x);
-      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true });
+      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true }, {}, x);
       expect(plan.variant).toBe('lanes');
       const quick = plan.quick!;
       expect(quick.variant).toBe('tiles');
@@ -144,8 +144,8 @@ describe('compile tiers', () => {
         await device.queue.onSubmittedWorkDone();
         await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
       };
-      const [steady] = decodePipelineSources(problem, plan, x);
-      const [first] = decodePipelineSources(problem, plan, x, 'first-call');
+      const [steady] = decodePipelineSources(problem, plan);
+      const [first] = decodePipelineSources(problem, plan, 'first-call');
       expect(first!.key).not.toBe(steady!.key);
       await run();
       // The quick split pass was compiled in the call (only a tiered encode asks for it), the steady one started behind it.

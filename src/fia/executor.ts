@@ -17,9 +17,8 @@ import {
   type AclnnStatus, invalid, statusOf,
 } from '../acl/status.js';
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
-import { decodePipelineSources, encodeDecode } from '../kernels/decode.js';
-import { encodePrefill, prefillPipelineSources } from '../kernels/prefill.js';
-import { type PipelineSource, preparePipelines } from '../kernels/shader.js';
+import { encodeKernel, kernelPipelineSources } from '../kernels/family.js';
+import { type PipelineSource, type PipelineTier, preparePipelines } from '../kernels/shader.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from './problem.js';
 
@@ -161,7 +160,7 @@ export class FiaExecutor {
    * "Compile tiers"). Without any prepare, a run compiles what it needs synchronously, inside
    * aclnnFusedInferAttentionScoreV2.
    */
-  async prepare(level: 'steady' | 'first-call' = 'steady'): Promise<AclnnStatus> {
+  async prepare(level: PipelineTier = 'steady'): Promise<AclnnStatus> {
     try {
       if (level !== 'steady' && level !== 'first-call') {
         throw new AclnnError(ACLNN_ERR_PARAM_INVALID, `prepare: level=${JSON.stringify(level)}: must be 'steady' or 'first-call'`);
@@ -257,24 +256,17 @@ function checkRun(
 }
 
 /** The pipelines the executor's runs use at `level` (what prepare compiles ahead). */
-export function pipelineSourcesOf(ex: FiaExecutor, level: 'steady' | 'first-call' = 'steady'): PipelineSource[] {
-  const p = ex.plan;
-  if (ex.problem === null || p === null) return [];
-  return p.kernel === 'decode'
-    ? decodePipelineSources(ex.problem, p.plan, ex.inputs as FiaInputs, level)
-    : prefillPipelineSources(ex.problem, p.plan);
+export function pipelineSourcesOf(ex: FiaExecutor, level: PipelineTier = 'steady'): PipelineSource[] {
+  if (ex.problem === null || ex.plan === null) return [];
+  return kernelPipelineSources(ex.problem, ex.plan, level);
 }
 
 /** Records the planned kernels into `encoder` (no submit). */
 function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecutor, workspace: GPUBuffer | null): void {
   const problem = ex.problem!;
-  const p = ex.plan!;
   const inputs = ex.inputs as FiaInputs;
-  if (p.kernel === 'decode') {
-    encodeDecode({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions, kvLens: lensBufferOf(device, ex), tiered: true });
-  } else {
-    encodePrefill({ device, encoder, problem, plan: p.plan, inputs, workspace, regions: p.regions });
-  }
+  const kvLens = ex.plan!.kernel === 'decode' ? lensBufferOf(device, ex) : undefined;
+  encodeKernel(ex.plan!, { device, encoder, problem, inputs, workspace, kvLens, tiered: true });
 }
 
 type Command = { pass: boolean; method: string; args: unknown[] };

@@ -3,32 +3,19 @@
 // regions the executor binds, so the two agree by construction.
 import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../acl/status.js';
 import { capsOf, type DeviceCaps } from '../kernels/caps.js';
-import { type DecodePlan, type DecodeRegions, decodeUnsupported, layoutDecodeWorkspace, planDecode } from '../kernels/decode.js';
-import {
-  layoutPrefillWorkspace, type PrefillPlan, type PrefillRegions, planPrefill, prefillUnsupported,
-} from '../kernels/prefill.js';
+import { kernelUnsupported, planKernel, type PlannedKernel } from '../kernels/family.js';
 import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
-import { WorkspaceAllocator, type WorkspaceRegion } from '../kernels/workspace.js';
+import type { WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
 import { given } from './params.js';
 import type { FiaInputs, Problem } from './problem.js';
 import type { Checked } from './validate.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
-export type FiaPlan =
-  | { kernel: 'prefill'; plan: PrefillPlan; regions: PrefillRegions; workspaceBytes: number }
-  | { kernel: 'decode'; plan: DecodePlan; regions: DecodeRegions; workspaceBytes: number };
+export type FiaPlan = PlannedKernel;
 
-/** The kernel family for a problem: decode when Q_S == 1 (the IncreFlashAttention branch), else prefill. */
-export function kernelFor(problem: Problem): FiaPlan['kernel'] {
-  return problem.isDecode ? 'decode' : 'prefill';
-}
-
-/** null when the chosen kernel computes `problem` exactly on a device with `caps`; else what it lacks. */
-export function unsupportedReason(problem: Problem, caps?: DeviceCaps): string | null {
-  return kernelFor(problem) === 'decode' ? decodeUnsupported(problem, caps) : prefillUnsupported(problem, caps);
-}
+export { kernelFor, kernelUnsupported as unsupportedReason } from '../kernels/family.js';
 
 /**
  * Plans `problem` for a device with `caps` (`inputs`: the operator inputs, which the kernel layouts
@@ -36,21 +23,11 @@ export function unsupportedReason(problem: Problem, caps?: DeviceCaps): string |
  * when the kernel family does not cover the problem's features yet.
  */
 export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs): FiaPlan {
-  const reason = unsupportedReason(problem, caps);
+  const reason = kernelUnsupported(problem, caps);
   if (reason !== null) {
     throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `not supported on the WebGPU path yet: ${reason}`);
   }
-  const ws = new WorkspaceAllocator();
-  let out: FiaPlan;
-  if (problem.isDecode) {
-    const plan = planDecode(problem, caps);
-    const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
-    out = { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
-  } else {
-    const plan = planPrefill(problem, caps);
-    const regions = layoutPrefillWorkspace(problem, plan, ws, inputs);
-    out = { kernel: 'prefill', plan, regions, workspaceBytes: ws.bytes };
-  }
+  const out = planKernel(problem, caps, inputs);
   checkBindingSizes(problem, out, caps, inputs);
   return out;
 }

@@ -25,7 +25,7 @@ import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './bin
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
   dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
-  type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, pipelineOf, readyPipeline,
+  type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline,
 } from './shader.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
@@ -78,6 +78,8 @@ export interface DecodePlan {
    * compiled. null otherwise.
    */
   quick: DecodePlan | null;
+  /** How the split pass addresses K/V, from the planned tensors (part of the shader: fixed by the plan). */
+  access: KvAccess;
 }
 
 export interface DecodeRegions {
@@ -198,7 +200,12 @@ const LANES_MAX_DIM = 128;
 const STASH_ROUND = 64;
 const stashLen = (plan: Pick<DecodePlan, 'splitLen'>): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
 
-export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}): DecodePlan {
+/**
+ * The decode plan of `problem` on a device with `caps`. `inputs`: the tensors the plan will run
+ * with (their strides and offsets choose the K/V access path, which is part of the shader);
+ * without them, contiguous tensors at offset 0.
+ */
+export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}, inputs?: FiaInputs): DecodePlan {
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
   const budget = Math.min(caps.maxWorkgroupStorageBytes, 32768);
   const subgroupsOk = caps.subgroups && !opts.noSubgroups;
@@ -262,7 +269,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
     batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
   };
   const workgroupStorageBytes = workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, D)));
-  const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null };
+  const access = kvAccessOf(problem, inputs && rebaseInputs(inputs));
+  const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
   if (variant !== 'lanes' || (opts.variant && !opts.tier)) return plan;
   const quick = tilesOnGrid(plan, problem, caps, opts.tileKeys);
   return opts.tier === 'quick' ? quick : { ...plan, quick };
@@ -285,7 +293,7 @@ function tilesOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps, tileK
   return { ...shape, workgroupStorageBytes: workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, problem.headDim))), quick: null };
 }
 
-function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes' | 'quick'>, headDim: number): WorkgroupShape {
+function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes' | 'quick' | 'access'>, headDim: number): WorkgroupShape {
   return {
     variant: plan.variant, headBlock: plan.headBlock, headDim, tileKeys: plan.tileKeys, workgroupSize: plan.workgroupSize,
     stash: plan.variant === 'lanes' ? stashLen(plan) : 0, subgroupMerge: plan.subgroupMerge,
@@ -431,6 +439,8 @@ export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
   });
   return { source: false, deq, offset, sourceWords: false, unitDim, pairs };
 }
+
+const sameAccess = (a: KvAccess, b: KvAccess): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 /** WGSL expressions for the elements of one u32 word `w` of K/V storage (lowest first). */
 function unpackWord(dtype: DataType, w: string): string[] {
@@ -588,19 +598,18 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
 }
 
 /** The split pass pipeline of a plan (cached per device). */
-export function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan, access: KvAccess): GPUComputePipeline {
-  return pipelineOf(device, splitPassSource(problem, plan, access));
+export function decodePipeline(device: GPUDevice, problem: Problem, plan: DecodePlan): GPUComputePipeline {
+  return pipelineOf(device, splitPassSource(problem, plan));
 }
 
 /**
  * Every pipeline an encode of `plan` uses: the split pass and, unless it writes the output
- * directly, the combine. `inputs` are the caller's (the K/V access path depends on their strides).
- * `tier` 'first-call': the pipelines a tiered encode uses before the steady ones are compiled (the
- * quick plan's split pass when there is one).
+ * directly, the combine. `tier` 'first-call': the pipelines a tiered encode uses before the steady
+ * ones are compiled (the quick plan's split pass when there is one).
  */
-export function decodePipelineSources(problem: Problem, plan: DecodePlan, inputs: FiaInputs, tier: 'steady' | 'first-call' = 'steady'): PipelineSource[] {
+export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: PipelineTier = 'steady'): PipelineSource[] {
   const split = tier === 'first-call' && plan.quick ? plan.quick : plan;
-  const sources = [splitPassSource(problem, split, kvAccessOf(problem, rebaseInputs(inputs)))];
+  const sources = [splitPassSource(problem, split)];
   if (!plan.direct) {
     const q = problem.outQuant;
     sources.push(combinePipelineSource('FLOAT32', problem.outDtype, q ? { dtype: q.dtype, hasOffset: q.hasOffset } : null));
@@ -608,8 +617,9 @@ export function decodePipelineSources(problem: Problem, plan: DecodePlan, inputs
   return sources;
 }
 
-/** The split pass of a plan with K/V read through `access`. */
-function splitPassSource(problem: Problem, plan: DecodePlan, access: KvAccess): PipelineSource {
+/** The split pass of a plan (K/V read through plan.access). */
+function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
+  const access = plan.access;
   // What the split pass itself stores: attentionOut's dtype when direct, else f32 partials.
   const storeDtype: DataType = plan.direct ? problem.outDtype : 'FLOAT32';
   const spec = {
@@ -734,11 +744,14 @@ export function encodeDecode(ctx: DecodeContext): void {
   if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, ws, regions.meta.offset, regions.kvSource);
   const inputs = rebaseInputs(ctx.inputs);
 
-  const access = kvAccessOf(problem, inputs);
+  const access = plan.access;
+  if (!sameAccess(access, kvAccessOf(problem, inputs))) {
+    throw new Error('decode: the K/V tensors are addressed differently from the planned ones (plan with the inputs it runs)');
+  }
   if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
   // The quick tier shares the plan's grid, splits, uniforms and bindings: only the shader differs.
-  const steady = ctx.tiered && plan.quick ? readyPipeline(device, splitPassSource(problem, plan, access)) : null;
-  const pipeline = steady ?? decodePipeline(device, problem, ctx.tiered && plan.quick ? plan.quick : plan, access);
+  const steady = ctx.tiered && plan.quick ? readyPipeline(device, splitPassSource(problem, plan)) : null;
+  const pipeline = steady ?? decodePipeline(device, problem, ctx.tiered && plan.quick ? plan.quick : plan);
   const query = inputs.query!;
   const out = inputs.attentionOut!;
   const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;

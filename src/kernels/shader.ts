@@ -142,6 +142,12 @@ export interface PipelineSource {
 }
 
 /**
+ * Which of a plan's pipelines: 'steady', the ones its runs use once compiled; 'first-call', the
+ * ones a tiered encode runs before that (a quick tier that compiles fast, else the steady ones).
+ */
+export type PipelineTier = 'steady' | 'first-call';
+
+/**
  * Per device: the pipeline cache, the ahead-of-time compilations in flight, the shader modules
  * made (for compiler messages) and how many pipelines were compiled each way.
  */
