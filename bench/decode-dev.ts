@@ -7,8 +7,7 @@ import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/fia/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
-import { encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
-import { WorkspaceAllocator } from '../src/kernels/workspace.js';
+import { encodeKernel, planKernel } from '../src/kernels/family.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
 import { stats } from './timing.js';
@@ -32,17 +31,15 @@ async function main(): Promise<void> {
     keyAntiquantMode: 0, valueAntiquantMode: 0, attentionOut: createEmptyTensor(stream, [B, N, 1, D], dtype),
   };
   const problem = normalize(inputs);
-  const plan = planDecode(problem, capsOf(device), {
+  const k = planKernel(problem, capsOf(device), inputs, { decode: {
     numSplits: splits, tileKeys: process.env.TK ? Number(process.env.TK) : undefined,
     variant: process.env.VARIANT as 'lanes' | 'tiles' | undefined,
-  });
-  const ws = new WorkspaceAllocator();
-  const regions = layoutDecodeWorkspace(problem, plan, ws);
-  const workspace = device.createBuffer({ size: Math.max(4, ws.bytes), usage: 0x80 | 0x08 | 0x04 });
+  } });
+  const workspace = device.createBuffer({ size: Math.max(4, k.workspaceBytes), usage: 0x80 | 0x08 | 0x04 });
   const call = async (): Promise<number> => {
     const t0 = performance.now();
     const encoder = device.createCommandEncoder();
-    encodeDecode({ device, encoder, problem, plan, inputs, workspace, regions });
+    encodeKernel(k, { device, encoder, problem, inputs, workspace });
     device.queue.submit([encoder.finish()]);
     await device.queue.onSubmittedWorkDone();
     return performance.now() - t0;
@@ -55,7 +52,7 @@ async function main(): Promise<void> {
   const st = stats(samples);
   const kvBytes = 2 * B * KVN * S * D * (dtype === 'FLOAT32' ? 4 : 2);
   const probes = await runProbes(device, { useTimestamps: false });
-  console.log(JSON.stringify(plan));
+  console.log(JSON.stringify(k.plan));
   console.log(`decode B${B} N${N} KVN${KVN} S${S} D${D} ${dtype}: median ${st.medianMs.toFixed(2)} ms (min ${st.minMs.toFixed(2)}), `
     + `KV ${(kvBytes / 1e6).toFixed(2)} MB → ${(kvBytes / st.medianMs / 1e6).toFixed(2)} GB/s; read probe ${probes.readGBs.toFixed(2)} GB/s, fma ${probes.fmaGflops.toFixed(1)} GFLOP/s`);
   device.destroy();

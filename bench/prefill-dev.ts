@@ -7,8 +7,7 @@ import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/fia/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
-import { encodePrefill, layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';
-import { WorkspaceAllocator } from '../src/kernels/workspace.js';
+import { encodeKernel, planKernel } from '../src/kernels/family.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
 
@@ -37,14 +36,14 @@ async function main(): Promise<void> {
     attentionOut: createEmptyTensor(stream, [B, N, S, D], dtype), softmaxLse: null,
   };
   const problem = normalize(inputs);
-  const plan = planPrefill(problem, capsOf(device), tune);
-  const ws = new WorkspaceAllocator();
-  const regions = layoutPrefillWorkspace(problem, plan, ws);
-  const workspace = ws.bytes > 0 ? device.createBuffer({ size: ws.bytes, usage: 0x80 | 0x08 | 0x04 }) : null;
+  const k = planKernel(problem, capsOf(device), inputs, { prefill: tune });
+  if (k.kernel !== 'prefill') throw new Error('prefill-dev: a Q_S == 1 shape plans as decode');
+  const plan = k.plan;
+  const workspace = k.workspaceBytes > 0 ? device.createBuffer({ size: k.workspaceBytes, usage: 0x80 | 0x08 | 0x04 }) : null;
   const run = async (): Promise<number> => {
     const t0 = performance.now();
     const encoder = device.createCommandEncoder();
-    encodePrefill({ device, encoder, problem, plan, inputs, workspace, regions });
+    encodeKernel(k, { device, encoder, problem, inputs, workspace });
     stream.queue.submit([encoder.finish()]);
     await stream.queue.onSubmittedWorkDone();
     return performance.now() - t0;

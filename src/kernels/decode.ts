@@ -1,6 +1,6 @@
 // Decode (Q_S == 1, the IncreFlashAttention branch): flash-decoding over (batch, KV head, KV split),
-// then the LSE combine (combine.ts) unless there is one split. Contract: notes/kernel-contract.md
-// (decodeUnsupported / planDecode / layoutDecodeWorkspace / encodeDecode).
+// then the LSE combine (combine.ts) unless there is one split. A kernel family (family.ts):
+// decodeUnsupported / planDecode / layoutDecodeWorkspace / decodePipelineSources / encodeDecode.
 //
 // Two variants of the split pass, same grid, bindings, uniforms and outputs:
 // - 'lanes' (shaders/common/decode_lanes.wgsl, D ≤ 128, GB·D ≤ 256): 4 invocations per workgroup, each a

@@ -1,5 +1,5 @@
 // The prefill kernel (Q_S > 1): plan, workspace layout and encoding of shaders/prefill.wgsl.
-// Kernel module contract: xUnsupported, planX, layoutXWorkspace, encodeX (as in decode.ts).
+// A kernel family (family.ts): prefillUnsupported, planPrefill, layoutPrefillWorkspace, prefillPipelineSources, encodePrefill.
 //
 // Covers: FLOAT16/BFLOAT16/FLOAT32 query and K/V (u32-packed, no shader-f16 needed), outputs in
 // those dtypes (RNE) or INT8 (output quant epilogue); layouts BSH/BSND/BNSD/BNSD_BSND; GQA; any
