@@ -269,7 +269,9 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
     batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
   };
   const workgroupStorageBytes = workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, D)));
-  const access = kvAccessOf(problem, inputs && rebaseInputs(inputs));
+  // From the caller's K/V tensors as they are: binding rebases move offsets by whole 256-byte
+  // blocks, which keeps every parity the access path tests (encodeDecode checks the rebased ones).
+  const access = kvAccessOf(problem, inputs);
   const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
   if (variant !== 'lanes' || (opts.variant && !opts.tier)) return plan;
   const quick = tilesOnGrid(plan, problem, caps, opts.tileKeys);
