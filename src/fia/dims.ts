@@ -1,5 +1,6 @@
 // Reading B, N, S, D out of tensor shapes per layout: the one place that knows where each axis is.
 import type { Tensor } from '../acl/tensor.js';
+import { kvElementDtype, kvElementsPerStored } from '../codec/dtype.js';
 import type { Layout, StorageLayout } from './problem.js';
 
 const LAYOUTS: readonly Layout[] = ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'];
@@ -66,12 +67,12 @@ export function stridesOf(layout: StorageLayout, a: Axes): { batch: number; head
   }
 }
 
-/** True when the KV tensors are INT32 words each packing 8 int4 values. */
+/** True when a K/V tensor holds int4 values (INT32 words each packing 8, or INT4). */
 export function isPackedInt4(t: Tensor | null | undefined): boolean {
-  return !!t && (t.dtype === 'INT32' || t.dtype === 'INT4');
+  return !!t && kvElementDtype(t.dtype) === 'INT4';
 }
 
-/** Elements per last-dim entry: 8 for INT32-packed INT4, else 1. */
+/** Elements per last-dim entry of a K/V tensor: 8 for INT32-packed INT4, else 1. */
 export function lastDimFactor(t: Tensor): number {
-  return t.dtype === 'INT32' ? 8 : 1;
+  return kvElementsPerStored(t.dtype);
 }

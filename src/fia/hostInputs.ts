@@ -2,6 +2,7 @@
 // reference (src/reference) runs on the GPU's own inputs. For tests and the benchmark.
 import type { Stream } from '../acl/stream.js';
 import { contiguousStrides, readTensor, readTensorBytes, type Tensor } from '../acl/tensor.js';
+import { kvElementDtype, kvElementsPerStored } from '../codec/dtype.js';
 import { given, HOST_KV, HOST_SCALARS, HOST_VALUES } from './params.js';
 import type { FiaInputs, HostInputs, Problem } from './problem.js';
 
@@ -10,10 +11,11 @@ import type { FiaInputs, HostInputs, Problem } from './problem.js';
  * (last dim ×8, values −8..7, lowest nibble first). Validation keeps these tensors contiguous.
  */
 async function readKv(stream: Stream, t: Tensor): Promise<Float64Array> {
-  if (t.dtype !== 'INT32') return readTensor(stream, t);
-  const shape = t.shape.map((d, i) => (i === t.shape.length - 1 ? d * 8 : d));
-  const asInt4: Tensor = { ...t, dtype: 'INT4', shape, strides: contiguousStrides(shape), offset: t.offset * 8 };
-  return readTensor(stream, asInt4);
+  const per = kvElementsPerStored(t.dtype);
+  if (per === 1) return readTensor(stream, t);
+  const shape = t.shape.map((d, i) => (i === t.shape.length - 1 ? d * per : d));
+  const unpacked: Tensor = { ...t, dtype: kvElementDtype(t.dtype), shape, strides: contiguousStrides(shape), offset: t.offset * per };
+  return readTensor(stream, unpacked);
 }
 
 /** A per-tensor scale: FLOAT32 as is; UINT64: the float32 whose bits are the low word. */

@@ -4,6 +4,7 @@
 // storage record, mask strides and band, pse strides, and which antiquant parameters apply and how
 // they are indexed (defaults, broadcasts, which parameter wins, index strides).
 import { contiguousStrides, numel, type Tensor } from '../acl/tensor.js';
+import { kvElementDtype } from '../codec/dtype.js';
 import { clampTokens, given } from './params.js';
 import { isPackedInt4, outputStorage } from './dims.js';
 import {
@@ -46,7 +47,7 @@ export function problemOf(c: Checked): Problem {
     isDecode: c.decode, layout: c.layout, queryLayout: c.qLayout, outLayout: outputStorage(c.layout),
     batch: c.B, numQoHeads: c.N, numKvHeads: c.KV_N, groupSize: c.N / c.KV_N, headDim: c.D,
     qSeqLen: c.Q_S, kvSeqLen: c.KV_S, scaleValue: x.scaleValue,
-    queryDtype: c.qd, kvDtype: c.packed ? 'INT4' : c.kd, outDtype: c.od,
+    queryDtype: c.qd, kvDtype: kvElementDtype(c.kd), outDtype: c.od,
     qLens: c.qLens, kvLens: c.kvLens, qLeftPadding: c.qPadActive, kvLeftPadding: c.kvPadActive, kv,
     prefix: c.P > 0 ? { len: c.P, seqLen: c.prefixSeqLen } : null,
     mask, band, sparseMode: c.decode ? 0 : x.sparseMode,

@@ -1,5 +1,6 @@
 // The aux region: small device-side scalars kernels read, copied from the caller's tensors into
 // the workspace in the same command buffer (one binding instead of one per tiny tensor).
+import { elementBits } from '../codec/dtype.js';
 import type { FiaInputs } from '../fia/problem.js';
 import { given } from '../fia/normalize.js';
 import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
@@ -24,14 +25,13 @@ export function allocAux(ws: WorkspaceAllocator): WorkspaceRegion {
 /** Records the copies that fill the aux region (clear, then copy each present scalar). */
 export function encodeAuxCopies(encoder: GPUCommandEncoder, inputs: FiaInputs, buffer: GPUBuffer, aux: WorkspaceRegion): void {
   encoder.clearBuffer(buffer, aux.offset, aux.size);
-  const copy = (t: FiaInputs['query'] | undefined, slot: number, bytes: number, elementBytes: number): void => {
+  const copy = (t: FiaInputs['query'] | undefined, slot: number, bytes: number): void => {
     if (!given(t)) return;
-    encoder.copyBufferToBuffer(t.buffer, t.offset * elementBytes, buffer, aux.offset + slot * 4, bytes);
+    encoder.copyBufferToBuffer(t.buffer, (t.offset * elementBits(t.dtype)) / 8, buffer, aux.offset + slot * 4, bytes);
   };
-  copy(inputs.queryPaddingSize, AUX_SLOTS.queryPad, 8, 8);
-  copy(inputs.kvPaddingSize, AUX_SLOTS.kvPad, 8, 8);
-  const scaleBytes = (t: FiaInputs['query'] | undefined): number => (t?.dtype === 'UINT64' ? 8 : 4);
-  copy(inputs.deqScale1, AUX_SLOTS.deqScale1, 4, scaleBytes(inputs.deqScale1));
-  copy(inputs.quantScale1, AUX_SLOTS.quantScale1, 4, 4);
-  copy(inputs.deqScale2, AUX_SLOTS.deqScale2, 4, scaleBytes(inputs.deqScale2));
+  copy(inputs.queryPaddingSize, AUX_SLOTS.queryPad, 8);
+  copy(inputs.kvPaddingSize, AUX_SLOTS.kvPad, 8);
+  copy(inputs.deqScale1, AUX_SLOTS.deqScale1, 4);
+  copy(inputs.quantScale1, AUX_SLOTS.quantScale1, 4);
+  copy(inputs.deqScale2, AUX_SLOTS.deqScale2, 4);
 }

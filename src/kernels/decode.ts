@@ -16,7 +16,7 @@
 // pipeline compiles off the thread, so the first call of a shape waits for the fast compile only.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
-import type { DataType } from '../acl/dtype.js';
+import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
@@ -107,8 +107,6 @@ export interface DecodePlanOptions {
   noSubgroups?: boolean;
 }
 
-const FLOAT_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
-
 /** K/V come through the KV source (kvSource.ts): paged cache, shared prefix or INT8/INT4 antiquant. */
 export function usesKvSource(problem: Problem): boolean {
   return problem.kv.kind === 'paged' || problem.prefix !== null || problem.antiquant !== null;
@@ -120,11 +118,11 @@ export function usesKvSource(problem: Problem): boolean {
  */
 export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_CAPS): string | null {
   if (!problem.isDecode) return 'Q_S > 1 (decode handles Q_S == 1)';
-  if (!FLOAT_TYPES.includes(problem.queryDtype)) return `query dtype ${problem.queryDtype} in decode`;
+  if (!isFloatType(problem.queryDtype)) return `query dtype ${problem.queryDtype} in decode`;
   const int8Out = problem.outDtype === 'INT8' && !!problem.outQuant;
-  if (!FLOAT_TYPES.includes(problem.outDtype) && !int8Out) return `attentionOut dtype ${problem.outDtype} in decode`;
+  if (!isFloatType(problem.outDtype) && !int8Out) return `attentionOut dtype ${problem.outDtype} in decode`;
   if (problem.int8Attention) return 'INT8 attention in decode';
-  if (!FLOAT_TYPES.includes(problem.kvDtype) && !problem.antiquant) return `key/value dtype ${problem.kvDtype} without antiquant in decode`;
+  if (!isFloatType(problem.kvDtype) && !problem.antiquant) return `key/value dtype ${problem.kvDtype} without antiquant in decode`;
   if (usesKvSource(problem)) {
     const reason = kvSourceUnsupported(problem);
     if (reason) return reason;
@@ -316,7 +314,7 @@ export function kvRangeOf(problem: Problem, limitBytes: number): DecodePlan['kvR
   if (kv.kind !== 'dense' || usesKvSource(problem) || problem.kvLeftPadding) return null;
   const { batch: B, numKvHeads: KVN, headDim: D } = problem;
   const S = kv.seqLen;
-  const bytes = elementsPerWord(problem.kvDtype) === 2 ? 2 : 4;
+  const bytes = elementBits(problem.kvDtype) / 8;
   if (B * KVN * S * D * bytes + BINDING_SLACK <= limitBytes) return null;
   const budget = Math.floor((limitBytes - BINDING_SLACK) / bytes);
   // Elements of one batch's rows [0, R) over heads [0, hc) (contiguous tensors, validated).
@@ -428,7 +426,7 @@ export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
     // (INT4: nibbles, INT32 words × 8) must be word-aligned too.
     const per = elementsPerWord(problem.kvDtype);
     const kvTensors = inputs ? [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!) : [];
-    const units = (t: Tensor): number => (t.dtype === 'INT32' ? t.offset * 8 : t.offset);
+    const units = (t: Tensor): number => t.offset * kvElementsPerStored(t.dtype);
     const sourceWords = per > 1 && problem.prefix === null && D % per === 0 && kvTensors.every((t) => units(t) % per === 0);
     return { source: true, deq, offset, sourceWords, unitDim: false, pairs: false };
   }
@@ -443,17 +441,6 @@ export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
 }
 
 const sameAccess = (a: KvAccess, b: KvAccess): boolean => JSON.stringify(a) === JSON.stringify(b);
-
-/** WGSL expressions for the elements of one u32 word `w` of K/V storage (lowest first). */
-function unpackWord(dtype: DataType, w: string): string[] {
-  switch (dtype) {
-    case 'FLOAT16': return [`unpack2x16float(${w}).x`, `unpack2x16float(${w}).y`];
-    case 'BFLOAT16': return [`bitcast<f32>(${w} << 16u)`, `bitcast<f32>(${w} & 0xffff0000u)`];
-    case 'INT8': return [0, 1, 2, 3].map((j) => `f32(extractBits(bitcast<i32>(${w}), ${8 * j}u, 8u))`);
-    case 'INT4': return [0, 1, 2, 3, 4, 5, 6, 7].map((j) => `f32(extractBits(bitcast<i32>(${w}), ${4 * j}u, 4u))`);
-    default: return [`bitcast<f32>(${w})`];
-  }
-}
 
 /** WGSL statements loading element pairs/singles of one K or V row into `${name}{d}` lets. */
 function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess): string[] {
@@ -478,7 +465,7 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
       lines.push(`    let ${kind}w = (u.kvs${X}Offset + ${kind}r.base) / ${per}u;`);
       for (let d = 0; d < D; d += per) {
         lines.push(`    let ${kind}word${d} = ${buf}[${kind}w + ${d / per}u];`);
-        raws.push(...unpackWord(dtype, `${kind}word${d}`));
+        raws.push(...wgslOf(dtype).unpack(`${kind}word${d}`));
       }
     } else {
       for (let d = 0; d < D; d++) raws.push(`kvRaw${X}(${kind}r, ${d}u)`);
@@ -495,18 +482,16 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
   if (access.pairs) {
     lines.push(`    let ${kind}w = ${base} >> 1u;`);
     for (let d = 0; d < D; d += 2) {
-      const w = `${buf}[${kind}w + ${d / 2}u]`;
-      if (dtype === 'FLOAT16') {
-        lines.push(`    let ${kind}p${d} = unpack2x16float(${w}); let ${kind}${d} = ${kind}p${d}.x; let ${kind}${d + 1} = ${kind}p${d}.y;`);
-      } else {
-        lines.push(`    let ${kind}p${d} = ${w}; let ${kind}${d} = bitcast<f32>(${kind}p${d} << 16u); let ${kind}${d + 1} = bitcast<f32>(${kind}p${d} & 0xffff0000u);`);
-      }
+      const [lo, hi] = wgslOf(dtype).unpack(`${kind}p${d}`);
+      lines.push(`    let ${kind}p${d} = ${buf}[${kind}w + ${d / 2}u]; let ${kind}${d} = ${lo}; let ${kind}${d + 1} = ${hi};`);
     }
     return lines;
   }
   for (let d = 0; d < D; d++) {
     const idx = access.unitDim ? `${base} + ${d}u` : `${base} + ${d}u * ${stride}`;
-    lines.push(dtype === 'FLOAT32' ? `    let ${kind}${d} = bitcast<f32>(${buf}[${idx}]);` : `    let ${kind}${d} = ${load}(${idx});`);
+    // A word-sized element is read in place; sub-word ones through the row's loader.
+    const value = elementsPerWord(dtype) === 1 ? wgslOf(dtype).element(`${buf}[${idx}]`, '0u') : `${load}(${idx})`;
+    lines.push(`    let ${kind}${d} = ${value};`);
   }
   return lines;
 }

@@ -19,7 +19,7 @@
 //             kvRow(b, h, c, kvStart) once per column, then loadKeyAt/loadValueAt(row, d)
 //             (or loadKey/loadValue(b, h, c, kvStart, d)); AND kvPresent(b, c) into the kept rule
 //   cache:    spread kvSourceSpecKey(kvSourceSpec(problem)) into the pipeline's specKey object
-import { elementBits, type DataType } from '../acl/dtype.js';
+import { DTYPES, elementBits, isFloatType, kvElementDtype, kvElementsPerStored, type DataType } from '../codec/dtype.js';
 import { numel, type Tensor } from '../acl/tensor.js';
 import { stridesOf } from '../fia/dims.js';
 import { given } from '../fia/normalize.js';
@@ -97,16 +97,14 @@ export function kvSourceSpecKey(spec: KvSourceSpec): Record<string, string | boo
   return Object.fromEntries(Object.entries(spec).map(([k, v]) => [`kvs_${k}`, v as string | boolean]));
 }
 
-const RAW_KV_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16', 'INT8', 'INT4'];
-const PARAM_TYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
 const U32_LIMIT = 2 ** 32;
 
 /** null when the source reads `problem`'s K/V exactly; else the unsupported feature. */
 export function kvSourceUnsupported(problem: Problem): string | null {
-  if (!RAW_KV_TYPES.includes(problem.kvDtype)) return `key/value dtype ${problem.kvDtype} in the KV source`;
+  if (!DTYPES[problem.kvDtype].kvElement) return `key/value dtype ${problem.kvDtype} in the KV source`;
   const aq = problem.antiquant;
   for (const side of aq ? [aq.key, aq.value] : []) {
-    if (!PARAM_TYPES.includes(side.dtype)) return `antiquant scale dtype ${side.dtype} in the KV source`;
+    if (!isFloatType(side.dtype)) return `antiquant scale dtype ${side.dtype} in the KV source`;
   }
   // Element indices are u32 (INT4: nibbles).
   const { numKvHeads: N, headDim: D } = problem;
@@ -132,11 +130,11 @@ function kvStrides(problem: Problem, seq: number): { batch: number; head: number
 const KV_PARAMS: readonly TensorParam[] = ['keySharedPrefix', 'valueSharedPrefix'];
 
 /**
- * Bits per element and the offset in elements. K/V-typed tensors (key, value, prefix) that hold
- * INT32-packed INT4 are seen as INT4 nibbles; every other tensor in its own dtype.
+ * Bits per element and the offset in elements. K/V-typed tensors (key, value, prefix) are seen as
+ * the elements they hold (INT32-packed INT4: nibbles); every other tensor in its own dtype.
  */
 function unitsOf(t: Tensor, kvTyped: boolean): { bits: number; offset: number } {
-  if (kvTyped && t.dtype === 'INT32') return { bits: 4, offset: t.offset * 8 };
+  if (kvTyped) return { bits: elementBits(kvElementDtype(t.dtype)), offset: t.offset * kvElementsPerStored(t.dtype) };
   return { bits: elementBits(t.dtype), offset: t.offset };
 }
 

@@ -1,12 +1,9 @@
 // mergeAttentionStates: combine partial attention results over disjoint key sets by their
 // log-sum-exp (SEMANTICS §11), what ring / sequence-parallel attention needs between steps.
-import type { DataType } from '../acl/dtype.js';
-import { paddedByteLength } from '../acl/dtype.js';
+import { elementBits, isFloatType, paddedByteLength } from '../codec/dtype.js';
 import { popScopes, pushScopes, recordWork, type Stream } from '../acl/stream.js';
 import { aclCreateTensor, createBuffer, isContiguous, numel, type Tensor } from '../acl/tensor.js';
 import { encodeCombine } from './combine.js';
-
-const MERGE_DTYPES: readonly DataType[] = ['FLOAT32', 'FLOAT16', 'BFLOAT16'];
 
 /**
  * Merges k partial states of the same rows:
@@ -25,7 +22,7 @@ export async function mergeAttentionStates(
   if (k === 0 || lses.length !== k) throw new RangeError(`mergeAttentionStates: ${k} outs and ${lses.length} lses (need the same count ≥ 1)`);
   const first = outs[0]!;
   const dtype = first.dtype;
-  if (!MERGE_DTYPES.includes(dtype)) throw new RangeError(`mergeAttentionStates: outs dtype ${dtype} (FLOAT32, FLOAT16 or BFLOAT16)`);
+  if (!isFloatType(dtype)) throw new RangeError(`mergeAttentionStates: outs dtype ${dtype} (FLOAT32, FLOAT16 or BFLOAT16)`);
   const headDim = first.shape[first.shape.length - 1] ?? 0;
   const count = numel(first.shape);
   const rows = headDim > 0 ? count / headDim : 0;
@@ -49,12 +46,12 @@ export async function mergeAttentionStates(
 
     // Stage the partials side by side: parts [k][partStride] in `dtype`, lses [k][rows] f32.
     const partBytes = paddedByteLength(dtype, count);
-    const partStride = (partBytes * 8) / (dtype === 'FLOAT32' ? 32 : 16);
+    const partStride = (partBytes * 8) / elementBits(dtype);
     const parts = createBuffer(stream, k * partBytes, 'fia.merge.parts');
     const lseParts = createBuffer(stream, k * rows * 4, 'fia.merge.lses');
     const encoder = device.createCommandEncoder({ label: 'fia.merge' });
     const copy = (t: Tensor, dst: GPUBuffer, dstOffset: number, bytes: number, name: string): void => {
-      const elementBytes = t.dtype === 'FLOAT32' ? 4 : 2;
+      const elementBytes = elementBits(t.dtype) / 8;
       const src = t.offset * elementBytes;
       if (!isContiguous(t) || src % 4 !== 0) throw new RangeError(`mergeAttentionStates: ${name} must be contiguous and start at a 4-byte boundary`);
       encoder.copyBufferToBuffer(t.buffer, src, dst, dstOffset, Math.min(bytes, t.buffer.size - src));

@@ -10,7 +10,7 @@
 // INT8 query/key/value (two passes: P8 is quantized against the row's final max).
 // Not covered (prefillUnsupported says so): more than 8 storage buffers (e.g. pse + mask + padding
 // + lse + INT8 output with quantOffset2 all at once), tensor-list KV with prefix/antiquant.
-import type { DataType } from '../acl/dtype.js';
+import { type DataType, isFloatType } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
@@ -87,17 +87,16 @@ export interface PrefillRegions {
  */
 export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_CAPS): string | null {
   if (problem.isDecode) return 'Q_S == 1 (decode)';
-  const floats: DataType[] = ['FLOAT16', 'BFLOAT16', 'FLOAT32'];
-  const outOk = floats.includes(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
-  const kvOk = floats.includes(problem.kvDtype) || !!problem.antiquant;
+  const outOk = isFloatType(problem.outDtype) || (problem.outDtype === 'INT8' && !!problem.outQuant);
+  const kvOk = isFloatType(problem.kvDtype) || !!problem.antiquant;
   const int8 = !!problem.int8Attention && problem.queryDtype === 'INT8' && problem.kvDtype === 'INT8'
     && (problem.outDtype === 'FLOAT16' || (problem.outDtype === 'INT8' && !!problem.outQuant));
   if (problem.int8Attention && !int8) return `INT8 attention with out ${problem.outDtype}`;
-  if (!int8 && (!floats.includes(problem.queryDtype) || !kvOk || !outOk)) {
+  if (!int8 && (!isFloatType(problem.queryDtype) || !kvOk || !outOk)) {
     return `dtypes query ${problem.queryDtype} / kv ${problem.kvDtype} / out ${problem.outDtype}`;
   }
   if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
-  if (problem.pse && !floats.includes(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
+  if (problem.pse && !isFloatType(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
   if (usesKvSource(problem)) {
     if (problem.kv.kind === 'list') return 'tensor-list KV with a shared prefix or antiquant';
     const reason = kvSourceUnsupported(problem);

@@ -1,6 +1,9 @@
-// Shared kernel plumbing: WGSL sources, element loaders per dtype, uniform blocks, pipeline cache.
-import type { DataType } from '../acl/dtype.js';
+// Shared kernel plumbing: WGSL sources, element loaders per dtype (from the dtype table), uniform blocks, pipeline cache.
+import { type DataType, DTYPES, elementBits, elementsPerWord, wgslOf } from '../codec/dtype.js';
 import { WGSL_SOURCES } from './wgsl.generated.js';
+
+// The kernels' word arithmetic reads it with the loaders.
+export { elementsPerWord };
 
 /** The text of shaders/<path>. */
 export function wgsl(path: string): string {
@@ -26,38 +29,14 @@ export function fill(template: string, values: Readonly<Record<string, string | 
 
 /**
  * WGSL for `fn <name>(i: u32) -> f32`: element i (in elements of `dtype`) of the u32-packed
- * storage array `buf`. Sub-word types are unpacked in f32, so no `shader-f16` is needed.
- * INT4: element i is nibble i%8 of word i/8, lowest nibble first, sign-extended.
+ * storage array `buf`, by the dtype's row (src/codec/dtype.ts). Sub-word types are unpacked in
+ * f32, so no `shader-f16` is needed.
  */
 export function loaderFn(name: string, buf: string, dtype: DataType): string {
-  switch (dtype) {
-    case 'FLOAT32':
-      return `fn ${name}(i: u32) -> f32 { return bitcast<f32>(${buf}[i]); }`;
-    case 'FLOAT16':
-      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 1u]; return unpack2x16float(w)[i & 1u]; }`;
-    case 'BFLOAT16':
-      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 1u]; return bitcast<f32>(select(w << 16u, w & 0xffff0000u, (i & 1u) == 1u)); }`;
-    case 'INT8':
-      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 2u]; return f32(extractBits(bitcast<i32>(w), (i & 3u) * 8u, 8u)); }`;
-    case 'UINT8': case 'BOOL':
-      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 2u]; return f32(extractBits(w, (i & 3u) * 8u, 8u)); }`;
-    case 'INT4':
-      return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> 3u]; return f32(extractBits(bitcast<i32>(w), (i & 7u) * 4u, 4u)); }`;
-    case 'INT32':
-      return `fn ${name}(i: u32) -> f32 { return f32(bitcast<i32>(${buf}[i])); }`;
-    default:
-      throw new Error(`no WGSL loader for ${dtype}`);
-  }
-}
-
-/** Elements of `dtype` per u32 word. */
-export function elementsPerWord(dtype: DataType): number {
-  switch (dtype) {
-    case 'FLOAT16': case 'BFLOAT16': return 2;
-    case 'INT8': case 'UINT8': case 'BOOL': return 4;
-    case 'INT4': return 8;
-    default: return 1;
-  }
+  const { element } = wgslOf(dtype);
+  const per = elementsPerWord(dtype);
+  if (per === 1) return `fn ${name}(i: u32) -> f32 { return ${element(`${buf}[i]`, '0u')}; }`;
+  return `fn ${name}(i: u32) -> f32 { let w = ${buf}[i >> ${Math.log2(per)}u]; return ${element('w', `i & ${per - 1}u`)}; }`;
 }
 
 /**
@@ -65,24 +44,18 @@ export function elementsPerWord(dtype: DataType): number {
  * `outBuf: array<atomic<u32>>`: element-wise stores that leave every other bit of a shared word alone.
  */
 export function outStoreWgsl(dtype: DataType): string {
-  const bits = elementBitsOf(dtype);
+  const bits = elementBits(dtype);
+  if (bits > 32) throw new Error(`no element-wise store for ${dtype} (wider than a word)`);
   return fill(wgsl('common/out_store.wgsl'), {
     EPW: 32 / bits, EBITS: bits, EMASK: bits === 32 ? '0xffffffff' : `0x${((1 << bits) - 1).toString(16)}`,
   });
 }
 
-/** WGSL body of `outBits(x: f32) -> u32`: one FLOAT32 / FLOAT16 / BFLOAT16 output element's bits (RNE). */
+/** WGSL body of `outBits(x: f32) -> u32`: one float output element's bits (RNE). */
 export function outBitsBody(dtype: DataType): string {
-  switch (dtype) {
-    case 'FLOAT32': return 'return bitcast<u32>(x);';
-    case 'FLOAT16': return 'return f32ToF16Bits(x);';
-    case 'BFLOAT16': return 'return f32ToBf16Bits(x);';
-    default: throw new Error(`no output element bits for ${dtype}`);
-  }
-}
-
-function elementBitsOf(dtype: DataType): number {
-  return 32 / elementsPerWord(dtype);
+  const pack = DTYPES[dtype].wgsl?.pack;
+  if (!pack) throw new Error(`no output element bits for ${dtype}`);
+  return pack;
 }
 
 export type UniformType = 'u32' | 'i32' | 'f32';
