@@ -12,7 +12,7 @@ import {
 } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia/api.js';
 import type { FiaExecutor } from '../src/fia/executor.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { DEVICE_OPTIONS, deviceFromArgs } from './device.js';
 import { adapterName, adapterRecord } from './core.js';
 

@@ -10,7 +10,7 @@ import {
   aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor, type Tensor,
 } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia/api.js';
-import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
+import { INT_MAX, type FiaInputs } from '../src/problem/problem.js';
 import type { BenchCase, CaseInputs } from './cases.js';
 import { rng, tolerance } from './cases.js';
 import { type PreparedRun, type Runner, UnsupportedCaseError } from './core.js';

@@ -5,7 +5,7 @@
 import { createStream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { encodeKernel, planKernel } from '../src/kernels/family.js';
 import { requestDevice } from '../src/node.js';

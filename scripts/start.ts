@@ -10,7 +10,7 @@ import {
 } from '../src/fia/api.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { INT_MAX, type FiaInputs, type Layout } from '../src/fia/problem.js';
+import { INT_MAX, type FiaInputs, type Layout } from '../src/problem/problem.js';
 import { parseArgs } from 'node:util';
 import { attentionReference } from '../src/reference/index.js';
 import { selectCases } from '../bench/cases.js';

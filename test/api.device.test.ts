@@ -11,7 +11,7 @@ import {
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
+import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs, toleranceFloor } from '../src/reference/index.js';
 import { mulberry32 } from '../src/reference/random.js';
 import { requestDevice } from '../src/node.js';

@@ -11,7 +11,7 @@ import {
   aclnnFusedInferAttentionScoreV2, aclnnFusedInferAttentionScoreV2GetWorkspaceSize, fiaGetWorkspaceSize,
   fusedInferAttentionScore, type FusedInferAttentionScoreOptions, inputsFromOptions,
 } from '../src/fia/api.js';
-import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
+import { INT_MAX, type FiaInputs } from '../src/problem/problem.js';
 
 const USAGE_ALL = 0x80 | 0x08 | 0x04;
 const none = (): void => undefined;

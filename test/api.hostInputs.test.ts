@@ -8,7 +8,7 @@ import { f32Bits } from '../src/codec/float.js';
 import { packInt4 } from '../src/codec/int.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
+import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
 import { testStream } from './helpers/gpu.js';
 

@@ -15,7 +15,7 @@ import {
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs, HostInputs, ReferenceResult } from '../src/fia/problem.js';
+import type { FiaInputs, HostInputs, ReferenceResult } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs, toleranceFloor } from '../src/reference/index.js';
 import { testStream } from './helpers/gpu.js';
 

@@ -10,7 +10,7 @@ import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } fro
 import { aclCreateTensor, aclCreateTensorList, createEmptyTensor, createTensor, type Tensor } from '../src/acl/tensor.js';
 import { encodeValues } from '../src/codec/index.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { requestAdapter } from '../src/node.js';
 import { normalize } from '../src/fia/normalize.js';
 import { planFia } from '../src/fia/plan.js';

@@ -10,7 +10,7 @@ import { readHostInputs } from '../src/fia/hostInputs.js';
 import { validate } from '../src/fia/validate.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs, Layout, Problem, StorageLayout } from '../src/fia/problem.js';
+import type { FiaInputs, Layout, Problem, StorageLayout } from '../src/problem/problem.js';
 import {
   decodeUnsupported, encodeDecode, layoutDecodeWorkspace, planDecode, type DecodePlan, type DecodePlanOptions,
 } from '../src/kernels/decode.js';

@@ -2,7 +2,7 @@
 // padded lengths, masks, pse, tensor-list KV and split counts. A failure prints a one-line repro.
 import { describe, expect, it } from 'vitest';
 import { ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
-import type { Layout } from '../src/fia/problem.js';
+import type { Layout } from '../src/problem/problem.js';
 import { checkDecode, type DecodeSpec, type FloatType, type MaskShape, mulberry32 } from './decode-cases.js';
 import { testStream } from './helpers/gpu.js';
 

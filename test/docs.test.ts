@@ -8,7 +8,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { paddedByteLength, type DataType } from '../src/acl/dtype.js';
 import { aclCreateTensor, aclCreateTensorList, numel, type Tensor } from '../src/acl/tensor.js';
-import { INT_MAX, type FiaInputs } from '../src/fia/problem.js';
+import { INT_MAX, type FiaInputs } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
 
 const ROOT = resolve(import.meta.dirname, '..');

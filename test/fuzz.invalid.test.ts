@@ -16,7 +16,7 @@ import {
   type GetWorkspaceSizeResult,
 } from '../src/fia/api.js';
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
-import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
+import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
 import { mulberry32 } from '../src/reference/random.js';
 import { testStream } from './helpers/gpu.js';
 

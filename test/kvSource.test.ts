@@ -11,10 +11,10 @@ import {
   aclCreateIntArray, aclCreateTensor, aclCreateTensorList, createBuffer, createEmptyTensor, numel, type Tensor,
 } from '../src/acl/tensor.js';
 import { encodeValues } from '../src/codec/index.js';
-import { shapeOf } from '../src/fia/dims.js';
+import { shapeOf } from '../src/problem/dims.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs, Layout, Problem, StorageLayout } from '../src/fia/problem.js';
+import type { FiaInputs, Layout, Problem, StorageLayout } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
 import {
   encodeKvSourceCopies, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,

@@ -8,7 +8,7 @@ import { aclrtSetDevice } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensor, aclCreateTensorList, type Tensor } from '../src/acl/tensor.js';
 import { paddedByteLength } from '../src/acl/dtype.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { tensorRange } from '../src/kernels/binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from '../src/kernels/caps.js';
 import { decodeBatchRuns, planDecode } from '../src/kernels/decode.js';

@@ -5,7 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { aclrtSetDevice, type Stream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf, type DeviceCaps } from '../src/kernels/caps.js';
 import { layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';

@@ -7,7 +7,7 @@ import type { Stream } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensorList, createTensor, readTensor, type Tensor } from '../src/acl/tensor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import type { DecodePlanOptions } from '../src/kernels/decode.js';
 import { encodePrefill, layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';

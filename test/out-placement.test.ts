@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { DataType } from '../src/acl/dtype.js';
 import { aclrtSetDevice, type Stream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createTensor } from '../src/acl/tensor.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { type DecodePlanOptions, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';

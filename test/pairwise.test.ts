@@ -15,7 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
 import type { Stream } from '../src/acl/stream.js';
 import { aclCreateTensorList } from '../src/acl/tensor.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
 import { testStream } from './helpers/gpu.js';
 import {

@@ -11,7 +11,7 @@ import { paddedByteLength } from '../src/acl/dtype.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import { normalize } from '../src/fia/normalize.js';
 import { planFia, planKey } from '../src/fia/plan.js';
-import type { FiaInputs } from '../src/fia/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 
 function fakeDevice(limits: { maxStorageBufferBindingSize?: number; maxComputeWorkgroupStorageSize?: number } = {}, features: string[] = []): GPUDevice {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../src/acl/status.js';
 import { planFia, unsupportedReason } from '../src/fia/plan.js';
-import type { Antiquant, Problem } from '../src/fia/problem.js';
+import type { Antiquant, Problem } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipeline, planDecode } from '../src/kernels/decode.js';
 import { planPrefill, prefillPipelineSources } from '../src/kernels/prefill.js';

@@ -5,7 +5,7 @@
 // Tolerance (STYLE §8): max(floor per dtype, 2 × |reference in the storage dtype − exact reference|).
 // A failing case prints a one-line repro (PREFILL_CASE={...}); paste it into `pinned` below.
 import { describe, expect, it } from 'vitest';
-import type { Layout } from '../src/fia/problem.js';
+import type { Layout } from '../src/problem/problem.js';
 import { testStream } from './helpers/gpu.js';
 import { type FloatDtype, type MaskShape, type PrefillCase, repro, rng, runPrefillCase } from './helpers/prefillCase.js';
 

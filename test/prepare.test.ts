@@ -9,7 +9,7 @@ import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize, fusedInferAttenti
 import { ACLNN_ERR_PARAM_INVALID } from '../src/acl/status.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX } from '../src/fia/problem.js';
+import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipelineSources, encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { pipelineCompileCounts, pipelineState, preparePipelines } from '../src/kernels/shader.js';

@@ -1,7 +1,7 @@
 // Hand-computed cases for the core of the reference: softmax, lse, masks, bands, causal modes,
 // pse, GQA, layouts, row-invalid rule, empty tensors. Every expected value is derived in the comments.
 import { describe, expect, it } from 'vitest';
-import { INT_MAX, type HostInputs, type Problem } from '../src/fia/problem.js';
+import { INT_MAX, type HostInputs, type Problem } from '../src/problem/problem.js';
 import { attentionReference } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';

@@ -2,7 +2,7 @@
 // cache layouts, shuffled block tables, bad block ids), shared prefix, antiquant modes 0-5, INT4.
 import { describe, expect, it } from 'vitest';
 import { unpackInt4 } from '../src/codec/int.js';
-import { INT_MAX, type Antiquant, type HostInputs, type ParamIndex, type Problem } from '../src/fia/problem.js';
+import { INT_MAX, type Antiquant, type HostInputs, type ParamIndex, type Problem } from '../src/problem/problem.js';
 import { attentionReference } from '../src/reference/index.js';
 import { makeProblem } from './helpers/makeProblem.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';

@@ -1,7 +1,7 @@
 // Hand-computed cases for the INT8 paths (§9), the merge of partial states (§11), the split-KV
 // reference, layout equivalence and the tolerance helpers.
 import { describe, expect, it } from 'vitest';
-import type { HostInputs, Problem, StorageLayout } from '../src/fia/problem.js';
+import type { HostInputs, Problem, StorageLayout } from '../src/problem/problem.js';
 import {
   attentionReference, compareOutputs, denseAttentionRow, elementIndex, mergeStatesReference, splitKvPartials,
   splitKvReference, toleranceFloor, toleranceFor,

@@ -13,8 +13,8 @@ import {
   aclCreateIntArray, aclCreateTensor, aclCreateTensorList, contiguousStrides, numel, type Format, type Tensor,
 } from '../src/acl/tensor.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
-import { inputStorage, outputStorage, shapeOf } from '../src/fia/dims.js';
-import { type FiaInputs, INT_MAX, type Layout } from '../src/fia/problem.js';
+import { inputStorage, outputStorage, shapeOf } from '../src/problem/dims.js';
+import { type FiaInputs, INT_MAX, type Layout } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
 import { mulberry32 } from '../src/reference/random.js';
 

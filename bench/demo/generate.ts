@@ -24,7 +24,7 @@ import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../../src/
 import type { FiaExecutor } from '../../src/fia/executor.js';
 import { readHostInputs } from '../../src/fia/hostInputs.js';
 import { normalize } from '../../src/fia/normalize.js';
-import type { FiaInputs } from '../../src/fia/problem.js';
+import type { FiaInputs } from '../../src/problem/problem.js';
 import { attentionReference, compareOutputs } from '../../src/reference/index.js';
 import { mulberry32 } from '../../src/reference/random.js';
 

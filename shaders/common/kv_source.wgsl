@@ -13,7 +13,7 @@
 // read outside the cache.
 //
 // Dequant: x = (q + offset) · scale, parameter element base + qb·batch + h·head + qt·token + d·dim
-// (ParamIndex in src/fia/problem.ts) with (qb, qt) = (b, kvStart + c) [the physical row of the
+// (ParamIndex in src/problem/problem.ts) with (qb, qt) = (b, kvStart + c) [the physical row of the
 // scale row, prefix first], or (block id, slot) for the paged per-token modes 4 and 5.
 
 const KVS_PAGED: bool = {{PAGED}};

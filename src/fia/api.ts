@@ -22,11 +22,11 @@ import {
   type TensorList,
 } from '../acl/tensor.js';
 import { paddedByteLength } from '../acl/dtype.js';
-import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from './dims.js';
+import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from '../problem/dims.js';
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { planFiaOn } from './plan.js';
-import { type ParamName, PARAM_NAMES, PARAMS, type ParamSpec } from './params.js';
-import type { FiaInputs, Layout } from './problem.js';
+import { type ParamName, PARAM_NAMES, PARAMS, type ParamSpec } from '../problem/params.js';
+import type { FiaInputs, Layout } from '../problem/problem.js';
 import { checkInputs } from './validate.js';
 
 export { FiaExecutor } from './executor.js';

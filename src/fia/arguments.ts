@@ -8,8 +8,8 @@ import { invalid, nullptr } from '../acl/status.js';
 import { isContiguous, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
 import {
   given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, REQUIRED_PARAMS, TENSOR_PARAMS,
-} from './params.js';
-import type { FiaInputs } from './problem.js';
+} from '../problem/params.js';
+import type { FiaInputs } from '../problem/problem.js';
 
 // GPUBufferUsage bits (spec constants; the global may not exist in Node before the device).
 export const USAGE_COPY_SRC = 0x04;

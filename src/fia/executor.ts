@@ -20,7 +20,7 @@ import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeKernel, kernelPipelineSources } from '../kernels/family.js';
 import { type PipelineSource, type PipelineTier, preparePipelines } from '../kernels/shader.js';
 import type { FiaPlan } from './plan.js';
-import type { FiaInputs, Problem } from './problem.js';
+import type { FiaInputs, Problem } from '../problem/problem.js';
 
 // GPUBufferUsage bits the workspace needs: kernels bind it as storage, copy into it (aux scalars,
 // lengths) and may copy out of it.

@@ -3,8 +3,8 @@
 import type { Stream } from '../acl/stream.js';
 import { contiguousStrides, readTensor, readTensorBytes, type Tensor } from '../acl/tensor.js';
 import { kvElementDtype, kvElementsPerStored } from '../codec/dtype.js';
-import { given, HOST_KV, HOST_SCALARS, HOST_VALUES } from './params.js';
-import type { FiaInputs, HostInputs, Problem } from './problem.js';
+import { given, HOST_KV, HOST_SCALARS, HOST_VALUES } from '../problem/params.js';
+import type { FiaInputs, HostInputs, Problem } from '../problem/problem.js';
 
 /**
  * Logical values of a key/value/prefix tensor; INT32 words holding 8 int4 each are unpacked

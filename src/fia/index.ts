@@ -11,4 +11,4 @@ export { isEmptyOutput, validate } from './validate.js';
 export { WORKSPACE_USAGE } from './executor.js';
 export type {
   FiaInputs, HostInputs, Layout, Problem, ReferenceResult, StorageLayout,
-} from './problem.js';
+} from '../problem/problem.js';

@@ -5,16 +5,13 @@
 // they are indexed (defaults, broadcasts, which parameter wins, index strides).
 import { contiguousStrides, numel, type Tensor } from '../acl/tensor.js';
 import { kvElementDtype } from '../codec/dtype.js';
-import { clampTokens, given } from './params.js';
-import { isPackedInt4, outputStorage } from './dims.js';
+import { clampTokens, given } from '../problem/params.js';
+import { isPackedInt4, outputStorage } from '../problem/dims.js';
 import {
   type Antiquant, type Band, type FiaInputs, INT_MAX, type KvStorage, type MaskView,
   type ParamIndex, type Problem, type PseView, type TensorParam,
-} from './problem.js';
+} from '../problem/problem.js';
 import { type Checked, factsOf, resolveLens } from './validate.js';
-
-// Kernels read `given` from here.
-export { given } from './params.js';
 
 // GetWorkspaceSize builds its Problem from its own check (problemOf); this serves tests and tools,
 // reading the same facts (factsOf) with no rule checked.

@@ -8,8 +8,8 @@ import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import type { WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
-import { given } from './params.js';
-import type { FiaInputs, Problem } from './problem.js';
+import { given } from '../problem/params.js';
+import type { FiaInputs, Problem } from '../problem/problem.js';
 import type { Checked } from './validate.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */

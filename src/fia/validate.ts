@@ -12,9 +12,9 @@
 import type { DataType } from '../acl/dtype.js';
 import { numel, type IntArray, type Tensor } from '../acl/tensor.js';
 import { checkPresence, checkStructure, checkUsage, MAX_LIST_BATCH, reject, USAGE_COPY_SRC } from './arguments.js';
-import { axesOf, inputStorage, isLayout, lastDimFactor, outputStorage, rankOf, shapeOf } from './dims.js';
-import { clampTokens, given, givenArray, resolveLengths } from './params.js';
-import { type FiaInputs, INT_MAX, type Layout, type StorageLayout } from './problem.js';
+import { axesOf, inputStorage, isLayout, lastDimFactor, outputStorage, rankOf, shapeOf } from '../problem/dims.js';
+import { clampTokens, given, givenArray, resolveLengths } from '../problem/params.js';
+import { type FiaInputs, INT_MAX, type Layout, type StorageLayout } from '../problem/problem.js';
 
 const MAX_BATCH = 65536;
 const MAX_HEAD_DIM = 512;

@@ -1,8 +1,8 @@
 // The aux region: small device-side scalars kernels read, copied from the caller's tensors into
 // the workspace in the same command buffer (one binding instead of one per tiny tensor).
 import { elementBits } from '../codec/dtype.js';
-import type { FiaInputs } from '../fia/problem.js';
-import { given } from '../fia/normalize.js';
+import type { FiaInputs } from '../problem/problem.js';
+import { given } from '../problem/params.js';
 import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
 
 /**

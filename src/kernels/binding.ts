@@ -5,7 +5,7 @@
 // offset (its offset from the binding's start), passed in the uniforms as before.
 import { elementBits } from '../acl/dtype.js';
 import type { Tensor, TensorList } from '../acl/tensor.js';
-import type { FiaInputs } from '../fia/problem.js';
+import type { FiaInputs } from '../problem/problem.js';
 import { BINDING_ALIGN } from './workspace.js';
 
 /** The byte range a kernel binds for `t`, and `t`'s element offset from that range's start. */

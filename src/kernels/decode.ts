@@ -18,7 +18,7 @@
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
-import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
+import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import { type CombineOutQuant, combinePipelineSource, encodeCombine, uniformBuffer } from './combine.js';
 import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';

@@ -21,9 +21,9 @@
 //   cache:    spread kvSourceSpecKey(kvSourceSpec(problem)) into the pipeline's specKey object
 import { DTYPES, elementBits, isFloatType, kvElementDtype, kvElementsPerStored, type DataType } from '../codec/dtype.js';
 import { numel, type Tensor } from '../acl/tensor.js';
-import { stridesOf } from '../fia/dims.js';
-import { given } from '../fia/normalize.js';
-import type { Antiquant, FiaInputs, Problem, StorageLayout, TensorParam } from '../fia/problem.js';
+import { stridesOf } from '../problem/dims.js';
+import { given } from '../problem/params.js';
+import type { Antiquant, FiaInputs, Problem, StorageLayout, TensorParam } from '../problem/problem.js';
 import { fill, loaderFn, wgsl, type UniformType } from './shader.js';
 
 /** Hands out word offsets inside the kernel's meta binding (the binding's word 0 = offset 0). */

@@ -12,7 +12,7 @@
 // + lse + INT8 output with quantOffset2 all at once), tensor-list KV with prefix/antiquant.
 import { type DataType, isFloatType } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
-import type { FiaInputs, Problem, StorageLayout } from '../fia/problem.js';
+import type { FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, type KvSourceUniformValues, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,

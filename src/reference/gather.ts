@@ -1,6 +1,6 @@
 // Gathering K and V for one (batch, KV head): dense, tensor-list, paged, shared prefix, dequant.
 // "Gather, then dense" (STYLE §7): everything after this sees plain float64 [L, D] rows.
-import type { Antiquant, HostInputs, Problem, StorageLayout } from '../fia/problem.js';
+import type { Antiquant, HostInputs, Problem, StorageLayout } from '../problem/problem.js';
 import type { BatchWindow } from './lengths.js';
 import { type Dims, elementIndex } from './layout.js';
 import { dequant } from './quant.js';

@@ -11,5 +11,5 @@ export { dequant, maskedDeqScale, paramIndex, quantizeOutput, type DequantAt } f
 export { elementIndex, shapeOf, type Dims } from './layout.js';
 export { exact, rounderFor, type Rounder } from './emulate.js';
 export { compareOutputs, elementError, maxError, toleranceFloor, toleranceFor, type Comparison } from './compare.js';
-export type { HostInputs, Problem, ReferenceResult } from '../fia/problem.js';
+export type { HostInputs, Problem, ReferenceResult } from '../problem/problem.js';
 export { mulberry32 } from './random.js';

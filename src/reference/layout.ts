@@ -1,6 +1,6 @@
 // Element addressing of stored tensors, per layout letters (SEMANTICS §2). Kept separate from
 // src/fia so the reference shares nothing with the kernels' side beyond Problem and codec.
-import type { StorageLayout } from '../fia/problem.js';
+import type { StorageLayout } from '../problem/problem.js';
 
 /** Axes of a stored tensor: B, N (heads), S (rows), D (head dim; BSH: H = N·D). */
 export interface Dims {

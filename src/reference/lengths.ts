@@ -1,5 +1,5 @@
 // Per-batch windows: which physical query rows and KV rows are valid (SEMANTICS §2, §7).
-import type { HostInputs, Problem } from '../fia/problem.js';
+import type { HostInputs, Problem } from '../problem/problem.js';
 
 /**
  * Batch b's valid rows. Query rows [qStart, qStart + qLen) of the Q_S physical rows hold the

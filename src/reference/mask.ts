@@ -2,7 +2,7 @@
 // Host copies are row-major over the tensor's shape with the view offset already applied
 // (HostInputs), so the views' `offset` (a device-buffer offset) is not added here; their strides
 // equal row-major strides because validation requires a contiguous mask and pse (0 = broadcast).
-import type { HostInputs, Problem } from '../fia/problem.js';
+import type { HostInputs, Problem } from '../problem/problem.js';
 import type { BatchWindow } from './lengths.js';
 
 /**

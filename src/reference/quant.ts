@@ -1,7 +1,7 @@
 // Dequantization of INT8/INT4 K/V (SEMANTICS §8) and the INT8 quantization rules (§9).
 import { f32Bits } from '../codec/float.js';
 import { deqScaleValue, quantizeInt8 } from '../codec/int.js';
-import type { Antiquant, HostInputs, ParamIndex, Problem } from '../fia/problem.js';
+import type { Antiquant, HostInputs, ParamIndex, Problem } from '../problem/problem.js';
 import { type Dims, elementIndex } from './layout.js';
 
 /**

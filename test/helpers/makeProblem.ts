@@ -1,6 +1,6 @@
 // A Problem with sane defaults for reference and kernel tests: dense KV in the query layout, no
 // mask/band/pse/prefix/quant, full lengths, scale 1/√D, softmaxLse on, FLOAT16 dtypes.
-import type { Layout, Problem, StorageLayout } from '../../src/fia/problem.js';
+import type { Layout, Problem, StorageLayout } from '../../src/problem/problem.js';
 
 export type ProblemSpec = Partial<Problem> & {
   batch: number;

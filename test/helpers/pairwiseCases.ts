@@ -9,7 +9,7 @@ import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../../src/
 import { WORKSPACE_USAGE } from '../../src/fia/executor.js';
 import { readHostInputs } from '../../src/fia/hostInputs.js';
 import { normalize } from '../../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX, type Layout } from '../../src/fia/problem.js';
+import { type FiaInputs, INT_MAX, type Layout } from '../../src/problem/problem.js';
 import { capsOf } from '../../src/kernels/caps.js';
 import { requestDevice } from '../../src/node.js';
 import { attentionReference, compareOutputs, rounderFor } from '../../src/reference/index.js';

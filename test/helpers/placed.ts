@@ -13,7 +13,7 @@ import { FiaExecutor, WORKSPACE_USAGE } from '../../src/fia/executor.js';
 import { readHostInputs } from '../../src/fia/hostInputs.js';
 import { normalize } from '../../src/fia/normalize.js';
 import type { FiaPlan } from '../../src/fia/plan.js';
-import type { FiaInputs, Problem } from '../../src/fia/problem.js';
+import type { FiaInputs, Problem } from '../../src/problem/problem.js';
 import { attentionReference, compareOutputs, mulberry32, toleranceFloor } from '../../src/reference/index.js';
 
 const USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST

@@ -8,7 +8,7 @@ import {
 import { deqScaleWord, encodeValues } from '../../src/codec/index.js';
 import { roundToBf16, roundToF16 } from '../../src/codec/float.js';
 import { normalize } from '../../src/fia/normalize.js';
-import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/fia/problem.js';
+import type { FiaInputs, HostInputs, Layout, Problem } from '../../src/problem/problem.js';
 import { capsOf, DEFAULT_CAPS, type DeviceCaps } from '../../src/kernels/caps.js';
 import {
   encodePrefill, layoutPrefillWorkspace, planPrefill, prefillUnsupported, type PrefillPlan, type PrefillTune,

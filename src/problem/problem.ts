@@ -1,64 +1,14 @@
-// The operator's inputs, and the one normalized `Problem` that validation builds and planning, the
-// kernels and the CPU reference all read (docs/design.md, "Host layer").
+// The one normalized `Problem` that validation builds and planning, the kernels and the CPU
+// reference all read (docs/design.md, "Host layer"), and the operator's inputs it comes from.
 import type { DataType } from '../acl/dtype.js';
-import type { IntArray, Tensor, TensorList } from '../acl/tensor.js';
 import type { TensorParam } from './params.js';
 
 export type Layout = 'BSH' | 'BSND' | 'BNSD' | 'BNSD_BSND';
 /** The layout of a stored tensor (BNSD_BSND reads BNSD and writes BSND). */
 export type StorageLayout = 'BSH' | 'BSND' | 'BNSD';
 
-/**
- * The 37 inputs of aclnnFusedInferAttentionScoreV2GetWorkspaceSize plus its two outputs, by the
- * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr.
- */
-// params.ts holds the table of these parameters; it must name exactly these fields (the compiler checks).
-export interface FiaInputs {
-  query: Tensor | null;
-  key: TensorList | null;
-  value: TensorList | null;
-  pseShift?: Tensor | null;
-  attenMask?: Tensor | null;
-  actualSeqLengths?: IntArray | null;
-  actualSeqLengthsKv?: IntArray | null;
-  deqScale1?: Tensor | null;
-  quantScale1?: Tensor | null;
-  deqScale2?: Tensor | null;
-  quantScale2?: Tensor | null;
-  quantOffset2?: Tensor | null;
-  antiquantScale?: Tensor | null;
-  antiquantOffset?: Tensor | null;
-  blockTable?: Tensor | null;
-  queryPaddingSize?: Tensor | null;
-  kvPaddingSize?: Tensor | null;
-  keyAntiquantScale?: Tensor | null;
-  keyAntiquantOffset?: Tensor | null;
-  valueAntiquantScale?: Tensor | null;
-  valueAntiquantOffset?: Tensor | null;
-  keySharedPrefix?: Tensor | null;
-  valueSharedPrefix?: Tensor | null;
-  actualSharedPrefixLen?: IntArray | null;
-  numHeads: number;
-  scaleValue: number;
-  preTokens: number;
-  nextTokens: number;
-  inputLayout: string | null;
-  numKeyValueHeads: number;
-  sparseMode: number;
-  innerPrecise: number;
-  blockSize: number;
-  antiquantMode: number;
-  softmaxLseFlag: boolean;
-  keyAntiquantMode: number;
-  valueAntiquantMode: number;
-  attentionOut: Tensor | null;
-  softmaxLse?: Tensor | null;
-}
-
-/** The names of FiaInputs fields that hold a single device tensor (from the parameter table). */
-export type { TensorParam };
-
-export const INT_MAX = 2147483647;
+// The operator's inputs are defined with their table in params.ts; they are read from here too.
+export { type FiaInputs, INT_MAX, type TensorParam } from './params.js';
 
 /**
  * Affine element index into a parameter tensor (all parameter tensors are contiguous), counted

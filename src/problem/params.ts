@@ -1,10 +1,59 @@
 // The 39 parameters of aclnnFusedInferAttentionScoreV2GetWorkspaceSize in the doc's order (37
 // inputs, then the two outputs): one row each with what the port needs to know about it. The
 // lists validation walks, the named options' defaults and the reference's host reads are derived
-// from this table; `FiaInputs` (problem.ts) is the same list as a TypeScript interface, and the
-// compiler holds the two together (`ParamTable` below).
-import { numel, type IntArray, type Tensor } from '../acl/tensor.js';
-import { type FiaInputs, INT_MAX } from './problem.js';
+// from this table; `FiaInputs` is the same list as a TypeScript interface, and the compiler holds
+// the two together (`ParamTable` below).
+import { numel, type IntArray, type Tensor, type TensorList } from '../acl/tensor.js';
+
+export const INT_MAX = 2147483647;
+
+/**
+ * The 37 inputs of aclnnFusedInferAttentionScoreV2GetWorkspaceSize plus its two outputs, by the
+ * doc's names without the `Optional` suffix. `null`/`undefined` = nullptr.
+ */
+// PARAMS below is the table of these parameters; it must name exactly these fields (the compiler checks).
+export interface FiaInputs {
+  query: Tensor | null;
+  key: TensorList | null;
+  value: TensorList | null;
+  pseShift?: Tensor | null;
+  attenMask?: Tensor | null;
+  actualSeqLengths?: IntArray | null;
+  actualSeqLengthsKv?: IntArray | null;
+  deqScale1?: Tensor | null;
+  quantScale1?: Tensor | null;
+  deqScale2?: Tensor | null;
+  quantScale2?: Tensor | null;
+  quantOffset2?: Tensor | null;
+  antiquantScale?: Tensor | null;
+  antiquantOffset?: Tensor | null;
+  blockTable?: Tensor | null;
+  queryPaddingSize?: Tensor | null;
+  kvPaddingSize?: Tensor | null;
+  keyAntiquantScale?: Tensor | null;
+  keyAntiquantOffset?: Tensor | null;
+  valueAntiquantScale?: Tensor | null;
+  valueAntiquantOffset?: Tensor | null;
+  keySharedPrefix?: Tensor | null;
+  valueSharedPrefix?: Tensor | null;
+  actualSharedPrefixLen?: IntArray | null;
+  numHeads: number;
+  scaleValue: number;
+  preTokens: number;
+  nextTokens: number;
+  inputLayout: string | null;
+  numKeyValueHeads: number;
+  sparseMode: number;
+  innerPrecise: number;
+  blockSize: number;
+  antiquantMode: number;
+  softmaxLseFlag: boolean;
+  keyAntiquantMode: number;
+  valueAntiquantMode: number;
+  attentionOut: Tensor | null;
+  softmaxLse?: Tensor | null;
+}
+
 
 /**
  * - kind: the C type (tensor, tensor list, int array, int64, double, bool, char* layout).
