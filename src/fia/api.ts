@@ -8,7 +8,7 @@
 //   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
 //
 // Every non-zero status records its message for aclGetRecentErrMsg(); a rejected call writes nothing.
-import { type DataType, isDataType } from '../acl/dtype.js';
+import { type DataType, isDataType, paddedByteLength } from '../codec/dtype.js';
 import {
   AclnnError, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, type AclnnStatus,
   aclGetRecentErrMsg, invalid, setRecentErrMsg, statusOf,
@@ -21,7 +21,6 @@ import {
   aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, type IntArray, placeholderBuffer, type Tensor,
   type TensorList,
 } from '../acl/tensor.js';
-import { paddedByteLength } from '../acl/dtype.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from '../problem/dims.js';
 import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
 import { planFiaOn } from './plan.js';

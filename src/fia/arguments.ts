@@ -3,7 +3,7 @@
 // tensor's metadata against its GPUBuffer (size, usage, strides, offset, format, contiguity) and
 // output aliasing. Messages of port-only rules say "(port)". The operator's own rules (dtypes,
 // shapes, combinations) are in validate.ts, which runs these first.
-import { type DataType, isDataType } from '../acl/dtype.js';
+import { type DataType, isDataType } from '../codec/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
 import { isContiguous, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
 import {

@@ -9,7 +9,7 @@
 // KV_N = numKeyValueHeads (0: N); G = N / KV_N; H_kv = KV_N·D; P = the prefix length used.
 // A tensor is "given" (params.ts) when it is non-null with at least one element; `!= null` tests
 // where the doc's rule is about a non-null argument whatever its size.
-import type { DataType } from '../acl/dtype.js';
+import type { DataType } from '../codec/dtype.js';
 import { numel, type IntArray, type Tensor } from '../acl/tensor.js';
 import { checkPresence, checkStructure, checkUsage, MAX_LIST_BATCH, reject, USAGE_COPY_SRC } from './arguments.js';
 import { axesOf, inputStorage, isLayout, lastDimFactor, outputStorage, rankOf, shapeOf } from '../problem/dims.js';

@@ -3,7 +3,7 @@
 // whole buffer, so a small tensor inside a large buffer fits the device's
 // maxStorageBufferBindingSize. The kernel then addresses the tensor through a rebased element
 // offset (its offset from the binding's start), passed in the uniforms as before.
-import { elementBits } from '../acl/dtype.js';
+import { elementBits } from '../codec/dtype.js';
 import type { Tensor, TensorList } from '../acl/tensor.js';
 import type { FiaInputs } from '../problem/problem.js';
 import { BINDING_ALIGN } from './workspace.js';

@@ -1,6 +1,6 @@
 // The LSE merge pass (shaders/combine.wgsl, SEMANTICS §11): K partial states per row → one.
 // Used by decode after its KV splits, and by the public mergeAttentionStates (merge.ts).
-import type { DataType } from '../acl/dtype.js';
+import type { DataType } from '../codec/dtype.js';
 import { axisRuns } from './caps.js';
 import {
   elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, wgsl,

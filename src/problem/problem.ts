@@ -1,6 +1,6 @@
 // The one normalized `Problem` that validation builds and planning, the kernels and the CPU
 // reference all read (docs/design.md, "Host layer"), and the operator's inputs it comes from.
-import type { DataType } from '../acl/dtype.js';
+import type { DataType } from '../codec/dtype.js';
 import type { TensorParam } from './params.js';
 
 export type Layout = 'BSH' | 'BSND' | 'BNSD' | 'BNSD_BSND';

@@ -1,5 +1,5 @@
 // The whole operator on the CPU in float64: attentionReference(problem, host) (SEMANTICS §1-9).
-import type { DataType } from '../acl/dtype.js';
+import type { DataType } from '../codec/dtype.js';
 import type { HostInputs, Problem, ReferenceResult } from '../problem/problem.js';
 import { type Rounder, rounderFor } from './emulate.js';
 import { type GatheredKv, gatherKv, loadQueryRow } from './gather.js';

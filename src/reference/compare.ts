@@ -1,6 +1,6 @@
 // Tolerances for kernel tests (STYLE §8): error ≤ max(floor, factor × the error the storage dtype
 // itself causes), measured as |refLow - ref| with refLow = attentionReference(…, { roundTo }).
-import type { DataType } from '../acl/dtype.js';
+import type { DataType } from '../codec/dtype.js';
 
 /**
  * A default absolute floor per output dtype, for outputs of magnitude ≲ 1 (inputs in [-1, 1]):
