@@ -6,6 +6,9 @@ import {
   bf16Bits, bf16FromBits, decodeValues, deqScaleValue, deqScaleWord, encodeValues, f16Bits, f16FromBits, f32Bits,
   f32FromBits, packInt4, quantizeInt8, rint, roundToBf16, roundToF16, saturateRound, unpackInt4,
 } from '../src/codec/index.js';
+import {
+  DataType, DTYPES, elementsPerWord, isFloatType, kvElementDtype, kvElementsPerStored,
+} from '../src/codec/dtype.js';
 
 const hex = (x: number): string => `0x${x.toString(16)}`;
 
@@ -199,5 +202,41 @@ describe('deq-scale words (§9)', () => {
     // 0.01 → float32 bits 0x3c23d70a → 0x3c23c000 = 2^-7 · (2^23 + 0x23c000) / 2^23 = 10731520 / 2^30 (truncation, not rounding).
     expect(hex(f32Bits(0.01))).toBe('0x3c23d70a');
     expect(deqScaleValue(f32Bits(0.01))).toBe(10731520 / 2 ** 30);
+  });
+});
+
+describe('the dtype table (src/codec/dtype.ts)', () => {
+  const names = Object.values(DataType);
+
+  it('float types are FLOAT32, FLOAT16, BFLOAT16, each with a rounding and an output packing', () => {
+    expect(names.filter(isFloatType)).toEqual(['FLOAT32', 'FLOAT16', 'BFLOAT16']);
+    expect(names.filter((d) => DTYPES[d].round)).toEqual(['FLOAT32', 'FLOAT16', 'BFLOAT16']);
+    expect(names.filter((d) => DTYPES[d].wgsl?.pack)).toEqual(['FLOAT32', 'FLOAT16', 'BFLOAT16']);
+    expect(DTYPES.FLOAT16.round!(1 + 2 ** -11)).toBe(1); // a tie goes to the even mantissa
+    expect(DTYPES.BFLOAT16.round!(1 + 3 * 2 ** -8)).toBe(1 + 2 ** -6);
+  });
+
+  it('a word of a shader-read type unpacks into 32 / bits elements', () => {
+    expect(names.filter((d) => !DTYPES[d].wgsl)).toEqual(['INT64', 'UINT64']);
+    for (const d of names.filter((n) => DTYPES[n].wgsl)) {
+      expect(elementsPerWord(d) * DTYPES[d].bits, d).toBe(32);
+      expect(DTYPES[d].wgsl!.unpack('w'), d).toHaveLength(elementsPerWord(d));
+    }
+  });
+
+  it('K/V: the element types the kernels read, and INT32 words holding 8 INT4', () => {
+    expect(names.filter((d) => DTYPES[d].kvElement)).toEqual(['FLOAT32', 'FLOAT16', 'BFLOAT16', 'INT8', 'INT4']);
+    expect([kvElementDtype('INT32'), kvElementsPerStored('INT32')]).toEqual(['INT4', 8]);
+    for (const d of ['FLOAT16', 'INT8', 'INT4'] as const) expect([kvElementDtype(d), kvElementsPerStored(d)]).toEqual([d, 1]);
+  });
+
+  it('an INT4 element written into a used byte keeps its neighbour nibble', () => {
+    const view = new DataView(new ArrayBuffer(4));
+    DTYPES.INT4.write(view, 1, -2); // high nibble of byte 0: 0xe
+    DTYPES.INT4.write(view, 0, 3); // low nibble: 0x3
+    DTYPES.INT4.write(view, 3, 9); // saturates to 7: high nibble of byte 1
+    expect(view.getUint8(0)).toBe(0xe3);
+    expect(view.getUint8(1)).toBe(0x70);
+    expect([0, 1, 2, 3].map((i) => DTYPES.INT4.read(view, i))).toEqual([3, -2, 0, 7]);
   });
 });
