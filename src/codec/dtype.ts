@@ -69,18 +69,17 @@ function intWgsl(bits: number, signed: boolean): DtypeWgsl {
   };
 }
 
-const num = Number;
-
+/** The table: one row per DataType (its type requires a row for every name). */
 export const DTYPES: Readonly<Record<DataType, DtypeInfo>> = {
   FLOAT32: {
     code: 0, bits: 32, kind: 'float', kvElement: true, round: Math.fround,
-    write: (v, i, x) => v.setFloat32(i * 4, num(x), true),
+    write: (v, i, x) => v.setFloat32(i * 4, Number(x), true),
     read: (v, i) => v.getFloat32(i * 4, true),
     wgsl: { element: (w) => `bitcast<f32>(${w})`, unpack: (w) => [`bitcast<f32>(${w})`], pack: 'return bitcast<u32>(x);' },
   },
   FLOAT16: {
     code: 1, bits: 16, kind: 'float', kvElement: true, round: roundToF16,
-    write: (v, i, x) => v.setUint16(i * 2, f16Bits(num(x)), true),
+    write: (v, i, x) => v.setUint16(i * 2, f16Bits(Number(x)), true),
     read: (v, i) => f16FromBits(v.getUint16(i * 2, true)),
     wgsl: {
       element: (w, lane) => `unpack2x16float(${w})[${lane}]`,
@@ -90,7 +89,7 @@ export const DTYPES: Readonly<Record<DataType, DtypeInfo>> = {
   },
   BFLOAT16: {
     code: 27, bits: 16, kind: 'float', kvElement: true, round: roundToBf16,
-    write: (v, i, x) => v.setUint16(i * 2, bf16Bits(num(x)), true),
+    write: (v, i, x) => v.setUint16(i * 2, bf16Bits(Number(x)), true),
     read: (v, i) => bf16FromBits(v.getUint16(i * 2, true)),
     wgsl: {
       // A bfloat16 is the high half of a float32.
@@ -101,19 +100,19 @@ export const DTYPES: Readonly<Record<DataType, DtypeInfo>> = {
   },
   INT8: {
     code: 2, bits: 8, kind: 'int', kvElement: true,
-    write: (v, i, x) => v.setInt8(i, saturateRound(num(x), -128, 127)),
+    write: (v, i, x) => v.setInt8(i, saturateRound(Number(x), -128, 127)),
     read: (v, i) => v.getInt8(i),
     wgsl: intWgsl(8, true),
   },
   UINT8: {
     code: 4, bits: 8, kind: 'int',
-    write: (v, i, x) => v.setUint8(i, saturateRound(num(x), 0, 255)),
+    write: (v, i, x) => v.setUint8(i, saturateRound(Number(x), 0, 255)),
     read: (v, i) => v.getUint8(i),
     wgsl: intWgsl(8, false),
   },
   BOOL: {
     code: 12, bits: 8, kind: 'int',
-    write: (v, i, x) => v.setUint8(i, num(x) ? 1 : 0),
+    write: (v, i, x) => v.setUint8(i, Number(x) ? 1 : 0),
     read: (v, i) => v.getUint8(i),
     wgsl: intWgsl(8, false),
   },
@@ -122,7 +121,7 @@ export const DTYPES: Readonly<Record<DataType, DtypeInfo>> = {
     code: 29, bits: 4, kind: 'int', kvElement: true,
     write: (v, i, x) => {
       const shift = (i & 1) * 4;
-      const nibble = saturateRound(num(x), -8, 7) & 0xf;
+      const nibble = saturateRound(Number(x), -8, 7) & 0xf;
       v.setUint8(i >> 1, (v.getUint8(i >> 1) & ~(0xf << shift)) | (nibble << shift));
     },
     read: (v, i) => {
@@ -133,19 +132,19 @@ export const DTYPES: Readonly<Record<DataType, DtypeInfo>> = {
   },
   INT32: {
     code: 3, bits: 32, kind: 'int', kvHolds: 'INT4',
-    write: (v, i, x) => v.setInt32(i * 4, num(x), true),
+    write: (v, i, x) => v.setInt32(i * 4, Number(x), true),
     read: (v, i) => v.getInt32(i * 4, true),
     wgsl: { element: (w) => `f32(bitcast<i32>(${w}))`, unpack: (w) => [`f32(bitcast<i32>(${w}))`] },
   },
   INT64: {
     code: 9, bits: 64, kind: 'int',
     write: (v, i, x) => v.setBigInt64(i * 8, BigInt(x), true),
-    read: (v, i) => num(v.getBigInt64(i * 8, true)),
+    read: (v, i) => Number(v.getBigInt64(i * 8, true)),
   },
   UINT64: {
     code: 10, bits: 64, kind: 'int',
     write: (v, i, x) => v.setBigUint64(i * 8, BigInt.asUintN(64, BigInt(x)), true),
-    read: (v, i) => num(v.getBigUint64(i * 8, true)),
+    read: (v, i) => Number(v.getBigUint64(i * 8, true)),
   },
 };
 

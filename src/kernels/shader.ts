@@ -2,7 +2,7 @@
 import { type DataType, DTYPES, elementBits, elementsPerWord, wgslOf } from '../codec/dtype.js';
 import { WGSL_SOURCES } from './wgsl.generated.js';
 
-// The kernels' word arithmetic reads it with the loaders.
+// The kernels take it with the loaders, from here.
 export { elementsPerWord };
 
 /** The text of shaders/<path>. */
