@@ -16,7 +16,7 @@
 // - `pipelineSources(problem, plan, tier)`: the pipelines an encode uses (see PipelineTier).
 // - `encode(ctx)`: records the plan's copies and passes into ctx.encoder; no submit, no waiting.
 //   Caller tensors are read and written only where the operator says; nothing else is touched.
-import type { FiaInputs, Problem } from '../fia/problem.js';
+import type { FiaInputs, Problem } from '../problem/problem.js';
 import type { DeviceCaps } from './caps.js';
 import { type DecodePlan, type DecodePlanOptions, type DecodeRegions, decodePipelineSources, decodeUnsupported, encodeDecode, layoutDecodeWorkspace, planDecode } from './decode.js';
 import {
