@@ -42,6 +42,7 @@ const D: u32 = {{HEAD_DIM}}u;
 const TK: u32 = {{TK}}u;
 const ELEMS: u32 = {{ELEMS}}u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
+const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
@@ -55,6 +56,8 @@ fn outBits(x: f32) -> u32 {
 }
 {{OUT_STORE}}
 
+{{DECODE_IO}}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wg.x;
@@ -63,18 +66,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
   let split = u.splitBase + wg.z;
 
-  // Batch window (SEMANTICS §2): right padding rows [0, Skv_b); left padding rows
-  // [kvRows - pad - Skv_b, kvRows - pad), and a window leaving [0, kvRows) empties the batch.
   if (lid == 0u) {
-    let kvLen = aux[LENS_SLOT + b];
-    var start = 0u;
-    var total = kvLen + kvsPrefixLen();   // L_b = P + Skv_b (§7)
-    if (u.kvLeftPadding != 0u) {
-      let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
-      if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
-    }
-    wgTotal = total;
-    wgStart = start;
+    let w = kvWindow(b);
+    wgTotal = w.total;
+    wgStart = w.start;
   }
   let total = workgroupUniformLoad(&wgTotal);
   let kvStart = wgStart;
@@ -182,26 +177,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;
       if (ej < GB * D && ej % D == 0u) {
-        let g = ej / D;
-        let lseBits = bitcast<u32>(finalLse(mW[g], lsum[k + j], clsW[g]));
-        if (DIRECT) {
-          if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + g] = lseBits; }
-        } else {
-          lseBuf[u.lseOffset + (rowBase + g) * u.numSplits + split] = lseBits;
-        }
+        storeLse(rowBase, ej / D, split, bitcast<u32>(finalLse(mW[ej / D], lsum[k + j], clsW[ej / D])));
       }
     }
-    if (DIRECT) {
-      // Elements e, e + 1 of the block (one past its end when GB·D is odd: not stored).
-      outStoreRun(u.outOffset + rowBase * D + e, min(2u, GB * D - e), vec4<u32>(outBits(o0), outBits(o1), 0u, 0u));
-    } else {
-      // Partial out: f32 [row][split][d].
-      let g0 = e / D;
-      atomicStore(&outBuf[u.outOffset + ((rowBase + g0) * u.numSplits + split) * D + e % D], bitcast<u32>(o0));
-      if (e + 1u < GB * D) {
-        let e1 = e + 1u;
-        atomicStore(&outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D], bitcast<u32>(o1));
-      }
-    }
+    storePair(rowBase, e, split, o0, o1);
   }
 }

@@ -38,6 +38,7 @@ const SPLIT: u32 = {{SPLIT}}u;
 const RED: u32 = 3u * GB + GB * D;
 const PAIRS: u32 = {{PAIRS}}u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
+const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
 const DIRECT: bool = {{DIRECT}};
@@ -53,6 +54,8 @@ fn outBits(x: f32) -> u32 {
   {{OUT_PACK}}
 }
 {{OUT_STORE}}
+
+{{DECODE_IO}}
 
 // Merged output and lse bits of flat element e ∈ [0, GB·D) over the WG lane states in wmem.
 struct Merged {
@@ -90,15 +93,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
   let split = u.splitBase + wg.z;
   if (lid == 0u) {
-    let kvLen = aux[LENS_SLOT + b];
-    var start = 0u;
-    var total = kvLen + kvsPrefixLen();
-    if (u.kvLeftPadding != 0u) {
-      let need = auxPad({{KV_PAD_SLOT}}u) + kvLen;
-      if (need > u.kvRows) { total = 0u; } else { start = u.kvRows - need; }
-    }
-    wgTotal = total;
-    wgStart = start;
+    let w = kvWindow(b);
+    wgTotal = w.total;
+    wgStart = w.start;
   }
   let total = workgroupUniformLoad(&wgTotal);
   let kvStart = wgStart;
@@ -152,28 +149,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let r0 = mergeLanes(e);
     var r1 = Merged(0.0, 0x7f800000u);
     if (e + 1u < GB * D) { r1 = mergeLanes(e + 1u); }
-    if (e % D == 0u) {
-      if (DIRECT) {
-        if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + e / D] = r0.lseBits; }
-      } else {
-        lseBuf[u.lseOffset + (rowBase + e / D) * u.numSplits + split] = r0.lseBits;
-      }
-    }
-    if (e + 1u < GB * D && (e + 1u) % D == 0u) {
-      if (DIRECT) {
-        if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + (e + 1u) / D] = r1.lseBits; }
-      } else {
-        lseBuf[u.lseOffset + (rowBase + (e + 1u) / D) * u.numSplits + split] = r1.lseBits;
-      }
-    }
-    if (DIRECT) {
-      outStoreRun(u.outOffset + rowBase * D + e, min(2u, GB * D - e), vec4<u32>(outBits(r0.o), outBits(r1.o), 0u, 0u));
-    } else {
-      atomicStore(&outBuf[u.outOffset + ((rowBase + e / D) * u.numSplits + split) * D + e % D], bitcast<u32>(r0.o));
-      if (e + 1u < GB * D) {
-        let e1 = e + 1u;
-        atomicStore(&outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D], bitcast<u32>(r1.o));
-      }
-    }
+    if (e % D == 0u) { storeLse(rowBase, e / D, split, r0.lseBits); }
+    if (e + 1u < GB * D && (e + 1u) % D == 0u) { storeLse(rowBase, (e + 1u) / D, split, r1.lseBits); }
+    storePair(rowBase, e, split, r0.o, r1.o);
   }
 }

@@ -547,7 +547,7 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
  * The lanes variant's subgroup merge: every lane gets the merged (out, lse) of all GB·D outputs by
  * subgroupMax/subgroupAdd, and lane p % WG writes output pair p (merged stores) and lse g % WG.
  */
-function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean): string {
+function subgroupMergeBlock(GB: number, D: number, WG: number): string {
   const heads = [...Array(GB).keys()];
   const dims = [...Array(D).keys()];
   const L: string[] = [];
@@ -559,28 +559,11 @@ function subgroupMergeBlock(GB: number, D: number, WG: number, direct: boolean):
     L.push(`    let C_${g} = subgroupOr(cls_${g});`);
     L.push(`    let lse_${g} = bitcast<u32>(finalLse(M_${g}, L_${g}, C_${g}));`);
     for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d}), L_${g}, C_${g});`);
-    const lseIndex = direct ? `u.lseOffset + rowBase + ${g}u` : `u.lseOffset + (rowBase + ${g}u) * u.numSplits + split`;
-    const lseWrite = `lseBuf[${lseIndex}] = lse_${g};`;
-    L.push(`    if (lid == ${g % WG}u) { ${direct ? `if (u.writeLse != 0u) { ${lseWrite} }` : lseWrite} }`);
+    L.push(`    if (lid == ${g % WG}u) { storeLse(rowBase, ${g}u, split, lse_${g}); }`);
   }
   const n = GB * D;
-  const name = (e: number): string => `o_${Math.floor(e / D)}_${e % D}`;
-  for (let e = 0; e < n; e += 2) {
-    const p = e / 2;
-    const writes: string[] = [];
-    const pair = e + 1 < n ? [e, e + 1] : [e];
-    if (direct) {
-      // attentionOut: element-wise through outStoreRun (merges words shared with other workgroups or data).
-      const bits = pair.map((x) => `outBits(${name(x)})`).concat(['0u', '0u', '0u']).slice(0, 4);
-      writes.push(`outStoreRun(u.outOffset + rowBase * D + ${e}u, ${pair.length}u, vec4<u32>(${bits.join(', ')}));`);
-    } else {
-      for (const x of pair) {
-        const idx = `u.outOffset + ((rowBase + ${Math.floor(x / D)}u) * u.numSplits + split) * D + ${x % D}u`;
-        writes.push(`atomicStore(&outBuf[${idx}], bitcast<u32>(${name(x)}));`);
-      }
-    }
-    L.push(`    if (lid == ${p % WG}u) { ${writes.join(' ')} }`);
-  }
+  const name = (e: number): string => (e < n ? `o_${Math.floor(e / D)}_${e % D}` : '0.0');
+  for (let e = 0; e < n; e += 2) L.push(`    if (lid == ${(e / 2) % WG}u) { storePair(rowBase, ${e}u, split, ${name(e)}, ${name(e + 1)}); }`);
   return L.join('\n');
 }
 
@@ -645,6 +628,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       OUT_PACK: outBitsBody(storeDtype),
       OUT_STORE: outStoreWgsl(storeDtype),
       SOFTMAX_RULES: wgsl('common/softmax_rules.wgsl'),
+      DECODE_IO: wgsl('common/decode_io.wgsl'),
       KV_SOURCE: access.source
         ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
         : wgsl('common/decode_kv_stub.wgsl'),
@@ -663,7 +647,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
-          ? subgroupMergeBlock(GB, D, plan.workgroupSize, plan.direct) : '',
+          ? subgroupMergeBlock(GB, D, plan.workgroupSize) : '',
       });
       return { code, label };
     }

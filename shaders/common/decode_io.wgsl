@@ -1,0 +1,46 @@
+// Decode split pass, shared by both variants (decode.wgsl 'tiles', decode_lanes.wgsl 'lanes'): the
+// batch's KV window and the stores of a workgroup's results. Needs the bindings, D, DIRECT,
+// LENS_SLOT, KV_PAD_SLOT, outBits and outStoreRun of the including shader.
+
+// Batch b's KV window (SEMANTICS §2): its L_b = P + Skv_b logical columns (§7: prefix columns
+// first) start at storage row `start`; right padding starts at 0, left padding at
+// kvRows - pad - Skv_b, and a window leaving [0, kvRows) empties the batch (total 0).
+struct KvWindow {
+  total: u32,
+  start: u32,
+}
+
+fn kvWindow(b: u32) -> KvWindow {
+  let kvLen = aux[LENS_SLOT + b];
+  var w = KvWindow(kvLen + kvsPrefixLen(), 0u);
+  if (u.kvLeftPadding != 0u) {
+    let need = auxPad(KV_PAD_SLOT) + kvLen;
+    if (need > u.kvRows) { w.total = 0u; } else { w.start = u.kvRows - need; }
+  }
+  return w;
+}
+
+// Head g of the block at rowBase (row b·N + n0): its lse bits, to softmaxLse when the split pass
+// writes the output directly (and the call asked for it), else to the split's partial lse.
+fn storeLse(rowBase: u32, g: u32, split: u32, lseBits: u32) {
+  if (DIRECT) {
+    if (u.writeLse != 0u) { lseBuf[u.lseOffset + rowBase + g] = lseBits; }
+  } else {
+    lseBuf[u.lseOffset + (rowBase + g) * u.numSplits + split] = lseBits;
+  }
+}
+
+// Flat elements e, e + 1 of the block's GB·D outputs (e even; e + 1 ≥ GB·D is not stored):
+// attentionOut in its dtype through outStoreRun (merges words shared with other workgroups or
+// data), or f32 partials [row][split][d] for the combine.
+fn storePair(rowBase: u32, e: u32, split: u32, o0: f32, o1: f32) {
+  if (DIRECT) {
+    outStoreRun(u.outOffset + rowBase * D + e, min(2u, GB * D - e), vec4<u32>(outBits(o0), outBits(o1), 0u, 0u));
+  } else {
+    atomicStore(&outBuf[u.outOffset + ((rowBase + e / D) * u.numSplits + split) * D + e % D], bitcast<u32>(o0));
+    if (e + 1u < GB * D) {
+      let e1 = e + 1u;
+      atomicStore(&outBuf[u.outOffset + ((rowBase + e1 / D) * u.numSplits + split) * D + e1 % D], bitcast<u32>(o1));
+    }
+  }
+}
