@@ -1,4 +1,5 @@
 import { decodeValues, encodeValues, type Values } from '../codec/index.js';
+import { USAGE } from './usage.js';
 import { type DataType, elementBits, paddedByteLength } from './dtype.js';
 import { type Stream, webgpuClass } from './stream.js';
 
@@ -82,7 +83,7 @@ const placeholders = new WeakSet<object>();
 
 /** A stand-in GPUBuffer of `size` bytes (STORAGE | COPY_SRC | COPY_DST) that `isGpuBuffer` accepts. */
 export function placeholderBuffer(size: number): GPUBuffer {
-  const b = { size, usage: USAGE, label: 'fia.placeholder' };
+  const b = { size, usage: TENSOR_USAGE, label: 'fia.placeholder' };
   placeholders.add(b);
   return b as unknown as GPUBuffer;
 }
@@ -101,12 +102,12 @@ export function isGpuBuffer(b: unknown): b is GPUBuffer {
     && ['mapAsync', 'getMappedRange', 'unmap', 'destroy'].every((m) => typeof x[m] === 'function');
 }
 
-// GPUBufferUsage.STORAGE | COPY_SRC | COPY_DST (spec constants; the global may not exist yet in Node).
-const USAGE = 0x80 | 0x04 | 0x08;
+// Tensor buffers: bound as storage, copied into (uploads) and out of (reads, workspace copies).
+const TENSOR_USAGE = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
 
 /** Allocates a device buffer for `byteLength` bytes (at least one word), usable as storage and for copies. */
 export function createBuffer(stream: Stream, byteLength: number, label?: string): GPUBuffer {
-  return stream.device.createBuffer({ size: Math.max(4, Math.ceil(byteLength / 4) * 4), usage: USAGE, label });
+  return stream.device.createBuffer({ size: Math.max(4, Math.ceil(byteLength / 4) * 4), usage: TENSOR_USAGE, label });
 }
 
 /** A contiguous tensor holding `bytes` (already in device encoding). */
@@ -148,7 +149,7 @@ export function createEmptyTensor(stream: Stream, shape: readonly number[], dtyp
 /** Reads `byteLength` bytes from the start of a buffer. */
 export async function readBufferBytes(stream: Stream, buffer: GPUBuffer, byteLength: number): Promise<Uint8Array> {
   const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-  const staging = stream.device.createBuffer({ size, usage: 0x0001 | 0x0008 /* MAP_READ | COPY_DST */ });
+  const staging = stream.device.createBuffer({ size, usage: USAGE.MAP_READ | USAGE.COPY_DST });
   const enc = stream.device.createCommandEncoder();
   enc.copyBufferToBuffer(buffer, 0, staging, 0, size);
   stream.queue.submit([enc.finish()]);

@@ -18,7 +18,7 @@ import {
   type Stream, type WorkErrors,
 } from '../acl/stream.js';
 import {
-  aclCreateIntArray, aclCreateTensorList, createBuffer, createEmptyTensor, type IntArray, placeholderBuffer, type Tensor,
+  aclCreateIntArray, aclCreateTensorList, contiguousStrides, createBuffer, createEmptyTensor, type IntArray, placeholderBuffer, type Tensor,
   type TensorList,
 } from '../acl/tensor.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from '../problem/dims.js';
@@ -252,17 +252,7 @@ function defaultOutDtype(x: FiaInputs): DataType {
 function placeholder(shape: readonly number[], dtype: DataType): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
   const size = Math.max(4, paddedByteLength(dtype, Math.max(0, n)));
-  return { kind: 'tensor', buffer: placeholderBuffer(size), shape: [...shape], strides: contiguous(shape), offset: 0, dtype, format: 'ND' };
-}
-
-function contiguous(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
+  return { kind: 'tensor', buffer: placeholderBuffer(size), shape: [...shape], strides: contiguousStrides(shape), offset: 0, dtype, format: 'ND' };
 }
 
 /** GetWorkspaceSize planned for `stream`'s device (the current device is restored afterwards). */

@@ -3,17 +3,14 @@
 // tensor's metadata against its GPUBuffer (size, usage, strides, offset, format, contiguity) and
 // output aliasing. Messages of port-only rules say "(port)". The operator's own rules (dtypes,
 // shapes, combinations) are in validate.ts, which runs these first.
-import { type DataType, isDataType } from '../codec/dtype.js';
+import { type DataType, elementBits, isDataType } from '../codec/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
+import { USAGE, usageNames } from '../acl/usage.js';
 import { isContiguous, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
 import {
   given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, REQUIRED_PARAMS, TENSOR_PARAMS,
 } from '../problem/params.js';
 import type { FiaInputs } from '../problem/problem.js';
-
-// GPUBufferUsage bits (spec constants; the global may not exist in Node before the device).
-export const USAGE_COPY_SRC = 0x04;
-const USAGE_STORAGE = 0x80;
 
 /** The most entries a key/value tensor list may hold (docs/validation.md §10: B ≤ 256). */
 export const MAX_LIST_BATCH = 256;
@@ -132,7 +129,7 @@ function checkTensor(name: string, t: Tensor, role: ParamName): void {
   const buffer = t.buffer;
   if (!isGpuBuffer(buffer)) reject(`${name}.buffer`, buffer, '(port) not a GPUBuffer (create it with device.createBuffer)');
   // A padding size is copied (never bound) and only when active: validate.ts checks it then.
-  if (spec.copied !== 'whenActive') checkUsage(name, buffer, USAGE_STORAGE | (spec.copied === 'always' ? USAGE_COPY_SRC : 0));
+  if (spec.copied !== 'whenActive') checkUsage(name, buffer, USAGE.STORAGE | (spec.copied === 'always' ? USAGE.COPY_SRC : 0));
   if (!empty) {
     const reach = byteSpan(t);
     if (reach > buffer.size) {
@@ -149,19 +146,15 @@ function checkTensor(name: string, t: Tensor, role: ParamName): void {
 
 export function checkUsage(name: string, buffer: GPUBuffer, need: number): void {
   if ((buffer.usage & need) !== need) {
-    const names = [need & USAGE_STORAGE ? 'STORAGE' : '', need & USAGE_COPY_SRC ? 'COPY_SRC' : ''].filter((n) => n);
-    reject(`${name}.buffer.usage`, `0x${buffer.usage.toString(16)}`, `(port) the buffer needs ${names.join(' | ')} usage`);
+    reject(`${name}.buffer.usage`, `0x${buffer.usage.toString(16)}`, `(port) the buffer needs ${usageNames(need)} usage`);
   }
 }
 
-const BITS: Record<DataType, number> = {
-  FLOAT32: 32, FLOAT16: 16, BFLOAT16: 16, INT8: 8, UINT8: 8, INT4: 4, INT32: 32, INT64: 64, UINT64: 64, BOOL: 8,
-};
 
 /** First byte and end byte (word-padded) of the elements a non-empty tensor reaches. */
 function byteRange(t: Tensor): { start: number; end: number } {
   const last = t.offset + t.shape.reduce((acc, d, i) => acc + (d - 1) * t.strides[i]!, 0);
-  return { start: Math.floor((t.offset * BITS[t.dtype]) / 8), end: Math.ceil(((last + 1) * BITS[t.dtype]) / 32) * 4 };
+  return { start: Math.floor((t.offset * elementBits(t.dtype)) / 8), end: Math.ceil(((last + 1) * elementBits(t.dtype)) / 32) * 4 };
 }
 
 function byteSpan(t: Tensor): number {

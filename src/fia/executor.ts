@@ -19,15 +19,13 @@ import {
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeKernel, kernelPipelineSources } from '../kernels/family.js';
 import { type PipelineSource, type PipelineTier, preparePipelines } from '../kernels/shader.js';
+import { USAGE } from '../acl/usage.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
 
-// GPUBufferUsage bits the workspace needs: kernels bind it as storage, copy into it (aux scalars,
-// lengths) and may copy out of it.
-const USAGE_COPY_SRC = 0x04;
-const USAGE_COPY_DST = 0x08;
-const USAGE_STORAGE = 0x80;
-export const WORKSPACE_USAGE = USAGE_STORAGE | USAGE_COPY_DST | USAGE_COPY_SRC;
+// The usage the workspace needs: kernels bind it as storage, copy into it (aux scalars, lengths)
+// and may copy out of it.
+export const WORKSPACE_USAGE = USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC;
 
 /** The recorded-commands key of runs without a workspace. */
 const NO_WORKSPACE = {};
@@ -40,7 +38,7 @@ function lensBufferOf(device: GPUDevice, ex: FiaExecutor): GPUBuffer {
   let buffer = lensBuffers.get(ex);
   if (buffer === undefined) {
     const lens = ex['kvLens'] ?? new Uint32Array(0);
-    buffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: 0x04 | 0x08 /* COPY_SRC | COPY_DST */, label: 'fia.decode.kvLens' });
+    buffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: USAGE.COPY_SRC | USAGE.COPY_DST, label: 'fia.decode.kvLens' });
     if (lens.length > 0) device.queue.writeBuffer(buffer, 0, lens);
     lensBuffers.set(ex, buffer);
   }

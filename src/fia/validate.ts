@@ -11,7 +11,8 @@
 // where the doc's rule is about a non-null argument whatever its size.
 import type { DataType } from '../codec/dtype.js';
 import { numel, type IntArray, type Tensor } from '../acl/tensor.js';
-import { checkPresence, checkStructure, checkUsage, MAX_LIST_BATCH, reject, USAGE_COPY_SRC } from './arguments.js';
+import { USAGE } from '../acl/usage.js';
+import { checkPresence, checkStructure, checkUsage, MAX_LIST_BATCH, reject } from './arguments.js';
 import { axesOf, inputStorage, isLayout, lastDimFactor, outputStorage, rankOf, shapeOf } from '../problem/dims.js';
 import { clampTokens, given, givenArray, resolveLengths } from '../problem/params.js';
 import { type FiaInputs, INT_MAX, type Layout, type StorageLayout } from '../problem/problem.js';
@@ -411,7 +412,7 @@ function checkPadding(c: Checked): void {
   }
   for (const [name, active] of [['queryPaddingSize', c.qPadActive], ['kvPaddingSize', c.kvPadActive]] as const) {
     if (!active) continue;
-    checkUsage(name, x[name]!.buffer, USAGE_COPY_SRC); // copied into the aux region (src/kernels/aux.ts)
+    checkUsage(name, x[name]!.buffer, USAGE.COPY_SRC); // copied into the aux region (src/kernels/aux.ts)
     if (c.hasPrefix) reject(name, 'active', 'left padding cannot be used with a shared prefix');
     if (c.kind === 'list') reject(name, 'active', 'left padding cannot be used with tensor-list key/value');
     if (c.packed) reject(name, 'active', 'left padding cannot be used with INT4 (INT32) key/value');

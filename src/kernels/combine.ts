@@ -3,7 +3,7 @@
 import type { DataType } from '../codec/dtype.js';
 import { axisRuns } from './caps.js';
 import {
-  elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, wgsl,
+  elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, uniformBuffer, wgsl,
 } from './shader.js';
 
 export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
@@ -34,16 +34,6 @@ export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
 
 const COMBINE_WG = 64;
 
-// GPUBufferUsage.UNIFORM | COPY_DST (numeric: the global may be missing in Node).
-const UNIFORM_USAGE = 0x40 | 0x08;
-
-/** A uniform buffer holding `data`, written at creation. */
-export function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: string): GPUBuffer {
-  const buf = device.createBuffer({ size: data.byteLength, usage: UNIFORM_USAGE, mappedAtCreation: true, label });
-  new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
-  buf.unmap();
-  return buf;
-}
 
 /** INT8 output quantization (SEMANTICS §9) applied by the combine's output store. */
 export interface CombineOutQuant {

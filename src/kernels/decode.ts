@@ -19,12 +19,13 @@
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
+import { USAGE } from '../acl/usage.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
-import { type CombineOutQuant, combinePipelineSource, encodeCombine, uniformBuffer } from './combine.js';
+import { type CombineOutQuant, combinePipelineSource, encodeCombine } from './combine.js';
 import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, wgsl,
+  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
   type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline,
 } from './shader.js';
 import {
@@ -388,16 +389,6 @@ export function axisStrides(t: Tensor, layout: StorageLayout, headDim: number): 
   }
 }
 
-const writeDummies = new WeakMap<GPUDevice, GPUBuffer>();
-/** A small writable buffer bound where an output is absent (distinct from the read-only dummy). */
-function writeDummy(device: GPUDevice): GPUBuffer {
-  let b = writeDummies.get(device);
-  if (!b) {
-    b = device.createBuffer({ size: 16, usage: 0x80 | 0x08, label: 'fia.absentOutput' });
-    writeDummies.set(device, b);
-  }
-  return b;
-}
 
 /** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
 export interface KvAccess {
@@ -687,7 +678,7 @@ function encodeLensCopy(device: GPUDevice, encoder: GPUCommandEncoder, problem: 
   const bytes = problem.batch * 4;
   let lens = source;
   if (!lens) {
-    lens = device.createBuffer({ size: Math.max(4, bytes), usage: 0x04 /* COPY_SRC */, mappedAtCreation: true, label: 'fia.decode.kvLens' });
+    lens = device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.COPY_SRC, mappedAtCreation: true, label: 'fia.decode.kvLens' });
     new Uint32Array(lens.getMappedRange()).set(problem.kvLens);
     lens.unmap();
   }
@@ -761,7 +752,7 @@ export function encodeDecode(ctx: DecodeContext): void {
       ...kvSourceUniformValues(problem, inputs, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };
     const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);
-    const lseBinding: GPUBufferBinding = plan.direct ? (lse ? tensorBinding(lse) : { buffer: writeDummy(device) }) : bindingOf(ws, regions.partLse!);
+    const lseBinding: GPUBufferBinding = plan.direct ? (lse ? tensorBinding(lse) : { buffer: dummyBuffer(device, 'output') }) : bindingOf(ws, regions.partLse!);
     const group0 = (kBinding: GPUBufferBinding, vBinding: GPUBufferBinding): GPUBindGroup => device.createBindGroup({
       layout: pipeline.getBindGroupLayout(0),
       entries: [
@@ -817,7 +808,7 @@ export function encodeDecode(ctx: DecodeContext): void {
     lseBase: 0, lseRowStride: plan.numSplits, lseSplitStride: 1,
     outQuant: outQuantOf(problem, inputs),
     maxWorkgroupsPerDimension: plan.maxWorkgroupsPerDimension,
-  }, writeDummy(device));
+  }, dummyBuffer(device, 'output'));
 }
 
 /** The combine's INT8 store parameters (quantScale2 / quantOffset2 bound in place), or null. */

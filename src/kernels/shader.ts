@@ -1,5 +1,6 @@
 // Shared kernel plumbing: WGSL sources, element loaders per dtype (from the dtype table), uniform blocks, pipeline cache.
 import { type DataType, DTYPES, elementBits, elementsPerWord, wgslOf } from '../codec/dtype.js';
+import { USAGE } from '../acl/usage.js';
 import { WGSL_SOURCES } from './wgsl.generated.js';
 
 // The kernels take it with the loaders, from here.
@@ -245,16 +246,25 @@ export function specKey(kernel: string, spec: Readonly<Record<string, string | n
   return `${kernel}{${Object.keys(spec).sort().map((k) => `${k}=${String(spec[k])}`).join(',')}}`;
 }
 
-const dummies = new WeakMap<GPUDevice, GPUBuffer>();
+const dummies = new WeakMap<GPUDevice, { input?: GPUBuffer; output?: GPUBuffer }>();
 
-/** A 16-byte storage buffer bound where an optional input is absent (the kernel never reads it). */
-export function dummyBuffer(device: GPUDevice): GPUBuffer {
-  let b = dummies.get(device);
-  if (!b) {
-    b = device.createBuffer({ size: 16, usage: 0x80 | 0x08 /* STORAGE | COPY_DST */, label: 'fia.absent' });
-    dummies.set(device, b);
-  }
-  return b;
+/**
+ * A 16-byte storage buffer (one per device and role) bound where an optional binding is absent;
+ * the kernel never touches it. 'input' for read-only bindings, 'output' for writable ones: one
+ * buffer may not be bound both ways in one dispatch.
+ */
+export function dummyBuffer(device: GPUDevice, role: 'input' | 'output' = 'input'): GPUBuffer {
+  let d = dummies.get(device);
+  if (!d) dummies.set(device, (d = {}));
+  return (d[role] ??= device.createBuffer({ size: 16, usage: USAGE.STORAGE | USAGE.COPY_DST, label: `fia.absent.${role}` }));
+}
+
+/** A uniform buffer holding `data`, written at creation. */
+export function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: string): GPUBuffer {
+  const buf = device.createBuffer({ size: data.byteLength, usage: USAGE.UNIFORM | USAGE.COPY_DST, mappedAtCreation: true, label });
+  new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
+  buf.unmap();
+  return buf;
 }
 
 /** One `var<workgroup>` array of a kernel: the plan counts exactly what the shader declares. */
