@@ -12,7 +12,8 @@ import { normalize } from '../src/fia/normalize.js';
 import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipelineSources, encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
-import { pipelineCompileCounts, pipelineState, preparePipelines } from '../src/kernels/shader.js';
+import { pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
+import { pipelineSourcesOf, recordedPipelines } from '../src/fia/executor.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
 import { attentionReference, compareOutputs, mulberry32 } from '../src/reference/index.js';
@@ -158,4 +159,33 @@ describe('compile tiers', () => {
       device.destroy();
     });
   }
+
+  it('a re-run executor replays the quick tier until the steady pipeline is ready, then records again on it', async () => {
+    const stream = await freshStream();
+    const device = stream.device;
+    const x = inputsOf(stream, { B: 2, N: 4, KVN: 2, S: 1, KVS: 300, D: 16, causal: false }, 17);
+    const r = fiaGetWorkspaceSize(x);
+    expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
+    const ex = r.executor!;
+    const ws = createBuffer(stream, r.workspaceSize);
+    const runAndCheck = async (): Promise<GPUComputePipeline[]> => {
+      expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, ex, stream)).toBe(ACLNN_SUCCESS);
+      // Before any await: a background compile completes only through the event loop.
+      const used = recordedPipelines(ex, ws);
+      expect(await aclrtSynchronizeStream(stream)).toBe(ACLNN_SUCCESS);
+      await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
+      return used;
+    };
+    const plan = ex.plan!;
+    const tiered = plan.kernel === 'decode' && plan.plan.quick !== null;
+    const first = await runAndCheck();
+    expect(await ex.prepare()).toBe(ACLNN_SUCCESS);
+    const steady = pipelineSourcesOf(ex, 'steady').map((p) => pipelineOf(device, p));
+    const later = await runAndCheck();
+    // Planned with a quick tier (SwiftShader): the first recording ran it; otherwise the plan's own pipelines throughout.
+    expect(first.some((p) => !steady.includes(p))).toBe(tiered);
+    expect(later.every((p) => steady.includes(p))).toBe(true);
+    device.destroy();
+  });
 });
+

@@ -18,7 +18,7 @@ import {
 } from '../acl/status.js';
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeKernel, kernelPipelineSources } from '../kernels/family.js';
-import { type PipelineSource, type PipelineTier, preparePipelines } from '../kernels/shader.js';
+import { type PipelineSource, pipelineState, type PipelineTier, preparePipelines } from '../kernels/shader.js';
 import { USAGE } from '../acl/usage.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
@@ -31,8 +31,14 @@ export const WORKSPACE_USAGE = USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC;
 const NO_WORKSPACE = {};
 /** Decode: each executor's device copy of its lengths (COPY_SRC | COPY_DST), created by its first run. */
 const lensBuffers = new WeakMap<FiaExecutor, GPUBuffer>();
+/**
+ * A run's recorded commands. `waiting`: the steady pipelines that were still compiling when it was
+ * recorded (the commands use a compile tier's quick kernel); once they are all ready the recording
+ * is stale and the next run records again, on the steady kernel.
+ */
+interface Recording { commands: Command[]; device: GPUDevice; waiting: PipelineSource[] }
 /** The plan's recorded commands per executor and workspace buffer (NO_WORKSPACE: a null workspace). */
-const recordedRuns = new WeakMap<FiaExecutor, WeakMap<object, Command[]>>();
+const recordedRuns = new WeakMap<FiaExecutor, WeakMap<object, Recording>>();
 
 function lensBufferOf(device: GPUDevice, ex: FiaExecutor): GPUBuffer {
   let buffer = lensBuffers.get(ex);
@@ -46,13 +52,29 @@ function lensBufferOf(device: GPUDevice, ex: FiaExecutor): GPUBuffer {
 }
 
 function recordedFor(ex: FiaExecutor, workspace: GPUBuffer | null): Command[] | undefined {
-  return recordedRuns.get(ex)?.get(workspace ?? NO_WORKSPACE);
+  const runs = recordedRuns.get(ex);
+  const r = runs?.get(workspace ?? NO_WORKSPACE);
+  if (r === undefined) return undefined;
+  if (r.waiting.length > 0) {
+    r.waiting = r.waiting.filter((p) => pipelineState(r.device, p) !== 'ready');
+    if (r.waiting.length === 0) {
+      runs!.delete(workspace ?? NO_WORKSPACE); // stale: the next run records on the steady kernel
+      return undefined;
+    }
+  }
+  return r.commands;
 }
 
-function keepRecorded(ex: FiaExecutor, workspace: GPUBuffer | null, commands: Command[]): void {
+/** The pipelines of the commands a run on `workspace` replays now (tests: which tier a recording uses). */
+export function recordedPipelines(ex: FiaExecutor, workspace: GPUBuffer | null): GPUComputePipeline[] {
+  return (recordedFor(ex, workspace) ?? []).filter((c) => c.method === 'setPipeline').map((c) => c.args[0] as GPUComputePipeline);
+}
+
+function keepRecorded(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer | null, commands: Command[]): void {
   let runs = recordedRuns.get(ex);
   if (!runs) recordedRuns.set(ex, (runs = new WeakMap()));
-  runs.set(workspace ?? NO_WORKSPACE, commands);
+  const waiting = pipelineSourcesOf(ex, 'steady').filter((p) => pipelineState(device, p) !== 'ready');
+  runs.set(workspace ?? NO_WORKSPACE, { commands, device, waiting });
 }
 
 export class FiaExecutor {
@@ -309,7 +331,7 @@ function commandsFor(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer | 
     const deferred = deferredEncoder();
     encodePlan(device, deferred.encoder, ex, workspace);
     commands = deferred.commands;
-    keepRecorded(ex, workspace, commands);
+    keepRecorded(device, ex, workspace, commands);
   }
   return commands;
 }
