@@ -51,24 +51,30 @@ export function isContiguous(t: Pick<Tensor, 'shape' | 'strides'>): boolean {
   return t.shape.every((d, i) => d <= 1 || t.strides[i] === c[i]);
 }
 
-/** aclCreateTensor: wraps an existing buffer (strides default to contiguous). */
+/**
+ * aclCreateTensor: wraps an existing buffer (strides default to contiguous). Like an aclTensor the
+ * descriptor is immutable (frozen), which lets GetWorkspaceSize's plan cache remember what it read
+ * from it (src/fia/plan.ts).
+ */
 export function aclCreateTensor(
   shape: readonly number[], dtype: DataType, buffer: GPUBuffer,
   opts: { strides?: readonly number[]; offset?: number; format?: Format } = {},
 ): Tensor {
-  return {
-    kind: 'tensor', buffer, dtype, shape: [...shape],
-    strides: [...(opts.strides ?? contiguousStrides(shape))],
+  return Object.freeze({
+    kind: 'tensor', buffer, dtype, shape: Object.freeze([...shape]),
+    strides: Object.freeze([...(opts.strides ?? contiguousStrides(shape))]),
     offset: opts.offset ?? 0, format: opts.format ?? 'ND',
-  };
+  });
 }
 
+/** aclCreateTensorList (frozen, like aclCreateTensor's descriptors). */
 export function aclCreateTensorList(tensors: readonly (Tensor | null)[]): TensorList {
-  return { kind: 'tensorList', tensors: [...tensors] };
+  return Object.freeze({ kind: 'tensorList', tensors: Object.freeze([...tensors]) });
 }
 
+/** aclCreateIntArray (frozen, like aclCreateTensor's descriptors). */
 export function aclCreateIntArray(values: readonly number[]): IntArray {
-  return { kind: 'intArray', values: [...values] };
+  return Object.freeze({ kind: 'intArray', values: Object.freeze([...values]) });
 }
 
 /** Byte length a tensor's elements reach into its buffer (word-padded). */

@@ -105,8 +105,24 @@ export function checkStructure(x: FiaInputs): void {
   checkOutputAliasing(x);
 }
 
+/**
+ * Frozen tensors (aclCreateTensor's) that passed checkTensor, with the roles they passed for: what
+ * it checks cannot change afterwards (a buffer's size and usage are fixed at its creation).
+ */
+const checkedTensors = new WeakMap<Tensor, Set<ParamName>>();
+
 /** One tensor's metadata: dtype, shape, strides, offset, format, buffer size and usage, contiguity. */
 function checkTensor(name: string, t: Tensor, role: ParamName): void {
+  if (checkedTensors.get(t)?.has(role)) return;
+  checkTensorOnce(name, t, role);
+  if (Object.isFrozen(t) && Object.isFrozen(t.shape) && Object.isFrozen(t.strides)) {
+    let roles = checkedTensors.get(t);
+    if (!roles) checkedTensors.set(t, (roles = new Set()));
+    roles.add(role);
+  }
+}
+
+function checkTensorOnce(name: string, t: Tensor, role: ParamName): void {
   if (typeof t !== 'object' || !Array.isArray(t.shape) || !Array.isArray(t.strides)) {
     reject(name, t, '(port) not an aclTensor: create it with aclCreateTensor or createTensor');
   }

@@ -214,6 +214,9 @@ export class FiaExecutor {
  * softmaxLseFlag), so no kernel copies or binds them.
  */
 export function readInputs(inputs: FiaInputs, problem: Problem): FiaInputs {
+  const ignored = (!problem.qLeftPadding && inputs.queryPaddingSize != null) || (!problem.kvLeftPadding && inputs.kvPaddingSize != null)
+    || (!problem.softmaxLse && inputs.softmaxLse != null);
+  if (!ignored) return inputs;
   return {
     ...inputs,
     queryPaddingSize: problem.qLeftPadding ? inputs.queryPaddingSize : null,

@@ -8,7 +8,7 @@ import type { Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import type { WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
-import { given } from '../problem/params.js';
+import { given, PARAM_NAMES } from '../problem/params.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
 import type { Checked } from './validate.js';
 
@@ -46,8 +46,49 @@ interface PlanEntry { problem: Problem; plan: FiaPlan; kvLensKey: string }
 const planCaches = new WeakMap<object, Map<string, PlanEntry>>();
 
 let undescribable = 0;
+/**
+ * Every description text gets a number (never reused), so a key is a short list of numbers rather
+ * than a long text the cache lookup would hash every call. Frozen descriptors (the acl
+ * constructors') remember theirs: they cannot change.
+ */
+const textIds = new Map<string, number>();
+let nextTextId = 0;
+const describedIds = new WeakMap<object, number>();
+const TEXT_IDS_KEPT = 65536;
 
-/** An input as key text; an ignored parameter may hold anything (validation judges only what it reads). */
+function idOfText(text: string): number {
+  let id = textIds.get(text);
+  if (id === undefined) {
+    // Forgetting texts only costs cache misses: a forgotten text gets a new number, never an old one.
+    if (textIds.size >= TEXT_IDS_KEPT) textIds.clear();
+    textIds.set(text, (id = nextTextId++));
+  }
+  return id;
+}
+
+/** An input's description number; an ignored parameter may hold anything (validation judges only what it reads). */
+function describeId(v: unknown): number {
+  if (v !== null && typeof v === 'object') {
+    const known = describedIds.get(v);
+    if (known !== undefined) return known;
+    const id = idOfText(describe(v));
+    if (isFrozenDescriptor(v)) describedIds.set(v, id);
+    return id;
+  }
+  return idOfText(describe(v));
+}
+
+/** A tensor, tensor list or int array frozen at every level (what the acl constructors return). */
+function isFrozenDescriptor(v: object): boolean {
+  const o = v as { kind?: unknown; tensors?: readonly unknown[]; shape?: unknown; strides?: unknown; values?: unknown };
+  if (!Object.isFrozen(v)) return false;
+  if (o.kind === 'tensor') return Object.isFrozen(o.shape) && Object.isFrozen(o.strides);
+  if (o.kind === 'tensorList') return Object.isFrozen(o.tensors) && o.tensors!.every((t) => t === null || isFrozenDescriptor(t as object));
+  if (o.kind === 'intArray') return Object.isFrozen(o.values);
+  return false;
+}
+
+/** An input as text: a tensor by its metadata (never its buffer: no plan depends on it), a list by its entries. */
 function describe(v: unknown): string {
   if (v === null || v === undefined) return '-';
   if (typeof v !== 'object') return typeof v === 'string' ? JSON.stringify(v) : String(v);
@@ -65,12 +106,17 @@ function describe(v: unknown): string {
   }
 }
 
-/** The cache key of a call's inputs: every input by name but the actualSeqLengthsKv values (see above). */
+/**
+ * The cache key of a call's inputs: the description number of each of the 39 parameters in the
+ * doc's order (other properties are read by nothing), actualSeqLengthsKv only as given or not
+ * (see above).
+ */
 export function planKey(inputs: FiaInputs): string {
+  const x = inputs as unknown as Record<string, unknown>;
   let key = '';
-  for (const name in inputs) {
-    const v = (inputs as unknown as Record<string, unknown>)[name];
-    key += `|${name}=${name === 'actualSeqLengthsKv' ? (v == null ? '-' : 'given') : describe(v)}`;
+  for (const name of PARAM_NAMES) {
+    const v = x[name];
+    key += name === 'actualSeqLengthsKv' ? (v == null ? '-,' : '+,') : `${describeId(v)},`;
   }
   return key;
 }
