@@ -13,10 +13,8 @@ function commitId(): string {
 }
 
 const CONFIGS: { name: string; env: Record<string, string>; include?: string[] | null }[] = testConfigurations();
-const ONCE_FILES = [
-  'test/*.host.test.ts', 'test/reference.*.test.ts', 'test/codec.test.ts', 'test/validation.test.ts',
-  'test/docs.test.ts', 'test/e2e.test.ts', 'test/package.test.ts',
-];
+// `.host.test.ts`: no GPU. The page and package tests open their own (browser) adapters.
+const ONCE_FILES = ['test/*.host.test.ts', 'test/bench.page.test.ts', 'test/package.install.test.ts'];
 
 export default defineConfig({
   // The benchmark page (index.html) is served from the project root.

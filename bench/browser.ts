@@ -86,7 +86,7 @@ async function main(): Promise<void> {
   }
 }
 
-// Run only as the entry point: test/e2e.test.ts imports the server and the Chromium flags from here.
+// Run only as the entry point: test/bench.page.test.ts imports the server and the Chromium flags from here.
 if (process.argv[1] && /browser\.js$/.test(process.argv[1])) {
   main().catch((e: unknown) => {
     console.error(e instanceof Error ? e.message : e);

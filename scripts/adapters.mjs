@@ -31,7 +31,7 @@ export function lavapipeIcd() {
 
 /** The GPU test files the lavapipe project runs by default (see testConfigurations). */
 export const LAVAPIPE_FILES = [
-  'test/device-config.test.ts', 'test/pipelines.test.ts', 'test/prepare.test.ts', 'test/merge.test.ts',
+  'test/node.deviceConfig.test.ts', 'test/kernel.pipelines.test.ts', 'test/api.prepare.test.ts', 'test/kernel.merge.test.ts',
 ];
 
 /**

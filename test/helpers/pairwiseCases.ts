@@ -1,4 +1,4 @@
-// Pairwise rows → concrete cases, and running one case (test/pairwise.test.ts). A row names one
+// Pairwise rows → concrete cases, and running one case (test/kernel.pairwise.test.ts). A row names one
 // value per feature factor; the seeded generator here picks the sizes, layout and dtypes the
 // operator accepts for it, small enough for a CPU adapter. `runRow` is what the isolated case
 // runner (pairwiseChild.mjs) calls, in its own process, so a case that hangs can be killed.

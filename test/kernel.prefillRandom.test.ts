@@ -98,7 +98,7 @@ export function randomCase(seed: number): PrefillCase {
   }
   if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
   // Small random tiles: several query and KV tiles per case, odd tile edges, and shaders small
-  // enough to compile fast (the default plan's 16-row register tiles are covered in prefill.test.ts).
+  // enough to compile fast (the default plan's 16-row register tiles are covered in kernel.prefill.test.ts).
   if (rand() < 0.12 && !c.antiquant?.int4) {
     c.outDtype = 'INT8';
     c.outQuant = { perChannel: rand() < 0.5, offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
