@@ -1,6 +1,8 @@
 // The benchmark case list, the seeded inputs of a case, and the work models (FLOPs, bytes moved)
 // every row's GFLOP/s, GB/s and roofline ratio is computed from. Device-free: Node and the page share it.
 import { roundToBf16, roundToF16, roundToF32 } from '../src/codec/float.js';
+import { INT_MAX, type Problem } from '../src/fia/problem.js';
+import { attentionReference } from '../src/reference/attention.js';
 import { mulberry32 } from '../src/reference/random.js';
 
 /** Query/KV float dtype of a case (INT8 KV is a storage option, see `kvStorage`). */
@@ -220,39 +222,30 @@ function quantizePerChannel(c: BenchCase, x: Float64Array, round: (x: number) =>
 }
 
 /**
- * Float64 scaled dot-product attention over BNSD logical inputs (the bench's own check, independent
- * of src/reference): out [B, N, Q_S, D]; query head n reads KV head ⌊n / G⌋; causal keeps
- * j ≤ i + KV_S − Q_S; a row with no kept key is 0.
+ * The operator problem `c` stands for: BNSD dense K/V holding the logical values (int8 KV already
+ * dequantized in CaseInputs), causal as sparseMode 3 (the right-down band: key j kept for query i
+ * iff j ≤ i + KV_S − Q_S).
+ */
+function referenceProblem(c: BenchCase, x: CaseInputs): Problem {
+  const { batch, qSeqLen, kvSeqLen } = c;
+  return {
+    isDecode: qSeqLen === 1, layout: 'BNSD', queryLayout: 'BNSD', outLayout: 'BNSD',
+    batch, numQoHeads: c.numQoHeads, numKvHeads: c.numKvHeads, groupSize: groupSize(c), headDim: c.headDim,
+    qSeqLen, kvSeqLen, scaleValue: x.scaleValue, queryDtype: c.dtype, kvDtype: c.dtype, outDtype: c.dtype,
+    qLens: new Array<number>(batch).fill(qSeqLen), kvLens: new Array<number>(batch).fill(kvSeqLen),
+    qLeftPadding: false, kvLeftPadding: false, kv: { kind: 'dense', kvLayout: 'BNSD', seqLen: kvSeqLen }, prefix: null,
+    mask: null, band: c.causal ? { anchor: 'rightDown', preTokens: INT_MAX, nextTokens: 0 } : null, sparseMode: c.causal ? 3 : 0,
+    pse: null, innerPrecise: 1, softmaxLse: false, antiquant: null, int8Attention: null, outQuant: null,
+  };
+}
+
+/**
+ * attentionOut [B, N, Q_S, D] of `c` on its logical inputs, from the package's float64 reference
+ * (src/reference, the oracle the tests use): query head n reads KV head ⌊n / G⌋; a row with no
+ * kept key is 0.
  */
 export function sdpaReference(c: BenchCase, x: CaseInputs): Float64Array {
-  const { batch: B, numQoHeads: N, numKvHeads: KVN, qSeqLen: Sq, kvSeqLen: Skv, headDim: D } = c;
-  const G = N / KVN;
-  const out = new Float64Array(B * N * Sq * D);
-  const s = new Float64Array(Skv);
-  for (let b = 0; b < B; b++) {
-    for (let n = 0; n < N; n++) {
-      const kvBase = (b * KVN + Math.floor(n / G)) * Skv * D;
-      for (let i = 0; i < Sq; i++) {
-        const qBase = ((b * N + n) * Sq + i) * D;
-        const last = c.causal ? Math.min(Skv - 1, i + Skv - Sq) : Skv - 1;
-        if (last < 0) continue;
-        let m = -Infinity;
-        for (let j = 0; j <= last; j++) {
-          let dot = 0;
-          for (let d = 0; d < D; d++) dot += x.q[qBase + d]! * x.k[kvBase + j * D + d]!;
-          s[j] = dot * x.scaleValue;
-          if (s[j]! > m) m = s[j]!;
-        }
-        let l = 0;
-        for (let j = 0; j <= last; j++) l += (s[j] = Math.exp(s[j]! - m));
-        for (let j = 0; j <= last; j++) {
-          const p = s[j]! / l;
-          for (let d = 0; d < D; d++) out[qBase + d] += p * x.v[kvBase + j * D + d]!;
-        }
-      }
-    }
-  }
-  return out;
+  return attentionReference(referenceProblem(c, x), { query: x.q, key: [x.k], value: [x.v] }).attentionOut;
 }
 
 /** Max |a − b| and the tolerance a case's output must meet (f32 math; output rounded to the dtype). */
