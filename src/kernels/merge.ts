@@ -4,6 +4,7 @@ import { elementBits, isFloatType, paddedByteLength } from '../codec/dtype.js';
 import { popScopes, pushScopes, recordWork, type Stream } from '../acl/stream.js';
 import { aclCreateTensor, createBuffer, isContiguous, numel, type Tensor } from '../acl/tensor.js';
 import { encodeCombine } from './combine.js';
+import { dummyBuffer } from './shader.js';
 
 /**
  * Merges k partial states of the same rows:
@@ -64,8 +65,11 @@ export async function mergeAttentionStates(
       rows, headDim, numParts: k,
       partBase: 0, partRowStride: headDim, partSplitStride: partStride,
       lseBase: 0, lseRowStride: 1, lseSplitStride: rows,
-    }, device.createBuffer({ size: 16, usage: 0x80, label: 'fia.merge.unused' }));
+    }, dummyBuffer(device));
     stream.queue.submit([encoder.finish()]);
+    // The staging copies are this call's own: freed once the queue has run the merge.
+    const release = (): void => { parts.destroy(); lseParts.destroy(); };
+    void stream.queue.onSubmittedWorkDone().then(release, release);
     return { out, lse };
   } finally {
     recordWork(stream, popScopes(device));
