@@ -3,7 +3,7 @@
 import { elementBits } from '../codec/dtype.js';
 import type { FiaInputs } from '../problem/problem.js';
 import { given } from '../problem/params.js';
-import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
+import type { WorkspaceRegion } from './workspace.js';
 
 /**
  * Word slots of the aux array<u32>:
@@ -17,10 +17,6 @@ import type { WorkspaceAllocator, WorkspaceRegion } from './workspace.js';
  */
 export const AUX_SLOTS = { queryPad: 0, kvPad: 2, deqScale1: 4, quantScale1: 5, deqScale2: 6 } as const;
 export const AUX_BYTES = 32;
-
-export function allocAux(ws: WorkspaceAllocator): WorkspaceRegion {
-  return ws.alloc(AUX_BYTES);
-}
 
 /** Records the copies that fill the aux region (clear, then copy each present scalar). */
 export function encodeAuxCopies(encoder: GPUCommandEncoder, inputs: FiaInputs, buffer: GPUBuffer, aux: WorkspaceRegion): void {

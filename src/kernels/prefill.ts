@@ -314,11 +314,6 @@ export function prefillBatchRuns(problem: Problem, plan: PrefillPlan): AxisRun[]
   return axisRuns(problem.batch, problem.kv.kind === 'list' ? 1 : plan.batchesPerDispatch);
 }
 
-/** Storage buffers one dispatch binds (counted against maxStorageBuffersPerStage by the caller/validation). */
-export function prefillStorageBufferCount(spec: PrefillSpec): number {
-  return storageBindings(spec).length;
-}
-
 const wgslBool = (x: boolean): string => (x ? 'true' : 'false');
 
 /** CONSTS: the shape constants and feature switches of shaders/prefill.wgsl. */
