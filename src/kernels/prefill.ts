@@ -8,8 +8,9 @@
 // softmaxLse; row-invalid rule; tensor-list KV (one dispatch per batch); paged KV; shared prefix
 // and INT8/INT4 antiquant through the shared KV source (kvSource.ts; needs `inputs` at layout);
 // INT8 query/key/value (two passes: P8 is quantized against the row's final max).
-// Not covered (prefillUnsupported says so): more than 8 storage buffers (e.g. pse + mask + padding
-// + lse + INT8 output with quantOffset2 all at once), tensor-list KV with prefix/antiquant.
+// Not covered (prefillUnsupported says so): more storage buffers than the device grants (WebGPU's
+// default 8: e.g. pse + mask + padding + lse + INT8 output with quantOffset2 all at once),
+// tensor-list KV with prefix/antiquant.
 import { type DataType, isFloatType } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import type { FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
@@ -138,6 +139,17 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
   return 1;
 };
 
+/** Floats of q, and as many of acc, each invocation holds in private arrays, about (planPrefill). */
+const SLOT_FLOATS = 512;
+
+export interface PrefillTune {
+  /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
+  blockKv?: number;
+  rowsPerThread?: number;
+  headsPerThread?: number;
+  rowThreads?: number;
+}
+
 /**
  * Tiles from the device limits and the head dim:
  * - blockKv: the workgroup arrays (prefillWorkgroupArrays: the two f32 K/V tiles of blockKv·D
@@ -150,17 +162,8 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
  *   unrolled stores: 16 rows of D64 compile in 0.58 s, 8 rows in 0.35 s);
  * - blockQ = rowThreads · rowsPerThread rows × G heads per workgroup. With a band (causal), fewer
  *   rows per workgroup so more whole KV tiles fall outside a tile's column range and are skipped.
+ * `tune` fixes any of them instead (tests, benchmarks).
  */
-const SLOT_FLOATS = 512;
-
-export interface PrefillTune {
-  /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
-  blockKv?: number;
-  rowsPerThread?: number;
-  headsPerThread?: number;
-  rowThreads?: number;
-}
-
 export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
   const D = problem.headDim;
   const G = problem.groupSize;
