@@ -1,7 +1,7 @@
 // The benchmark case list, the seeded inputs of a case, and the work models (FLOPs, bytes moved)
 // every row's GFLOP/s, GB/s and roofline ratio is computed from. Device-free: Node and the page share it.
 import { roundToBf16, roundToF16, roundToF32 } from '../src/codec/float.js';
-import { INT_MAX, type Problem } from '../src/fia/problem.js';
+import { INT_MAX, type Problem } from '../src/problem/problem.js';
 import { attentionReference } from '../src/reference/attention.js';
 import { mulberry32 } from '../src/reference/random.js';
 

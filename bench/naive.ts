@@ -2,7 +2,7 @@
 // passes with the full score matrix [B, N, Q_S, KV_S] (f32) in global memory, one submit per call.
 // It reads dense BNSD Q/K/V in the case dtype (int8-KV cases: the dequantized values as f32;
 // paged cases: the same K/V dense) and always writes f32.
-import type { DataType } from '../src/acl/dtype.js';
+import type { DataType } from '../src/codec/dtype.js';
 import { encodeValues } from '../src/codec/index.js';
 import { fill, getPipeline, loaderFn, specKey, UniformBlock } from '../src/kernels/shader.js';
 import { benchWgsl as wgsl } from './shaders.js';

@@ -3,7 +3,7 @@
 //   aclnnFusedInferAttentionScoreV2(workspace, size, executor, stream)                 (encode, one submit)
 // Inputs (query/key/value BNSD, or a paged cache / int8 K/V with per-channel antiquant scales), the
 // output and the workspace are allocated once per case; only the two calls are timed.
-import type { DataType } from '../src/acl/dtype.js';
+import type { DataType } from '../src/codec/dtype.js';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
 import {

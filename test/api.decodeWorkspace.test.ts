@@ -11,19 +11,19 @@ import { capsOf } from '../src/kernels/caps.js';
 import { layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
-import { buildDecodeCase, type DecodeSpec } from './decode-cases.js';
+import { buildCase, type CaseSpec, OUT_FILL } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
-const SPECS: [string, DecodeSpec][] = [
-  ['many splits (combine)', { batch: 1, numQoHeads: 4, numKvHeads: 1, headDim: 32, kvSeqLen: 700, dtype: 'FLOAT16', layout: 'BSND' }],
-  ['one split (direct)', { batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, kvSeqLen: 20, dtype: 'FLOAT32', layout: 'BNSD' }],
+const SPECS: [string, Omit<CaseSpec, 'seed'>][] = [
+  ['many splits (combine)', { qSeqLen: 1, batch: 1, numQoHeads: 4, numKvHeads: 1, headDim: 32, kvSeqLen: 700, dtype: 'FLOAT16', layout: 'BSND' }],
+  ['one split (direct)', { qSeqLen: 1, batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, kvSeqLen: 20, dtype: 'FLOAT32', layout: 'BNSD' }],
 ];
 
 describe('decode through the API', () => {
   for (const [name, spec] of SPECS) {
     it(`${name}: runs with exactly the reported workspace`, async () => {
       const stream = await testStream();
-      const c = buildDecodeCase(stream, spec, 11);
+      const c = buildCase(stream, { ...spec, seed: 11 });
       const r = fiaGetWorkspaceSize(c.inputs);
       expect(r.status).toBe(ACLNN_SUCCESS);
       // The size is the decode layout's count for the plan of this device.
@@ -47,7 +47,7 @@ describe('decode through the API', () => {
 
     it(`${name}: rejects a smaller workspace`, async () => {
       const stream = await testStream();
-      const c = buildDecodeCase(stream, spec, 12);
+      const c = buildCase(stream, { ...spec, seed: 12 });
       const r = fiaGetWorkspaceSize(c.inputs);
       expect(r.status).toBe(ACLNN_SUCCESS);
       expect(r.workspaceSize).toBeGreaterThan(4);
@@ -57,7 +57,7 @@ describe('decode through the API', () => {
       expect(aclnnFusedInferAttentionScoreV2(small, r.workspaceSize, r.executor, stream)).toBe(ACLNN_ERR_PARAM_INVALID);
       expect(await aclrtSynchronizeStream(stream)).toBe(ACLNN_SUCCESS);
       const out = await readTensor(stream, c.inputs.attentionOut!);
-      expect(out.every((x) => x === 0)).toBe(true);
+      expect(out.every((x) => x === OUT_FILL)).toBe(true);
     });
   }
 });

@@ -4,17 +4,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_RUNTIME_ERROR, AclnnError, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtGetDevice, aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
-import { aclCreateTensorList, createTensor, readTensor, type Tensor } from '../src/acl/tensor.js';
+import { readTensor, type Tensor } from '../src/acl/tensor.js';
 import {
   aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize, fusedInferAttentionScore, type FusedInferAttentionScoreOptions,
 } from '../src/fia/api.js';
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs, toleranceFloor } from '../src/reference/index.js';
-import { mulberry32 } from '../src/reference/random.js';
 import { requestDevice } from '../src/node.js';
+import { buildCase } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 let shared: Stream;
@@ -33,26 +33,15 @@ function watchdog<T>(p: Promise<T>, ms = 60_000): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`watchdog: no result after ${ms} ms`)), ms))]);
 }
 
-const B = 1;
-const N = 2;
-const KV_S = 8;
-const D = 16;
-
 /** A decode call (BNSD B 1, N 2, KV_S 8, D 16, FLOAT16) with seeded data on `stream`'s device. */
 function decodeCall(stream: Stream, seed: number): { inputs: FiaInputs; opts: FusedInferAttentionScoreOptions } {
-  const rand = mulberry32(seed);
-  const vals = (n: number) => Array.from({ length: n }, () => rand() * 2 - 1);
-  const query = createTensor(stream, vals(B * N * D), [B, N, 1, D], 'FLOAT16', `q${seed}`);
-  const key = createTensor(stream, vals(B * N * KV_S * D), [B, N, KV_S, D], 'FLOAT16', `k${seed}`);
-  const value = createTensor(stream, vals(B * N * KV_S * D), [B, N, KV_S, D], 'FLOAT16', `v${seed}`);
-  const inputs: FiaInputs = {
-    query, key: aclCreateTensorList([key]), value: aclCreateTensorList([value]),
-    numHeads: N, scaleValue: 0.25, preTokens: INT_MAX, nextTokens: INT_MAX, inputLayout: 'BNSD', numKeyValueHeads: 0,
-    sparseMode: 0, innerPrecise: 0, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false, keyAntiquantMode: 0,
-    valueAntiquantMode: 0, attentionOut: createTensor(stream, new Array(B * N * D).fill(9), [B, N, 1, D], 'FLOAT16', `out${seed}`),
-    softmaxLse: null,
+  const { inputs } = buildCase(stream, {
+    seed, batch: 1, numQoHeads: 2, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 8, headDim: 16, layout: 'BNSD', dtype: 'FLOAT16', lse: false, scale: 0.25,
+  });
+  const opts: FusedInferAttentionScoreOptions = {
+    query: inputs.query!, key: inputs.key!.tensors[0]!, value: inputs.value!.tensors[0]!, numHeads: 2, scaleValue: 0.25, inputLayout: 'BNSD',
   };
-  return { inputs, opts: { query, key, value, numHeads: N, scaleValue: 0.25, inputLayout: 'BNSD' } };
+  return { inputs, opts };
 }
 
 /** attentionOut of `inputs` (read on `stream`) against the float64 reference, FLOAT16 tolerance. */

@@ -3,11 +3,11 @@
 // own inputs and device, across calls that differ in one thing the plan may depend on (a tensor's
 // offset, strides, dtype, shape, a feature, lengths, the device's limits).
 import { describe, expect, it } from 'vitest';
-import type { DataType } from '../src/acl/dtype.js';
+import type { DataType } from '../src/codec/dtype.js';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtSetDevice } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensor, aclCreateTensorList, type Tensor } from '../src/acl/tensor.js';
-import { paddedByteLength } from '../src/acl/dtype.js';
+import { paddedByteLength } from '../src/codec/dtype.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import { normalize } from '../src/fia/normalize.js';
 import { planFia, planKey } from '../src/fia/plan.js';

@@ -4,26 +4,29 @@
 import { describe, expect, it } from 'vitest';
 import { ACLNN_ERR_RUNTIME_ERROR, ACLNN_SUCCESS, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } from '../src/acl/stream.js';
-import { aclCreateTensorList, createBuffer, createEmptyTensor, createTensor, readTensor } from '../src/acl/tensor.js';
+import { createBuffer, readTensor } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize, fusedInferAttentionScore } from '../src/fia/api.js';
 import { ACLNN_ERR_PARAM_INVALID } from '../src/acl/status.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
-import { type FiaInputs, INT_MAX } from '../src/problem/problem.js';
+import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipelineSources, encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
 import { pipelineSourcesOf, recordedPipelines } from '../src/fia/executor.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
-import { attentionReference, compareOutputs, mulberry32 } from '../src/reference/index.js';
+import { attentionReference, compareOutputs } from '../src/reference/index.js';
+import { buildCase, type CaseSpec } from './helpers/cases.js';
 
-interface Shape { B: number; N: number; KVN: number; S: number; KVS: number; D: number; causal: boolean }
+/** BNSD FLOAT32 calls without softmaxLse; causal: sparseMode 3 with its (2048, 2048) mask. */
+const CALL = { layout: 'BNSD', dtype: 'FLOAT32', lse: false } as const;
+const CAUSAL = { sparseMode: 3, mask: { shape: 'Q,S', dtype: 'BOOL', density: 0, size2048: true } } as const;
 
-const CASES: { name: string; shape: Shape }[] = [
-  { name: 'prefill, causal', shape: { B: 1, N: 4, KVN: 2, S: 12, KVS: 12, D: 16, causal: true } },
+const CASES: { name: string; shape: Omit<CaseSpec, 'seed'> }[] = [
+  { name: 'prefill, causal', shape: { ...CALL, ...CAUSAL, batch: 1, numQoHeads: 4, numKvHeads: 2, qSeqLen: 12, kvSeqLen: 12, headDim: 16 } },
   // Long enough for split-KV: the split pass and the combine are both prepared.
-  { name: 'decode, split KV', shape: { B: 2, N: 4, KVN: 1, S: 1, KVS: 700, D: 32, causal: false } },
+  { name: 'decode, split KV', shape: { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 1, qSeqLen: 1, kvSeqLen: 700, headDim: 32 } },
 ];
 
 /** A fresh device (clean compile counts), current for GetWorkspaceSize. */
@@ -33,20 +36,7 @@ async function freshStream(): Promise<Stream> {
   return stream;
 }
 
-function inputsOf(stream: Stream, s: Shape, seed: number): FiaInputs {
-  const rand = mulberry32(seed);
-  const t = (shape: number[]) => createTensor(stream, Float64Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rand() * 2 - 1), shape, 'FLOAT32');
-  return {
-    query: t([s.B, s.N, s.S, s.D]),
-    key: aclCreateTensorList([t([s.B, s.KVN, s.KVS, s.D])]),
-    value: aclCreateTensorList([t([s.B, s.KVN, s.KVS, s.D])]),
-    attenMask: s.causal ? createTensor(stream, Float64Array.from({ length: 2048 * 2048 }, (_, i) => (i % 2048 > Math.floor(i / 2048) ? 1 : 0)), [2048, 2048], 'BOOL') : null,
-    numHeads: s.N, scaleValue: 1 / Math.sqrt(s.D), preTokens: INT_MAX, nextTokens: INT_MAX, inputLayout: 'BNSD',
-    numKeyValueHeads: s.KVN, sparseMode: s.causal ? 3 : 0, innerPrecise: 1, blockSize: 0, antiquantMode: 0,
-    softmaxLseFlag: false, keyAntiquantMode: 0, valueAntiquantMode: 0,
-    attentionOut: createEmptyTensor(stream, [s.B, s.N, s.S, s.D], 'FLOAT32'), softmaxLse: null,
-  };
-}
+const inputsOf = (stream: Stream, s: Omit<CaseSpec, 'seed'>, seed: number): FiaInputs => buildCase(stream, { ...s, seed }).inputs;
 
 async function expectReference(stream: Stream, x: FiaInputs, out: Float64Array): Promise<void> {
   const problem = normalize(x);
@@ -119,13 +109,13 @@ describe('FiaExecutor.prepare', () => {
 // a tiered encode (the executor's) runs it until the lanes pipeline, compiling off the thread, is
 // ready. Forced here on every adapter (the planner picks lanes on SwiftShader only).
 describe('compile tiers', () => {
-  const shapes: Shape[] = [
+  const shapes: Omit<CaseSpec, 'seed'>[] = [
     // Small head blocks: lavapipe's compile of the lanes code grows fast with GB·D (GB 4 × D 32: 49 s cold).
-    { B: 2, N: 4, KVN: 2, S: 1, KVS: 300, D: 16, causal: false }, // GQA, split KV + combine
-    { B: 1, N: 2, KVN: 2, S: 1, KVS: 40, D: 16, causal: false }, // one split: written directly
+    { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 }, // GQA, split KV + combine
+    { ...CALL, batch: 1, numQoHeads: 2, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 40, headDim: 16 }, // one split: written directly
   ];
   for (const shape of shapes) {
-    it(`decode B${shape.B} N${shape.N} KVN${shape.KVN} KVS${shape.KVS} D${shape.D}: the quick tier first, then the steady one; both match the reference`, async () => {
+    it(`decode B${shape.batch} N${shape.numQoHeads} KVN${shape.numKvHeads} KVS${shape.kvSeqLen} D${shape.headDim}: the quick tier first, then the steady one; both match the reference`, async () => {
       const stream = await freshStream();
       const device = stream.device;
       const x = inputsOf(stream, shape, 13);
@@ -163,7 +153,7 @@ describe('compile tiers', () => {
   it('a re-run executor replays the quick tier until the steady pipeline is ready, then records again on it', async () => {
     const stream = await freshStream();
     const device = stream.device;
-    const x = inputsOf(stream, { B: 2, N: 4, KVN: 2, S: 1, KVS: 300, D: 16, causal: false }, 17);
+    const x = inputsOf(stream, { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 }, 17);
     const r = fiaGetWorkspaceSize(x);
     expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
     const ex = r.executor!;

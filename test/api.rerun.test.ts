@@ -13,7 +13,7 @@ import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
-import { buildDecodeCase, type DecodeSpec } from './decode-cases.js';
+import { buildCase, type CaseSpec } from './helpers/cases.js';
 import { forwarding } from './helpers/placed.js';
 import { testStream } from './helpers/gpu.js';
 import { aclrtSetDevice, createStream } from '../src/acl/stream.js';
@@ -34,7 +34,7 @@ async function run(stream: Stream, ex: FiaExecutor, workspace: GPUBuffer): Promi
 }
 
 /** attentionOut and softmaxLse of the last run vs the reference for `lengths`; returns them. */
-async function checkRun(stream: Stream, inputs: FiaInputs, lengths: number[], dtype: DecodeSpec['dtype']): Promise<Float64Array[]> {
+async function checkRun(stream: Stream, inputs: FiaInputs, lengths: number[], dtype: CaseSpec['dtype']): Promise<Float64Array[]> {
   const x: FiaInputs = { ...inputs, actualSeqLengthsKv: aclCreateIntArray(lengths) };
   const problem = normalize(x);
   const host = await readHostInputs(stream, x, problem);
@@ -68,8 +68,8 @@ async function expectSameAsFresh(stream: Stream, inputs: FiaInputs, lengths: num
 describe('decode re-run with new lengths (setActualSeqLengthsKv)', () => {
   it('dense GQA: shorter and longer lengths up to KV_S match a fresh call and the reference', async () => {
     const stream = await testStream();
-    const spec: DecodeSpec = { batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSND', kvLens: [100, 150] };
-    const c = buildDecodeCase(stream, spec, 31);
+    const spec: CaseSpec = { seed: 31, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSND', kvLens: [100, 150] };
+    const c = buildCase(stream, spec);
     const r = fiaGetWorkspaceSize(c.inputs);
     expect(r.status).toBe(ACLNN_SUCCESS);
     const ex = r.executor!;
@@ -97,11 +97,11 @@ describe('decode re-run with new lengths (setActualSeqLengthsKv)', () => {
 
   it('paged GQA: new lengths and a rewritten block table match a fresh call and the reference', async () => {
     const stream = await testStream();
-    const spec: DecodeSpec = {
-      batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 64, dtype: 'FLOAT16', layout: 'BSH', kvLens: [20, 40],
+    const spec: CaseSpec = {
+      seed: 32, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 64, dtype: 'FLOAT16', layout: 'BSH', kvLens: [20, 40],
       paged: { blockSize: 16, cache: 'BSH', spare: 3 },
     };
-    const c = buildDecodeCase(stream, spec, 32);
+    const c = buildCase(stream, spec);
     const r = fiaGetWorkspaceSize(c.inputs);
     expect(r.status).toBe(ACLNN_SUCCESS);
     const ex = r.executor!;
@@ -129,8 +129,8 @@ describe('decode re-run with new lengths (setActualSeqLengthsKv)', () => {
 
   it('rejects lengths outside the plan and keeps the previous ones', async () => {
     const stream = await testStream();
-    const spec: DecodeSpec = { batch: 3, numQoHeads: 2, numKvHeads: 1, headDim: 16, kvSeqLen: 40, dtype: 'FLOAT32', layout: 'BNSD', kvLens: [10, 20, 30] };
-    const c = buildDecodeCase(stream, spec, 33);
+    const spec: CaseSpec = { seed: 33, qSeqLen: 1, batch: 3, numQoHeads: 2, numKvHeads: 1, headDim: 16, kvSeqLen: 40, dtype: 'FLOAT32', layout: 'BNSD', kvLens: [10, 20, 30] };
+    const c = buildCase(stream, spec);
     const ex = fiaGetWorkspaceSize(c.inputs).executor!;
     expect(ex.setActualSeqLengthsKv([10, 41, 3])).toBe(ACLNN_ERR_PARAM_INVALID);
     expect(aclGetRecentErrMsg()).toBe('actualSeqLengthsKv[1]=41: outside [0, KV_S=40] (the planned maximum)');
@@ -149,9 +149,8 @@ describe('decode re-run with new lengths (setActualSeqLengthsKv)', () => {
 
   it('a prefill executor rejects new lengths (561101)', async () => {
     const stream = await testStream();
-    const spec: DecodeSpec = { batch: 1, numQoHeads: 2, numKvHeads: 1, headDim: 16, kvSeqLen: 40, dtype: 'FLOAT32', layout: 'BNSD', softmaxLse: false };
-    const c = buildDecodeCase(stream, spec, 34);
-    // Two query rows: the prefill family.
+    const spec: CaseSpec = { seed: 34, qSeqLen: 1, batch: 1, numQoHeads: 2, numKvHeads: 1, headDim: 16, kvSeqLen: 40, dtype: 'FLOAT32', layout: 'BNSD', lse: false };
+    const c = buildCase(stream, spec);
     // Two query rows of one head (the same 32 elements): the prefill family.
     const rows = { shape: [1, 1, 2, 16], strides: [32, 32, 16, 1] };
     const x: FiaInputs = {
@@ -175,8 +174,8 @@ describe('decode re-run with new lengths (setActualSeqLengthsKv)', () => {
     });
     const stream = createStream(device);
     aclrtSetDevice(device); // GetWorkspaceSize plans for the current device
-    const spec: DecodeSpec = { batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSND', kvLens: [100, 150] };
-    const c = buildDecodeCase(stream, spec, 35);
+    const spec: CaseSpec = { seed: 35, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSND', kvLens: [100, 150] };
+    const c = buildCase(stream, spec);
     const ex = fiaGetWorkspaceSize(c.inputs).executor!;
     // Steady pipelines first: a compile tier finishing between runs would (rightly) record again.
     expect(await ex.prepare()).toBe(ACLNN_SUCCESS);

@@ -1,7 +1,7 @@
 // The second phase's argument checks and the entry points' plumbing, without a GPU: every check
 // here runs before anything touches the device (fake buffers, a fake planning device).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { paddedByteLength, type DataType } from '../src/acl/dtype.js';
+import { paddedByteLength, type DataType } from '../src/codec/dtype.js';
 import {
   ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR, AclnnError, aclGetRecentErrMsg,
 } from '../src/acl/status.js';

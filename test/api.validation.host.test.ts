@@ -3,7 +3,7 @@
 // of accepted calls (every dtype row of §2). No GPU: tensors wrap fake buffers (size + usage only)
 // and planning runs against a fake current device (limits + features).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { paddedByteLength, type DataType } from '../src/acl/dtype.js';
+import { paddedByteLength, type DataType } from '../src/codec/dtype.js';
 import {
   ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, ACLNN_ERR_PARAM_NULLPTR, ACLNN_ERR_RUNTIME_ERROR,
   aclGetRecentErrMsg,

@@ -1,7 +1,7 @@
 // Host codecs (src/codec): f16/bf16 round-to-nearest-even, int8 rint/saturate, int4 nibble order,
 // device byte encodings, deq-scale words. Expected bit patterns are worked out in the comments.
 import { describe, expect, it } from 'vitest';
-import { paddedByteLength } from '../src/acl/dtype.js';
+import { paddedByteLength } from '../src/codec/dtype.js';
 import {
   bf16Bits, bf16FromBits, decodeValues, deqScaleValue, deqScaleWord, encodeValues, f16Bits, f16FromBits, f32Bits,
   f32FromBits, packInt4, quantizeInt8, rint, roundToBf16, roundToF16, saturateRound, unpackInt4,

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { paddedByteLength, type DataType } from '../src/acl/dtype.js';
+import { paddedByteLength, type DataType } from '../src/codec/dtype.js';
 import { aclCreateTensor, aclCreateTensorList, numel, type Tensor } from '../src/acl/tensor.js';
 import { INT_MAX, type FiaInputs } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';

@@ -17,7 +17,8 @@ import { planFia } from '../src/fia/plan.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { encodeDecode } from '../src/kernels/decode.js';
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
-import { checkAgainstReference, forwarding, placedTensor, randomValues, runAndCheck } from './helpers/placed.js';
+import { checkAgainstReference, forwarding, placedTensor, runAndCheck } from './helpers/placed.js';
+import { mulberry32, randomValues } from './helpers/cases.js';
 
 const MiB = 1 << 20;
 let stream: Stream;
@@ -37,7 +38,7 @@ afterAll(() => big?.destroy());
 /** A FLOAT16 tensor of `shape` at byte `byteOffset` (even) of the 200 MiB buffer, random values written. */
 function inBig(shape: number[], byteOffset: number, seed: number): Tensor {
   const n = shape.reduce((a, b) => a * b, 1);
-  const bytes = encodeValues('FLOAT16', randomValues(n, seed));
+  const bytes = encodeValues('FLOAT16', randomValues(mulberry32(seed), n, 'FLOAT16'));
   stream.queue.writeBuffer(big, byteOffset - (byteOffset % 4), (() => {
     // writeBuffer needs 4-byte aligned offsets and sizes: merge the tensor into aligned words.
     const lead = byteOffset % 4;
@@ -50,7 +51,7 @@ function inBig(shape: number[], byteOffset: number, seed: number): Tensor {
 
 function inputs(QS: number, key: Tensor, value: Tensor, D: number, out: Tensor): FiaInputs {
   return {
-    query: createTensor(stream, randomValues(QS * D, 5), [1, 1, QS, D], 'FLOAT16'),
+    query: createTensor(stream, randomValues(mulberry32(5), QS * D, 'FLOAT16'), [1, 1, QS, D], 'FLOAT16'),
     key: aclCreateTensorList([key]), value: aclCreateTensorList([value]),
     numHeads: 1, scaleValue: 1 / Math.sqrt(D), preTokens: 2147483647, nextTokens: 2147483647, inputLayout: 'BNSD',
     numKeyValueHeads: 1, sparseMode: 0, innerPrecise: 0, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false,
@@ -92,7 +93,7 @@ describe('K/V whose own range exceeds the binding limit', () => {
     const cache = aclCreateTensor([numBlocks, blockSize, H], 'FLOAT16', big);
     const x: FiaInputs = {
       ...inputs(1, cache, cache, H, createEmptyTensor(stream, [1, 1, 1, H], 'FLOAT16')),
-      inputLayout: 'BSH', query: createTensor(stream, randomValues(H, 3), [1, 1, H], 'FLOAT16'),
+      inputLayout: 'BSH', query: createTensor(stream, randomValues(mulberry32(3), H, 'FLOAT16'), [1, 1, H], 'FLOAT16'),
       attentionOut: createEmptyTensor(stream, [1, 1, H], 'FLOAT16'),
       blockTable: createTensor(stream, [0], [1, 1], 'INT32'), blockSize,
       actualSeqLengthsKv: { kind: 'intArray', values: [100] },
@@ -112,10 +113,10 @@ describe('decode over a dense K/V larger than one binding: bound per split', () 
       const qShape = layout === 'BNSD' ? [B, N, 1, D] : [B, 1, N * D];
       const kvShape = layout === 'BNSD' ? [B, KVN, S, D] : [B, S, KVN * D];
       const n = B * KVN * S * D;
-      const kv = (seed: number): Tensor => placedTensor(stream, kvShape, 'FLOAT16', 3 + seed, randomValues(n, seed));
+      const kv = (seed: number): Tensor => placedTensor(stream, kvShape, 'FLOAT16', 3 + seed, randomValues(mulberry32(seed), n, 'FLOAT16'));
       const x: FiaInputs = {
         ...inputs(1, kv(1), kv(2), D, placedTensor(stream, qShape, 'FLOAT16', 1)),
-        query: createTensor(stream, randomValues(B * N * D, 9), qShape, 'FLOAT16'),
+        query: createTensor(stream, randomValues(mulberry32(9), B * N * D, 'FLOAT16'), qShape, 'FLOAT16'),
         numHeads: N, numKeyValueHeads: KVN, inputLayout: layout,
       };
       const problem = normalize(x);

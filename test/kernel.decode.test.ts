@@ -1,11 +1,11 @@
 // Decode kernel (Q_S == 1) vs the float64 reference: hand-picked feature cases.
 import { describe, expect, it } from 'vitest';
+import { type CaseSpec, checkCase, DECODE_PATHS } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
-import { checkDecode, type DecodeSpec } from './decode-cases.js';
 
-const base: DecodeSpec = { batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 100, dtype: 'FLOAT32', layout: 'BNSD' };
+const base: CaseSpec = { seed: 1, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 100, dtype: 'FLOAT32', layout: 'BNSD' };
 
-const CASES: [string, Partial<DecodeSpec>][] = [
+const CASES: [string, Partial<CaseSpec>][] = [
   ['f32 BNSD GQA auto splits', {}],
   ['f32 one split', { numSplits: 1 }],
   ['f32 many splits', { numSplits: 7 }],
@@ -15,11 +15,10 @@ const CASES: [string, Partial<DecodeSpec>][] = [
 ];
 
 describe('decode kernel vs reference', () => {
-  for (const [variant, noSubgroups] of [['lanes', false], ['lanes', true], ['tiles', false]] as const) {
+  for (const path of DECODE_PATHS) {
     for (const [name, over] of CASES) {
-      it(`${variant}${noSubgroups ? ' (workgroup-memory merge)' : ''}: ${name}`, async () => {
-        const stream = await testStream();
-        expect(await checkDecode(stream, { ...base, variant, noSubgroups, ...over }, 1)).toBe('');
+      it(`${path.name}: ${name}`, async () => {
+        expect(await checkCase(await testStream(), { ...base, ...path.choices, ...over })).toBe('');
       });
     }
   }

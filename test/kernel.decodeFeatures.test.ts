@@ -1,11 +1,11 @@
 // Decode kernel vs reference: masks, pse, ragged lengths, left padding, tensor-list KV, edge rows.
 import { describe, expect, it } from 'vitest';
+import { type CaseSpec, checkCase, DECODE_PATHS } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
-import { checkDecode, type DecodeSpec } from './decode-cases.js';
 
-const base: DecodeSpec = { batch: 3, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 80, dtype: 'FLOAT32', layout: 'BSND' };
+const base: CaseSpec = { seed: 7, qSeqLen: 1, batch: 3, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 80, dtype: 'FLOAT32', layout: 'BSND' };
 
-const CASES: [string, Partial<DecodeSpec>][] = [
+const CASES: [string, Partial<CaseSpec>][] = [
   ['ragged kvLens incl. 0, many splits', { kvLens: [0, 37, 80], numSplits: 5 }],
   ['ragged kvLens, one split', { kvLens: [5, 0, 79], numSplits: 1 }],
   ['kvLens length 1 broadcasts', { kvLens: [41], numSplits: 3 }],
@@ -13,14 +13,14 @@ const CASES: [string, Partial<DecodeSpec>][] = [
   ['mask (B,1,KV_S) INT8, wider', { mask: { shape: 'B,1,S', dtype: 'INT8', density: 0.5, extraCols: 7 }, numSplits: 4 }],
   ['mask (1,1,1,KV_S) UINT8 broadcast', { mask: { shape: '1,1,1,S', dtype: 'UINT8', density: 0.4 } }],
   ['mask empties rows', { mask: { shape: 'B,S', dtype: 'BOOL', density: 0.985 }, kvLens: [3, 80, 2], numSplits: 2 }],
-  ['pse (B,N,1,KV_S) f16', { dtype: 'FLOAT16', pse: { batch: 'B' }, numSplits: 3 }],
-  ['pse (1,N,1,KV_S+pad) bf16', { dtype: 'BFLOAT16', pse: { batch: 1, extraCols: 5 }, layout: 'BSH' }],
+  ['pse (B,N,1,KV_S) f16', { dtype: 'FLOAT16', pse: { batch1: false }, numSplits: 3 }],
+  ['pse (1,N,1,KV_S+pad) bf16', { dtype: 'BFLOAT16', pse: { batch1: true, extraCols: 5 }, layout: 'BSH' }],
   ['kv left padding', { kvLens: [10, 70, 33], kvPad: 4, numSplits: 3 }],
   ['kv left padding negative pad', { kvLens: [10, 70, 33], kvPad: -3 }],
   ['kv left padding leaves the tensor', { kvLens: [10, 70, 33], kvPad: 20, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.2 } }],
-  ['tensor-list KV', { kvSeqLen: [17, 64, 5], layout: 'BNSD', numSplits: 2 }],
-  ['tensor-list KV with kvLens', { kvSeqLen: [17, 64, 5], layout: 'BSH', kvLens: [17, 30, 0], dtype: 'FLOAT16' }],
-  ['no softmaxLse', { softmaxLse: false, numSplits: 2 }],
+  ['tensor-list KV', { list: [17, 64, 5], layout: 'BNSD', numSplits: 2 }],
+  ['tensor-list KV with kvLens', { list: [17, 64, 5], layout: 'BSH', kvLens: [17, 30, 0], dtype: 'FLOAT16' }],
+  ['no softmaxLse', { lse: false, numSplits: 2 }],
   ['empty KV (S = 0): zeros, lse +Inf', { kvSeqLen: 0 }],
   ['D 512 f16 G 8', { dtype: 'FLOAT16', headDim: 512, numQoHeads: 8, numKvHeads: 1, batch: 1, kvSeqLen: 70 }],
   ['odd D f16 (combine with one split)', { dtype: 'FLOAT16', headDim: 7, numSplits: 1 }],
@@ -29,11 +29,10 @@ const CASES: [string, Partial<DecodeSpec>][] = [
 ];
 
 describe('decode features vs reference', () => {
-  for (const [variant, noSubgroups] of [['lanes', false], ['lanes', true], ['tiles', false]] as const) {
+  for (const path of DECODE_PATHS) {
     for (const [name, over] of CASES) {
-      it(`${variant}${noSubgroups ? ' (workgroup-memory merge)' : ''}: ${name}`, async () => {
-        const stream = await testStream();
-        expect(await checkDecode(stream, { ...base, variant, noSubgroups, ...over }, 7)).toBe('');
+      it(`${path.name}: ${name}`, async () => {
+        expect(await checkCase(await testStream(), { ...base, ...path.choices, ...over })).toBe('');
       });
     }
   }

@@ -3,35 +3,35 @@
 import { describe, expect, it } from 'vitest';
 import { ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
 import type { Layout } from '../src/problem/problem.js';
-import { checkDecode, type DecodeSpec, type FloatType, type MaskShape, mulberry32 } from './decode-cases.js';
+import { type CaseSpec, checkCase, type FloatDtype, type MaskShape, mulberry32 } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
 const int = (r: () => number, lo: number, hi: number): number => lo + Math.floor(r() * (hi - lo + 1));
 
-/** A random valid decode spec (seeded). */
-export function randomSpec(seed: number): DecodeSpec {
+/** A random valid decode case (seeded). */
+export function randomSpec(seed: number): CaseSpec {
   const r = mulberry32(seed * 7919 + 17);
   const layout = pick<Layout>(r, ['BSH', 'BSND', 'BNSD', 'BNSD_BSND']);
-  const dtype = pick<FloatType>(r, ['FLOAT32', 'FLOAT16', 'BFLOAT16']);
+  const dtype = pick<FloatDtype>(r, ['FLOAT32', 'FLOAT16', 'BFLOAT16']);
   const numKvHeads = int(r, 1, 3);
   const groupSize = pick(r, [1, 1, 2, 3, 4, 8]);
   const headDim = layout === 'BNSD_BSND' ? pick(r, [16, 32, 64]) : pick(r, [4, 8, 16, 24, 40, 64, 96, 128, 5]);
   const batch = int(r, 1, 4);
   const list = layout !== 'BNSD_BSND' && r() < 0.15;
   const maxS = pick(r, [1, 9, 64, 130, 300]);
-  const kvSeqLen = list ? Array.from({ length: batch }, () => int(r, 1, maxS)) : maxS;
+  const lists = list ? Array.from({ length: batch }, () => int(r, 1, maxS)) : null;
   const ragged = r() < 0.5;
-  const kvLens = ragged ? Array.from({ length: batch }, (_, b) => int(r, 0, list ? (kvSeqLen as number[])[b]! : maxS)) : null;
+  const kvLens = ragged ? Array.from({ length: batch }, (_, b) => int(r, 0, lists ? lists[b]! : maxS)) : null;
   const leftPad = !list && ragged && r() < 0.3;
-  const spec: DecodeSpec = {
-    batch, numQoHeads: numKvHeads * groupSize, numKvHeads, headDim, kvSeqLen, dtype, layout, kvLens,
+  const spec: CaseSpec = {
+    seed, batch, numQoHeads: numKvHeads * groupSize, numKvHeads, headDim, qSeqLen: 1, kvSeqLen: maxS, list: lists, dtype, layout, kvLens,
     numSplits: pick(r, [undefined, 1, 2, 3, 8]),
-    softmaxLse: r() < 0.85,
+    lse: r() < 0.85,
     variant: pick(r, ['lanes', 'lanes', 'tiles'] as const),
     noSubgroups: r() < 0.3,
   };
-  if (list && kvLens) spec.kvLens = kvLens.map((l, b) => Math.min(l, (kvSeqLen as number[])[b]!));
+  if (lists && kvLens) spec.kvLens = kvLens.map((l, b) => Math.min(l, lists[b]!));
   if (leftPad) spec.kvPad = int(r, -2, 6);
   if (r() < 0.35) {
     spec.mask = {
@@ -39,21 +39,22 @@ export function randomSpec(seed: number): DecodeSpec {
       dtype: pick(r, ['BOOL', 'INT8', 'UINT8'] as const), density: pick(r, [0.1, 0.5, 0.95]), extraCols: pick(r, [0, 3]),
     };
   }
-  if (r() < 0.3 && headDim % 16 === 0) spec.pse = { batch: pick(r, [1, 'B'] as const), extraCols: pick(r, [0, 2]) };
+  if (r() < 0.3 && headDim % 16 === 0) spec.pse = { batch1: pick(r, [true, false]), extraCols: pick(r, [0, 2]) };
   // K/V storage through the KV source: paged, shared prefix, INT8/INT4 antiquant (16-bit queries).
-  const plain = !list && !leftPad && typeof kvSeqLen === 'number';
+  const plain = !list && !leftPad;
   const feature = r();
   if (plain && dtype !== 'FLOAT32' && feature < 0.2 && layout !== 'BNSD_BSND') {
-    spec.paged = { blockSize: pick(r, [16, 32]), cache: layout === 'BNSD' ? pick(r, ['BSH', 'BNSD'] as const) : 'BSH', badIds: r() < 0.3 };
+    spec.paged = { blockSize: pick(r, [16, 32]), cache: layout === 'BNSD' ? pick(r, ['BSH', 'BNSD'] as const) : 'BSH', spare: 2, invalid: r() < 0.3 };
     spec.kvLens ??= Array.from({ length: batch }, () => int(r, 0, maxS));
   } else if (plain && feature < 0.35) {
-    spec.prefix = { S: int(r, 1, 40), P: pick(r, [0, 1, 5]) };
-    spec.prefix.P = Math.min(spec.prefix.P, spec.prefix.S);
+    const rows = int(r, 1, 40);
+    const used = Math.min(pick(r, [0, 1, 5]), rows);
+    spec.prefix = { rows, len: used === 0 ? null : used };
   }
   if (dtype !== 'FLOAT32' && !list && !leftPad && layout !== 'BNSD_BSND' && r() < 0.3) {
     const kv = headDim % 64 === 0 && r() < 0.4 ? 'INT4' : 'INT8';
     const mode = pick(r, kv === 'INT4' ? [0, 1, 3] as const : [0, 1, 2, 3] as const);
-    spec.quant = { kv, kMode: mode, vMode: mode, offset: r() < 0.5 };
+    spec.antiquant = { kv, kMode: mode, vMode: mode, offset: r() < 0.5 };
   }
   return spec;
 }
@@ -69,7 +70,7 @@ describe('decode randomized matrix', () => {
       const spec = randomSpec(seed);
       let msg: string;
       try {
-        msg = await checkDecode(stream, spec, seed);
+        msg = await checkCase(stream, spec);
       } catch (e) {
         // The generator draws features independently; combinations the operator rejects (161002) are skipped.
         if (e instanceof AclnnError && e.status === ACLNN_ERR_PARAM_INVALID) continue;

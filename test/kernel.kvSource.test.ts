@@ -5,7 +5,7 @@
 // INT4 modes 0/1/3 and the mix). Inputs go through validate + normalize, so the ParamIndex under
 // test is the one the operator builds. Tolerance: f32 dequant vs float64, 4 ulp relative.
 import { describe, expect, it } from 'vitest';
-import type { DataType } from '../src/acl/dtype.js';
+import type { DataType } from '../src/codec/dtype.js';
 import type { Stream } from '../src/acl/stream.js';
 import {
   aclCreateIntArray, aclCreateTensor, aclCreateTensorList, createBuffer, createEmptyTensor, numel, type Tensor,
@@ -23,35 +23,32 @@ import {
 import { getPipeline, specKey, UniformBlock } from '../src/kernels/shader.js';
 import { batchWindow, gatherKv } from '../src/reference/index.js';
 import { testStream } from './helpers/gpu.js';
-import { rng } from './helpers/prefillCase.js';
+import { type CaseSpec, mulberry32 } from './helpers/cases.js';
 
 type KvDtype = 'FLOAT16' | 'BFLOAT16' | 'FLOAT32' | 'INT8' | 'INT4';
 
-interface KvCase {
+/**
+ * A KV-source case: the shape fields of CaseSpec (test/helpers/cases.ts), and what only this unit
+ * test sets: storage offsets (`lead`), block tables given entry by entry, combined mode 1, the K/V
+ * dtype apart from the query's. kvSeqLen: dense KV rows (paged: ignored).
+ */
+interface KvCase extends Pick<CaseSpec, 'seed' | 'layout' | 'batch' | 'numQoHeads' | 'numKvHeads' | 'headDim' | 'qSeqLen' | 'kvSeqLen'> {
   name: string;
-  seed: number;
-  layout: Layout;
-  B: number;
-  N: number;
-  KVN: number;
-  D: number;
-  Qs: number;
-  /** Dense KV rows (paged: ignored). */
-  KVs: number;
   kv: KvDtype;
   query?: 'FLOAT16' | 'BFLOAT16' | 'FLOAT32';
   kvLens?: number[];
   kvPad?: number;
   /** Paged KV: table rows are given explicitly (ids outside [0, numBlocks) allowed). */
   paged?: { blockSize: number; numBlocks: number; cache: 'BSH' | 'BNSD'; table: number[][] };
-  prefix?: { S: number; P: number };
+  /** Shared prefix rows and actualSharedPrefixLen. */
+  prefix?: { rows: number; len: number };
   /** Combined antiquantScale/Offset (leading 2). */
   combined?: { mode: 0 | 1; perTensor?: boolean; offset: boolean };
   /** Separate key/value params. perTensor: mode 0 shape (1). */
   separate?: { kMode: number; vMode: number; offset: boolean; perTensor?: boolean };
   /** Storage offset (elements of the tensor's dtype) given to K/V, prefix and parameter tensors. */
   lead?: number;
-  /** Tensor-list KV: rows of each batch's tensor (KVs then only sizes per-token scales). */
+  /** Tensor-list KV: rows of each batch's tensor (kvSeqLen then only sizes per-token scales). */
   list?: number[];
 }
 
@@ -101,30 +98,30 @@ function storageOf(layout: Layout): StorageLayout {
 
 /** Builds the operator inputs of a case (values seeded), validated like the operator does. */
 function buildInputs(stream: Stream, c: KvCase): FiaInputs {
-  const r = rng(c.seed);
+  const r = mulberry32(c.seed);
   const st = storageOf(c.layout);
   const lead = c.lead ?? 0;
   const qDtype = c.query ?? (c.kv === 'BFLOAT16' || c.kv === 'FLOAT32' ? c.kv : 'FLOAT16');
-  const qShape = shapeOf(st, { batch: c.B, heads: c.N, seq: c.Qs, headDim: c.D });
+  const qShape = shapeOf(st, { batch: c.batch, heads: c.numQoHeads, seq: c.qSeqLen, headDim: c.headDim });
   const query = tensorWithLead(stream, new Array<number>(numel(qShape)).fill(0), qShape, qDtype, 0);
-  const outShape = shapeOf(c.layout === 'BNSD_BSND' ? 'BSND' : st, { batch: c.B, heads: c.N, seq: c.Qs, headDim: c.D });
+  const outShape = shapeOf(c.layout === 'BNSD_BSND' ? 'BSND' : st, { batch: c.batch, heads: c.numQoHeads, seq: c.qSeqLen, headDim: c.headDim });
   const attentionOut = createEmptyTensor(stream, outShape, qDtype);
 
   let kvShape: number[];
   if (c.paged) {
     const { blockSize: bs, numBlocks, cache } = c.paged;
-    kvShape = cache === 'BSH' ? [numBlocks, bs, c.KVN * c.D] : [numBlocks, c.KVN, bs, c.D];
+    kvShape = cache === 'BSH' ? [numBlocks, bs, c.numKvHeads * c.headDim] : [numBlocks, c.numKvHeads, bs, c.headDim];
   } else {
-    kvShape = shapeOf(st, { batch: c.B, heads: c.KVN, seq: c.KVs, headDim: c.D });
+    kvShape = shapeOf(st, { batch: c.batch, heads: c.numKvHeads, seq: c.kvSeqLen, headDim: c.headDim });
   }
   const lists = c.list ?? [0];
-  const shapeOfList = (rows: number): number[] => (c.list ? shapeOf(st, { batch: 1, heads: c.KVN, seq: rows, headDim: c.D }) : kvShape);
+  const shapeOfList = (rows: number): number[] => (c.list ? shapeOf(st, { batch: 1, heads: c.numKvHeads, seq: rows, headDim: c.headDim }) : kvShape);
   const keys = lists.map((rows) => kvTensor(stream, r, c.kv, shapeOfList(rows), lead));
   const values = lists.map((rows) => kvTensor(stream, r, c.kv, shapeOfList(rows), lead));
   const inputs: FiaInputs = {
     query, key: aclCreateTensorList(keys), value: aclCreateTensorList(values),
-    numHeads: c.N, scaleValue: 1, preTokens: 2147483647, nextTokens: 2147483647, inputLayout: c.layout,
-    numKeyValueHeads: c.KVN, sparseMode: 0, innerPrecise: 1, blockSize: c.paged?.blockSize ?? 0,
+    numHeads: c.numQoHeads, scaleValue: 1, preTokens: 2147483647, nextTokens: 2147483647, inputLayout: c.layout,
+    numKeyValueHeads: c.numKvHeads, sparseMode: 0, innerPrecise: 1, blockSize: c.paged?.blockSize ?? 0,
     antiquantMode: c.combined?.mode ?? 0, softmaxLseFlag: false,
     keyAntiquantMode: c.separate?.kMode ?? 0, valueAntiquantMode: c.separate?.vMode ?? 0,
     attentionOut,
@@ -133,16 +130,16 @@ function buildInputs(stream: Stream, c: KvCase): FiaInputs {
   if (c.kvPad !== undefined) inputs.kvPaddingSize = int64Tensor(stream, c.kvPad);
   if (c.paged) {
     const flat = c.paged.table.flat();
-    inputs.blockTable = tensorWithLead(stream, flat, [c.B, c.paged.table[0]!.length], 'INT32', 0);
+    inputs.blockTable = tensorWithLead(stream, flat, [c.batch, c.paged.table[0]!.length], 'INT32', 0);
   }
   if (c.prefix) {
-    const pShape = shapeOf(st, { batch: 1, heads: c.KVN, seq: c.prefix.S, headDim: c.D });
+    const pShape = shapeOf(st, { batch: 1, heads: c.numKvHeads, seq: c.prefix.rows, headDim: c.headDim });
     inputs.keySharedPrefix = kvTensor(stream, r, c.kv, pShape, lead);
     inputs.valueSharedPrefix = kvTensor(stream, r, c.kv, pShape, lead);
-    inputs.actualSharedPrefixLen = aclCreateIntArray([c.prefix.P]);
+    inputs.actualSharedPrefixLen = aclCreateIntArray([c.prefix.len]);
   }
   // Per-token scale rows hold P + KV_S positions (prefix first); one spare.
-  const tokenS = (c.prefix?.P ?? 0) + c.KVs + 1;
+  const tokenS = (c.prefix?.len ?? 0) + c.kvSeqLen + 1;
   const scaleValues = (n: number): number[] => Array.from({ length: n }, () => 0.01 + r() * 0.2);
   const offsetValues = (n: number): number[] => Array.from({ length: n }, () => Math.round((r() * 6 - 3) * 64) / 64);
   const param = (shape: number[], dtype: DataType, offset: boolean): [Tensor, Tensor | null] => [
@@ -150,7 +147,7 @@ function buildInputs(stream: Stream, c: KvCase): FiaInputs {
     offset ? tensorWithLead(stream, offsetValues(numel(shape)), shape, dtype, lead) : null,
   ];
   if (c.combined) {
-    const shape = c.combined.mode === 1 ? [2, c.B, tokenS] : c.combined.perTensor ? [2] : [2, c.KVN, c.D];
+    const shape = c.combined.mode === 1 ? [2, c.batch, tokenS] : c.combined.perTensor ? [2] : [2, c.numKvHeads, c.headDim];
     const [s, o] = param(shape, c.combined.mode === 1 ? 'FLOAT32' : qDtype, c.combined.offset);
     inputs.antiquantScale = s;
     inputs.antiquantOffset = o;
@@ -160,12 +157,12 @@ function buildInputs(stream: Stream, c: KvCase): FiaInputs {
       const bs = c.paged?.blockSize ?? 0;
       const nb = c.paged?.numBlocks ?? 0;
       switch (mode) {
-        case 0: return [c.separate!.perTensor ? [1] : c.Qs === 1 ? [1, c.KVN, c.D] : [c.KVN, c.D], qDtype];
-        case 1: return [[c.B, tokenS], 'FLOAT32'];
-        case 2: return [[c.KVN], qDtype];
-        case 3: return [[c.B, c.KVN, tokenS], 'FLOAT32'];
+        case 0: return [c.separate!.perTensor ? [1] : c.qSeqLen === 1 ? [1, c.numKvHeads, c.headDim] : [c.numKvHeads, c.headDim], qDtype];
+        case 1: return [[c.batch, tokenS], 'FLOAT32'];
+        case 2: return [[c.numKvHeads], qDtype];
+        case 3: return [[c.batch, c.numKvHeads, tokenS], 'FLOAT32'];
         case 4: return [[nb, bs], 'FLOAT32'];
-        default: return [[nb, c.KVN, bs], 'FLOAT32'];
+        default: return [[nb, c.numKvHeads, bs], 'FLOAT32'];
       }
     };
     const [ks, kd] = shapeFor(c.separate.kMode);
@@ -309,7 +306,7 @@ async function checkCase(c: KvCase): Promise<void> {
 
 /** Block table rows of `perSeq` entries: a seeded permutation of 0..numBlocks-1, row-major. */
 function shuffledTable(seed: number, B: number, perSeq: number, numBlocks: number): number[][] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const ids = Array.from({ length: numBlocks }, (_, i) => i);
   for (let i = ids.length - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));
@@ -327,54 +324,54 @@ const table = (seed: number, bad: number): number[][] => {
 
 const CASES: KvCase[] = [
   // Dense float.
-  { name: 'dense f16 BNSD decode', seed: 1, layout: 'BNSD', B: 2, N: 4, KVN: 2, D: 16, Qs: 1, KVs: 9, kv: 'FLOAT16', kvLens: [9, 5] },
-  { name: 'dense bf16 BSH prefill, odd storage offsets', seed: 2, layout: 'BSH', B: 2, N: 2, KVN: 2, D: 16, Qs: 3, KVs: 7, kv: 'BFLOAT16', lead: 1 },
-  { name: 'dense f32 BSND decode, left padding', seed: 3, layout: 'BSND', B: 2, N: 2, KVN: 1, D: 4, Qs: 1, KVs: 10, kv: 'FLOAT32', kvLens: [3, 6], kvPad: 2 },
-  { name: 'dense f16 BNSD_BSND prefill, left padding', seed: 4, layout: 'BNSD_BSND', B: 2, N: 2, KVN: 2, D: 16, Qs: 2, KVs: 8, kv: 'FLOAT16', kvLens: [5, 1], kvPad: 1 },
+  { name: 'dense f16 BNSD decode', seed: 1, layout: 'BNSD', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, qSeqLen: 1, kvSeqLen: 9, kv: 'FLOAT16', kvLens: [9, 5] },
+  { name: 'dense bf16 BSH prefill, odd storage offsets', seed: 2, layout: 'BSH', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, qSeqLen: 3, kvSeqLen: 7, kv: 'BFLOAT16', lead: 1 },
+  { name: 'dense f32 BSND decode, left padding', seed: 3, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 1, headDim: 4, qSeqLen: 1, kvSeqLen: 10, kv: 'FLOAT32', kvLens: [3, 6], kvPad: 2 },
+  { name: 'dense f16 BNSD_BSND prefill, left padding', seed: 4, layout: 'BNSD_BSND', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, qSeqLen: 2, kvSeqLen: 8, kv: 'FLOAT16', kvLens: [5, 1], kvPad: 1 },
   // Paged (bad id 9 ≥ numBlocks; -1 in the spare entry of batch 0 is never reached).
   {
-    name: 'paged BSH cache f16 decode, shuffled table, bad id', seed: 5, layout: 'BSH', B: 2, N: 4, KVN: 2, D: 8, Qs: 1, KVs: 48, kv: 'FLOAT16',
+    name: 'paged BSH cache f16 decode, shuffled table, bad id', seed: 5, layout: 'BSH', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 48, kv: 'FLOAT16',
     kvLens: [40, 37], paged: { blockSize: 16, numBlocks: 8, cache: 'BSH', table: table(5, 9) },
   },
   {
-    name: 'paged BNSD cache bf16 decode, negative id', seed: 6, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 16, Qs: 1, KVs: 48, kv: 'BFLOAT16',
+    name: 'paged BNSD cache bf16 decode, negative id', seed: 6, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, qSeqLen: 1, kvSeqLen: 48, kv: 'BFLOAT16',
     kvLens: [33, 48], paged: { blockSize: 16, numBlocks: 8, cache: 'BNSD', table: table(6, -1) },
   },
   {
-    name: 'paged BSH cache f16 prefill', seed: 7, layout: 'BSND', B: 2, N: 2, KVN: 1, D: 16, Qs: 2, KVs: 384, kv: 'FLOAT16',
+    name: 'paged BSH cache f16 prefill', seed: 7, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 1, headDim: 16, qSeqLen: 2, kvSeqLen: 384, kv: 'FLOAT16',
     kvLens: [130, 200], paged: { blockSize: 128, numBlocks: 5, cache: 'BSH', table: [[3, 0, -1], [1, 4, 2]] },
   },
   // Shared prefix.
-  { name: 'prefix BSND decode, Skv 0 batch', seed: 8, layout: 'BSND', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 5, kv: 'FLOAT16', kvLens: [5, 0], prefix: { S: 6, P: 4 } },
-  { name: 'prefix BNSD prefill bf16, odd offsets', seed: 9, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 16, Qs: 4, KVs: 3, kv: 'BFLOAT16', prefix: { S: 5, P: 3 }, lead: 1 },
+  { name: 'prefix BSND decode, Skv 0 batch', seed: 8, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 5, kv: 'FLOAT16', kvLens: [5, 0], prefix: { rows: 6, len: 4 } },
+  { name: 'prefix BNSD prefill bf16, odd offsets', seed: 9, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 16, qSeqLen: 4, kvSeqLen: 3, kv: 'BFLOAT16', prefix: { rows: 5, len: 3 }, lead: 1 },
   // INT8 antiquant, combined params.
-  { name: 'INT8 combined mode 0 per-channel + offset, BSH decode', seed: 10, layout: 'BSH', B: 2, N: 4, KVN: 2, D: 16, Qs: 1, KVs: 6, kv: 'INT8', combined: { mode: 0, offset: true }, lead: 3 },
-  { name: 'INT8 combined mode 0 per-tensor, prefill', seed: 11, layout: 'BNSD', B: 1, N: 2, KVN: 2, D: 32, Qs: 3, KVs: 7, kv: 'INT8', combined: { mode: 0, perTensor: true, offset: false } },
-  { name: 'INT8 combined mode 1 + offset, left padding', seed: 12, layout: 'BSND', B: 2, N: 2, KVN: 1, D: 8, Qs: 1, KVs: 9, kv: 'INT8', kvLens: [4, 6], kvPad: 1, combined: { mode: 1, offset: true } },
+  { name: 'INT8 combined mode 0 per-channel + offset, BSH decode', seed: 10, layout: 'BSH', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 16, qSeqLen: 1, kvSeqLen: 6, kv: 'INT8', combined: { mode: 0, offset: true }, lead: 3 },
+  { name: 'INT8 combined mode 0 per-tensor, prefill', seed: 11, layout: 'BNSD', batch: 1, numQoHeads: 2, numKvHeads: 2, headDim: 32, qSeqLen: 3, kvSeqLen: 7, kv: 'INT8', combined: { mode: 0, perTensor: true, offset: false } },
+  { name: 'INT8 combined mode 1 + offset, left padding', seed: 12, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 1, headDim: 8, qSeqLen: 1, kvSeqLen: 9, kv: 'INT8', kvLens: [4, 6], kvPad: 1, combined: { mode: 1, offset: true } },
   // INT8 antiquant, separate params.
-  { name: 'INT8 mode 0 per-channel + offset, f16 params at odd offsets', seed: 13, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 5, kv: 'INT8', separate: { kMode: 0, vMode: 0, offset: true }, lead: 1 },
-  { name: 'INT8 mode 0 per-tensor', seed: 14, layout: 'BSH', B: 1, N: 2, KVN: 1, D: 8, Qs: 1, KVs: 6, kv: 'INT8', separate: { kMode: 0, vMode: 0, offset: true, perTensor: true } },
-  { name: 'INT8 mode 1 + offset with a prefix', seed: 15, layout: 'BSND', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 4, kv: 'INT8', kvLens: [4, 2], prefix: { S: 3, P: 3 }, separate: { kMode: 1, vMode: 1, offset: true } },
-  { name: 'INT8 mode 2', seed: 16, layout: 'BNSD', B: 2, N: 4, KVN: 2, D: 8, Qs: 1, KVs: 5, kv: 'INT8', separate: { kMode: 2, vMode: 2, offset: true } },
-  { name: 'INT8 mode 3, left padding', seed: 17, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 7, kv: 'INT8', kvLens: [3, 5], kvPad: 2, separate: { kMode: 3, vMode: 3, offset: false } },
+  { name: 'INT8 mode 0 per-channel + offset, f16 params at odd offsets', seed: 13, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 5, kv: 'INT8', separate: { kMode: 0, vMode: 0, offset: true }, lead: 1 },
+  { name: 'INT8 mode 0 per-tensor', seed: 14, layout: 'BSH', batch: 1, numQoHeads: 2, numKvHeads: 1, headDim: 8, qSeqLen: 1, kvSeqLen: 6, kv: 'INT8', separate: { kMode: 0, vMode: 0, offset: true, perTensor: true } },
+  { name: 'INT8 mode 1 + offset with a prefix', seed: 15, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 4, kv: 'INT8', kvLens: [4, 2], prefix: { rows: 3, len: 3 }, separate: { kMode: 1, vMode: 1, offset: true } },
+  { name: 'INT8 mode 2', seed: 16, layout: 'BNSD', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 5, kv: 'INT8', separate: { kMode: 2, vMode: 2, offset: true } },
+  { name: 'INT8 mode 3, left padding', seed: 17, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 7, kv: 'INT8', kvLens: [3, 5], kvPad: 2, separate: { kMode: 3, vMode: 3, offset: false } },
   {
-    name: 'INT8 mode 4, paged BSH', seed: 18, layout: 'BSH', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 96, kv: 'INT8',
+    name: 'INT8 mode 4, paged BSH', seed: 18, layout: 'BSH', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 96, kv: 'INT8',
     kvLens: [70, 64], paged: { blockSize: 32, numBlocks: 8, cache: 'BSH', table: table(18, 8) }, separate: { kMode: 4, vMode: 4, offset: true },
   },
   {
-    name: 'INT8 mode 5, paged BNSD', seed: 19, layout: 'BNSD', B: 2, N: 4, KVN: 2, D: 8, Qs: 1, KVs: 96, kv: 'INT8',
+    name: 'INT8 mode 5, paged BNSD', seed: 19, layout: 'BNSD', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 96, kv: 'INT8',
     kvLens: [96, 40], paged: { blockSize: 32, numBlocks: 8, cache: 'BNSD', table: table(19, -5) }, separate: { kMode: 5, vMode: 5, offset: false },
   },
-  { name: 'INT8 key mode 0 + value mode 1', seed: 20, layout: 'BSND', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 6, kv: 'INT8', kvLens: [6, 3], separate: { kMode: 0, vMode: 1, offset: false } },
-  { name: 'INT8 key mode 0 + value mode 1 + offsets', seed: 21, layout: 'BNSD', B: 1, N: 2, KVN: 1, D: 16, Qs: 1, KVs: 5, kv: 'INT8', separate: { kMode: 0, vMode: 1, offset: true } },
+  { name: 'INT8 key mode 0 + value mode 1', seed: 20, layout: 'BSND', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 6, kv: 'INT8', kvLens: [6, 3], separate: { kMode: 0, vMode: 1, offset: false } },
+  { name: 'INT8 key mode 0 + value mode 1 + offsets', seed: 21, layout: 'BNSD', batch: 1, numQoHeads: 2, numKvHeads: 1, headDim: 16, qSeqLen: 1, kvSeqLen: 5, kv: 'INT8', separate: { kMode: 0, vMode: 1, offset: true } },
   // Tensor-list KV (one dispatch per batch).
-  { name: 'tensor list f16 BSND', seed: 26, layout: 'BSND', B: 3, N: 2, KVN: 1, D: 8, Qs: 1, KVs: 7, kv: 'FLOAT16', list: [7, 2, 5] },
-  { name: 'tensor list INT8 mode 1 + offset, BNSD', seed: 27, layout: 'BNSD', B: 2, N: 2, KVN: 2, D: 8, Qs: 1, KVs: 6, kv: 'INT8', list: [6, 3], separate: { kMode: 1, vMode: 1, offset: true } },
+  { name: 'tensor list f16 BSND', seed: 26, layout: 'BSND', batch: 3, numQoHeads: 2, numKvHeads: 1, headDim: 8, qSeqLen: 1, kvSeqLen: 7, kv: 'FLOAT16', list: [7, 2, 5] },
+  { name: 'tensor list INT8 mode 1 + offset, BNSD', seed: 27, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 8, qSeqLen: 1, kvSeqLen: 6, kv: 'INT8', list: [6, 3], separate: { kMode: 1, vMode: 1, offset: true } },
   // INT4 antiquant (INT32 words).
-  { name: 'INT4 mode 0 per-channel + offset, BSH', seed: 22, layout: 'BSH', B: 2, N: 2, KVN: 2, D: 64, Qs: 1, KVs: 5, kv: 'INT4', separate: { kMode: 0, vMode: 0, offset: true } },
-  { name: 'INT4 mode 1, BNSD, storage offsets', seed: 23, layout: 'BNSD', B: 2, N: 2, KVN: 1, D: 64, Qs: 1, KVs: 6, kv: 'INT4', kvLens: [6, 4], separate: { kMode: 1, vMode: 1, offset: true }, lead: 2 },
-  { name: 'INT4 mode 3, BSND', seed: 24, layout: 'BSND', B: 2, N: 4, KVN: 2, D: 64, Qs: 1, KVs: 4, kv: 'INT4', separate: { kMode: 3, vMode: 3, offset: false } },
-  { name: 'INT4 key mode 0 + value mode 1', seed: 25, layout: 'BNSD', B: 1, N: 2, KVN: 2, D: 64, Qs: 1, KVs: 5, kv: 'INT4', separate: { kMode: 0, vMode: 1, offset: true } },
+  { name: 'INT4 mode 0 per-channel + offset, BSH', seed: 22, layout: 'BSH', batch: 2, numQoHeads: 2, numKvHeads: 2, headDim: 64, qSeqLen: 1, kvSeqLen: 5, kv: 'INT4', separate: { kMode: 0, vMode: 0, offset: true } },
+  { name: 'INT4 mode 1, BNSD, storage offsets', seed: 23, layout: 'BNSD', batch: 2, numQoHeads: 2, numKvHeads: 1, headDim: 64, qSeqLen: 1, kvSeqLen: 6, kv: 'INT4', kvLens: [6, 4], separate: { kMode: 1, vMode: 1, offset: true }, lead: 2 },
+  { name: 'INT4 mode 3, BSND', seed: 24, layout: 'BSND', batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 64, qSeqLen: 1, kvSeqLen: 4, kv: 'INT4', separate: { kMode: 3, vMode: 3, offset: false } },
+  { name: 'INT4 key mode 0 + value mode 1', seed: 25, layout: 'BNSD', batch: 1, numQoHeads: 2, numKvHeads: 2, headDim: 64, qSeqLen: 1, kvSeqLen: 5, kv: 'INT4', separate: { kMode: 0, vMode: 1, offset: true } },
 ];
 
 describe('KV source vs reference gatherKv', () => {

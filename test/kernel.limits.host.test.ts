@@ -2,18 +2,18 @@
 // fake devices whose maxComputeWorkgroupsPerDimension / maxStorageBufferBindingSize are tiny, so
 // the folding and the up-front rejections are exercised with small shapes.
 import { describe, expect, it } from 'vitest';
-import type { DataType } from '../src/acl/dtype.js';
+import type { DataType } from '../src/codec/dtype.js';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, aclGetRecentErrMsg } from '../src/acl/status.js';
 import { aclrtSetDevice } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensor, aclCreateTensorList, type Tensor } from '../src/acl/tensor.js';
-import { paddedByteLength } from '../src/acl/dtype.js';
+import { paddedByteLength } from '../src/codec/dtype.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { tensorRange } from '../src/kernels/binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from '../src/kernels/caps.js';
 import { decodeBatchRuns, planDecode } from '../src/kernels/decode.js';
 import { planPrefill, prefillBatchRuns } from '../src/kernels/prefill.js';
-import { makeProblem } from './helpers/makeProblem.js';
+import { makeProblem } from './helpers/cases.js';
 
 const CAPS2: DeviceCaps = { ...DEFAULT_CAPS, maxWorkgroupStorageBytes: 32768, maxWorkgroupsPerDimension: 2 };
 

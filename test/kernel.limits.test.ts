@@ -4,14 +4,14 @@
 // fake limit of 2 workgroups per dimension, every dispatch recorded and checked against it.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { aclrtSetDevice, type Stream } from '../src/acl/stream.js';
-import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf, type DeviceCaps } from '../src/kernels/caps.js';
 import { layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
+import { buildCase } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
-import { customExecutor, randomValues, runAndCheck } from './helpers/placed.js';
+import { customExecutor, runAndCheck } from './helpers/placed.js';
 
 let stream: Stream;
 beforeAll(async () => {
@@ -19,20 +19,11 @@ beforeAll(async () => {
   aclrtSetDevice(stream.device);
 });
 
-/** BNSD FLOAT16 inputs with random data. */
+/** BNSD FLOAT16 inputs with seeded data, no softmaxLse. */
 function build(B: number, N: number, KVN: number, QS: number, KVS: number, D: number, seed = 1): FiaInputs {
-  const qShape = [B, N, QS, D];
-  const kvShape = [B, KVN, KVS, D];
-  const n = (s: number[]): number => s.reduce((a, b) => a * b, 1);
-  return {
-    query: createTensor(stream, randomValues(n(qShape), seed), qShape, 'FLOAT16'),
-    key: aclCreateTensorList([createTensor(stream, randomValues(n(kvShape), seed + 1), kvShape, 'FLOAT16')]),
-    value: aclCreateTensorList([createTensor(stream, randomValues(n(kvShape), seed + 2), kvShape, 'FLOAT16')]),
-    numHeads: N, scaleValue: 1 / Math.sqrt(D), preTokens: 2147483647, nextTokens: 2147483647, inputLayout: 'BNSD',
-    numKeyValueHeads: KVN, sparseMode: 0, innerPrecise: 0, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false,
-    keyAntiquantMode: 0, valueAntiquantMode: 0,
-    attentionOut: createEmptyTensor(stream, qShape, 'FLOAT16'), softmaxLse: null,
-  };
+  return buildCase(stream, {
+    seed, batch: B, numQoHeads: N, numKvHeads: KVN, qSeqLen: QS, kvSeqLen: KVS, headDim: D, layout: 'BNSD', dtype: 'FLOAT16', lse: false,
+  }).inputs;
 }
 
 const within = (dispatches: number[][], max: number): void => {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createTensor, readTensor } from '../src/acl/tensor.js';
 import { mergeAttentionStates } from '../src/kernels/merge.js';
 import { compareOutputs, mergeStatesReference, rounderFor } from '../src/reference/index.js';
-import { mulberry32 } from './decode-cases.js';
+import { mulberry32 } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 type FloatType = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';

@@ -6,15 +6,11 @@ import { describe, expect, it } from 'vitest';
 import type { Stream } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensorList, createTensor, readTensor, type Tensor } from '../src/acl/tensor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
+import type { DecodePlan } from '../src/kernels/decode.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
-import { capsOf } from '../src/kernels/caps.js';
-import type { DecodePlanOptions } from '../src/kernels/decode.js';
-import { encodePrefill, layoutPrefillWorkspace, planPrefill } from '../src/kernels/prefill.js';
-import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
-import { mulberry32 } from '../src/reference/random.js';
-import { runDecode } from './decode-cases.js';
+import { type KernelRun, mulberry32, type PlanChoices, randomValues, runKernel } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 const f32 = (stream: Stream, v: ArrayLike<number>, shape: number[], label: string): Tensor =>
@@ -51,25 +47,9 @@ function inputsOf(stream: Stream, c: Case): FiaInputs {
   } as FiaInputs;
 }
 
-async function runPrefill(stream: Stream, inputs: FiaInputs): Promise<{ out: Float64Array; lse: Float64Array }> {
-  const { device } = stream;
-  const problem = normalize(inputs);
-  const plan = planPrefill(problem, capsOf(device));
-  const regions = layoutPrefillWorkspace(problem, plan, new WorkspaceAllocator(), inputs);
-  const bytes = new WorkspaceAllocator();
-  layoutPrefillWorkspace(problem, plan, bytes, inputs);
-  const ws = bytes.bytes > 0 ? device.createBuffer({ size: bytes.bytes, usage: 0x80 | 0x08 | 0x04 }) : null;
-  device.pushErrorScope('validation');
-  const encoder = device.createCommandEncoder();
-  encodePrefill({ device, encoder, problem, plan, inputs, workspace: ws, regions });
-  stream.queue.submit([encoder.finish()]);
-  const err = await device.popErrorScope();
-  if (err) throw new Error(err.message);
-  const out = await readTensor(stream, inputs.attentionOut!);
-  const lse = await readTensor(stream, inputs.softmaxLse!);
-  ws?.destroy();
-  return { out, lse };
-}
+/** The kernel for `inputs` (prefill or decode by Q_S) with the plan choices given, run directly. */
+const runKernelOn = (stream: Stream, inputs: FiaInputs, choices: PlanChoices = {}): Promise<KernelRun> =>
+  runKernel(stream, { inputs, problem: normalize(inputs) }, choices);
 
 /** Kernel outputs vs the float64 reference: NaN where it is NaN, close elsewhere. */
 async function expectReference(stream: Stream, inputs: FiaInputs, got: { out: Float64Array; lse: Float64Array | null }): Promise<{ ref: Float64Array; refLse: Float64Array }> {
@@ -82,12 +62,9 @@ async function expectReference(stream: Stream, inputs: FiaInputs, got: { out: Fl
   return { ref: ref.attentionOut, refLse: ref.softmaxLse! };
 }
 
-const random = (seed: number, n: number): Float64Array => {
-  const r = mulberry32(seed);
-  return Float64Array.from({ length: n }, () => Math.fround(r() * 2 - 1));
-};
+const random = (seed: number, n: number): Float64Array => randomValues(mulberry32(seed), n, 'FLOAT32');
 
-const DECODE_PATHS: { name: string; opts: DecodePlanOptions }[] = [
+const DECODE_PATHS: { name: string; opts: PlanChoices }[] = [
   { name: 'lanes, subgroup merge where the device has it', opts: { variant: 'lanes', numSplits: 1 } },
   { name: 'lanes, workgroup-memory merge', opts: { variant: 'lanes', noSubgroups: true, numSplits: 1 } },
   { name: 'tiles', opts: { variant: 'tiles', numSplits: 1 } },
@@ -103,7 +80,7 @@ describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept da
     it(`${name}: V = [[1,2,3,4],[NaN,0,0,0]], mask [0,1] → out [1,2,3,4]`, async () => {
       const stream = await testStream();
       const inputs = inputsOf(stream, { ...base, q, k, v: Float64Array.of(1, 2, 3, 4, NaN, 0, 0, 0), mask: { values: [0, 1], shape: [1, 1, 1, 2] } });
-      const got = await runDecode(stream, { inputs, problem: normalize(inputs) }, opts);
+      const got = await runKernelOn(stream, inputs, opts);
       expect(Array.from(got.out)).toEqual([1, 2, 3, 4]);
       await expectReference(stream, inputs, got);
     });
@@ -113,14 +90,14 @@ describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept da
         ...base, q, k: Float64Array.of(1, 0, -1, 0.5, NaN, Infinity, 2, -1), v: Float64Array.of(1, 2, 3, 4, NaN, Infinity, -Infinity, 0),
         mask: { values: [0, 1], shape: [1, 1, 1, 2] }, pse: Float64Array.of(0.5, NaN),
       });
-      const got = await runDecode(stream, { inputs, problem: normalize(inputs) }, opts);
+      const got = await runKernelOn(stream, inputs, opts);
       expect(Array.from(got.out)).toEqual([1, 2, 3, 4]);
       await expectReference(stream, inputs, got);
     });
     it(`${name}: NaN in the query → out and lse NaN`, async () => {
       const stream = await testStream();
       const inputs = inputsOf(stream, { ...base, q: Float64Array.of(0.5, NaN, 0.25, 2), k, v: Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8) });
-      const got = await runDecode(stream, { inputs, problem: normalize(inputs) }, opts);
+      const got = await runKernelOn(stream, inputs, opts);
       expect(Array.from(got.out).every(Number.isNaN), `out ${Array.from(got.out)}`).toBe(true);
       expect(got.lse![0]).toBeNaN();
       await expectReference(stream, inputs, got);
@@ -128,12 +105,12 @@ describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept da
     it(`${name}: NaN in an attended key → NaN; NaN in an attended value → NaN in that element only`, async () => {
       const stream = await testStream();
       const keyNan = inputsOf(stream, { ...base, q, k: Float64Array.of(1, 0, -1, 0.5, 0.25, NaN, 2, -1), v: Float64Array.of(1, 2, 3, 4, 5, 6, 7, 8) });
-      const a = await runDecode(stream, { inputs: keyNan, problem: normalize(keyNan) }, opts);
+      const a = await runKernelOn(stream, keyNan, opts);
       expect(Array.from(a.out).every(Number.isNaN), `out ${Array.from(a.out)}`).toBe(true);
       expect(a.lse![0]).toBeNaN();
       await expectReference(stream, keyNan, a);
       const valueNan = inputsOf(stream, { ...base, q, k, v: Float64Array.of(1, 2, 3, 4, NaN, 6, 7, 8) });
-      const b = await runDecode(stream, { inputs: valueNan, problem: normalize(valueNan) }, opts);
+      const b = await runKernelOn(stream, valueNan, opts);
       expect(b.out[0]).toBeNaN();
       expect(Array.from(b.out.slice(1)).every(Number.isFinite)).toBe(true);
       expect(Number.isFinite(b.lse![0]!)).toBe(true);
@@ -161,8 +138,8 @@ describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept da
     }
     const inputs = inputsOf(stream, { B, N, S: 1, KVS, D, q: random(5, B * N * D), k, v, mask: { values: mask, shape: [B, 1, 1, KVS] }, kvLens: [250, 250] });
     for (const opts of [{}, { variant: 'tiles' as const }]) {
-      const got = await runDecode(stream, { inputs, problem: normalize(inputs) }, opts);
-      expect(got.plan.numSplits).toBeGreaterThan(1);
+      const got = await runKernelOn(stream, inputs, opts);
+      expect((got.plan as DecodePlan).numSplits).toBeGreaterThan(1);
       expect(Array.from(got.out).every(Number.isFinite), 'finite out').toBe(true);
       await expectReference(stream, inputs, got);
     }
@@ -179,7 +156,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     const v = random(7, S * D);
     for (let d = 0; d < D; d++) v[(S - 1) * D + d] = NaN;
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS: S, D, q: random(8, S * D), k: random(9, S * D), v, mask: causalMask, sparseMode: 3 });
-    const got = await runPrefill(stream, inputs);
+    const got = await runKernelOn(stream, inputs);
     expect(Array.from(got.out.slice(0, (S - 1) * D)).every(Number.isFinite), `rows 0..${S - 2} finite`).toBe(true);
     expect(Array.from(got.out.slice((S - 1) * D)).every(Number.isNaN), 'last row NaN').toBe(true);
     await expectReference(stream, inputs, got);
@@ -202,7 +179,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     for (let d = 0; d < D; d++) q[(1 * S + 2) * D + d] = d === 3 ? NaN : q[(1 * S + 2) * D + d]!;   // head 1, row 2
     k[(0 * KVS + 20) * D + 1] = NaN;   // head 0, column 20: attended by rows whose mask keeps it
     const inputs = inputsOf(stream, { B: 1, N, S, KVS, D, q, k, v, pse, mask: { values: mask, shape: [S, KVS] }, sparseMode: 1 });
-    const got = await runPrefill(stream, inputs);
+    const got = await runKernelOn(stream, inputs);
     const { ref } = await expectReference(stream, inputs, got);
     // The case exercises both outcomes: some NaN rows, some finite ones.
     expect(ref.some(Number.isNaN) && ref.some(Number.isFinite)).toBe(true);
@@ -215,9 +192,9 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     v[2 * D + 1] = NaN;
     v[4 * D + 3] = Infinity;
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS, D, q: random(18, S * D), k: random(19, KVS * D), v, qLens: [3] });
-    const got = await runPrefill(stream, inputs);
+    const got = await runKernelOn(stream, inputs);
     expect(Array.from(got.out.slice(3 * D))).toEqual(new Array<number>((S - 3) * D).fill(0));
-    expect(Array.from(got.lse.slice(3))).toEqual([Infinity, Infinity]);
+    expect(Array.from(got.lse!.slice(3))).toEqual([Infinity, Infinity]);
     await expectReference(stream, inputs, got);
   });
 
@@ -228,7 +205,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     for (let c = 0; c < KVS; c++) pse[0 * KVS + c] = -Infinity;   // row 0: every column -Inf
     pse[1 * KVS + 2] = -Infinity;                                  // row 1: one column
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS, D, q: random(14, S * D), k: random(15, KVS * D), v: random(16, KVS * D), pse });
-    const got = await runPrefill(stream, inputs);
+    const got = await runKernelOn(stream, inputs);
     expect(Array.from(got.out.slice(0, D)).every(Number.isNaN)).toBe(true);
     expect(Array.from(got.out.slice(D)).every(Number.isFinite)).toBe(true);
     await expectReference(stream, inputs, got);

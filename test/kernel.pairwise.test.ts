@@ -9,7 +9,7 @@
 // - Every case runs under a watchdog (WATCHDOG_MS) so a hung GPU case fails instead of hanging.
 // - KNOWN_DEFECTS lists cases that fail today because of open kernel defects; they run as
 //   `it.fails`, so they turn red once fixed (then delete the entry).
-// A failure message ends with a one-line repro: the case JSON for runPrefillCase/buildDecodeCase.
+// A failure message ends with a one-line repro: the case JSON (test/helpers/cases.ts CaseSpec).
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
@@ -17,15 +17,12 @@ import type { Stream } from '../src/acl/stream.js';
 import { aclCreateTensorList } from '../src/acl/tensor.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { validate } from '../src/fia/validate.js';
+import { buildCase, repro } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 import {
   allowedPairs, allPairs, brokenRule, CaseRunner, type Constraint, coveredPairs, type Factor, type Row,
 } from './helpers/pairwise.js';
-import {
-  aqOn, type CaseRequest, combined, decodeCaseOf, decodeInputs, decodeRepro, int4, prefillCaseOf, prefillRepro, reproOf,
-  runThroughApi, separate,
-} from './helpers/pairwiseCases.js';
-import { buildPrefillCase } from './helpers/prefillCase.js';
+import { aqOn, type CaseRequest, caseOf, combined, int4, runThroughApi, separate } from './helpers/pairwiseCases.js';
 
 const WATCHDOG_MS = 30_000;
 const SEED = 20260;
@@ -200,7 +197,7 @@ const SUITES: Suite[] = [
 ];
 
 /**
- * The operator inputs of a row. The builders express paged KV and tensor lists separately, so a
+ * The operator inputs of a row. The builder expresses paged KV and tensor lists separately, so a
  * row with both (a rule example only) is built paged and its cache listed once per batch.
  */
 function inputsOf(stream: Stream, s: Suite, row: Row, seed: number): { inputs: FiaInputs; repro: string; destroy: () => void } {
@@ -208,15 +205,10 @@ function inputsOf(stream: Stream, s: Suite, row: Row, seed: number): { inputs: F
   // Likewise mode-4 scales without paging: built paged, then the blockTable is dropped.
   const unpaged = row.paged === false && row.antiquant === 'int8-paged-token';
   const r = both ? { ...row, list: false } : unpaged ? { ...row, paged: true, list: false, pad: 'none' } : row;
-  let out: { inputs: FiaInputs; repro: string; destroy: () => void };
-  if (s.kernel === 'prefill') {
-    const c = prefillCaseOf(r, seed);
-    const built = buildPrefillCase(stream, c);
-    out = { inputs: built.inputs, repro: prefillRepro(c), destroy: built.destroy };
-  } else {
-    const d = decodeCaseOf(r, seed);
-    out = { inputs: decodeInputs(stream, d), repro: decodeRepro(d), destroy: () => {} };
-  }
+  const c = caseOf({ kernel: s.kernel, row: r, seed });
+  // Unvalidated: the callers validate (or call the API on) the final inputs.
+  const built = buildCase(stream, c, false);
+  const out = { inputs: built.inputs, repro: `repro: ${repro(c)}`, destroy: built.destroy };
   if (both) {
     const { key, value } = out.inputs;
     out.inputs.key = aclCreateTensorList([key!.tensors[0]!, key!.tensors[0]!]);
@@ -297,8 +289,7 @@ for (const s of SUITES) {
       const known = KNOWN_DEFECTS.get(name);
       const test = known ? it.fails : it;
       test(`${known ? `[known defect: ${known}] ` : ''}${name}`, async () => {
-        const repro = reproOf(request);
-        const msg = await runner.run(request, WATCHDOG_MS, `${name} | ${repro}`);
+        const msg = await runner.run(request, WATCHDOG_MS, `${name} | repro: ${repro(caseOf(request))}`);
         expect(msg === '', msg).toBe(true);
       }, WATCHDOG_MS + 150_000);
     }

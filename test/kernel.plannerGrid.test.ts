@@ -15,7 +15,7 @@ import { pipelineOf } from '../src/kernels/shader.js';
 import { mulberry32 } from '../src/reference/random.js';
 import { requestAdapter } from '../src/node.js';
 import { testStream } from './helpers/gpu.js';
-import { makeProblem } from './helpers/makeProblem.js';
+import { makeProblem } from './helpers/cases.js';
 import { withWatchdog } from './helpers/watchdog.js';
 
 const FEATURES = ['mask', 'pse', 'paged', 'prefix', 'antiquant', 'int8', 'outQuant', 'lse', 'padding'] as const;

@@ -3,11 +3,12 @@
 // rows, left padding incl. windows that leave [0, S), masks of every shape/dtype with holes,
 // sparseMode 0-4 with pre/next, pseShift, tensor-list KV, lse on/off).
 // Tolerance (STYLE §8): max(floor per dtype, 2 × |reference in the storage dtype − exact reference|).
-// A failing case prints a one-line repro (PREFILL_CASE={...}); paste it into `pinned` below.
+// A failing case prints a one-line repro (CASE={...}); paste it into `pinned` below. The kernel runs
+// directly, without the operator's validation (it computes more than the operator accepts).
 import { describe, expect, it } from 'vitest';
 import type { Layout } from '../src/problem/problem.js';
 import { testStream } from './helpers/gpu.js';
-import { type FloatDtype, type MaskShape, type PrefillCase, repro, rng, runPrefillCase } from './helpers/prefillCase.js';
+import { type CaseSpec, type FloatDtype, type MaskShape, mulberry32, repro, runCase } from './helpers/cases.js';
 
 const INT_MAX = 2147483647;
 
@@ -19,8 +20,8 @@ function int(rand: () => number, lo: number, hi: number): number {
 }
 
 /** A random valid case (the combinations validation accepts) from `seed`. */
-export function randomCase(seed: number): PrefillCase {
-  const rand = rng(seed * 7919 + 13);
+export function randomCase(seed: number): CaseSpec {
+  const rand = mulberry32(seed * 7919 + 13);
   const B = int(rand, 1, 3);
   const KVN = pick(rand, [1, 1, 2, 3]);
   const G = pick(rand, [1, 2, 3, 4]);
@@ -31,7 +32,9 @@ export function randomCase(seed: number): PrefillCase {
   const layout = pick(rand, ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'] as Layout[]);
   const dtype = pick(rand, ['FLOAT32', 'FLOAT16', 'BFLOAT16'] as FloatDtype[]);
   const outDtype = rand() < 0.2 ? pick(rand, ['FLOAT32', 'FLOAT16', 'BFLOAT16'] as FloatDtype[]) : dtype;
-  const c: PrefillCase = { seed, B, N, KVN, Qs, KVs, D, layout, dtype, outDtype, lse: rand() < 0.8 };
+  const c: CaseSpec = {
+    seed, batch: B, numQoHeads: N, numKvHeads: KVN, qSeqLen: Qs, kvSeqLen: KVs, headDim: D, layout, dtype, outDtype, lse: rand() < 0.8,
+  };
   c.qScale = pick(rand, [1, 1, 3]);
 
   const paged = rand() < 0.25;
@@ -39,12 +42,12 @@ export function randomCase(seed: number): PrefillCase {
   if (paged) {
     // Real prefill block sizes are multiples of 128; the kernel does not care, so small blocks
     // give several blocks per sequence here. The BNSD cache goes with a BNSD query only.
-    c.paged = { blockSize: pick(rand, [16, 32, 128]), layout: layout === 'BNSD' && rand() < 0.5 ? 'BNSD' : 'BSH', spare: int(rand, 0, 3), invalid: rand() < 0.5 };
+    c.paged = { blockSize: pick(rand, [16, 32, 128]), cache: layout === 'BNSD' && rand() < 0.5 ? 'BNSD' : 'BSH', spare: int(rand, 0, 3), invalid: rand() < 0.5 };
   }
   if (list) {
     c.list = list;
     KVs = Math.max(...list);
-    c.KVs = KVs;
+    c.kvSeqLen = KVs;
   }
   // Actual lengths: sometimes shorter, sometimes 0 (empty rows), one value or one per batch.
   if (rand() < 0.5) c.qLens = rand() < 0.3 ? [int(rand, 0, Qs)] : Array.from({ length: B }, () => int(rand, 0, Qs));
@@ -65,10 +68,12 @@ export function randomCase(seed: number): PrefillCase {
   }
   if (!list && dtype !== 'FLOAT32' && rand() < 0.25) {
     const int4 = !paged && c.kvPad === undefined && rand() < 0.4;
+    const kind = int4 ? pick(rand, ['separate-channel', 'separate-token'] as const)
+      : pick(rand, ['combined-channel', 'combined-tensor', 'separate-channel', 'separate-token'] as const);
+    const aqMode = kind === 'separate-token' ? 1 : 0;
     c.antiquant = {
-      kind: int4 ? pick(rand, ['separate-channel', 'separate-token'] as const)
-        : pick(rand, ['combined-channel', 'combined-tensor', 'separate-channel', 'separate-token'] as const),
-      int4, offset: rand() < 0.5,
+      kv: int4 ? 'INT4' : 'INT8', kMode: aqMode, vMode: aqMode, offset: rand() < 0.5,
+      combined: kind.startsWith('combined'), perTensor: kind === 'combined-tensor',
     };
   }
   // Full INT8 query/key/value (not paged, no prefix, no antiquant): FLOAT16 out (or INT8 below).
@@ -82,9 +87,9 @@ export function randomCase(seed: number): PrefillCase {
   const withMask = mode !== 0 || rand() < 0.6;
   if (withMask) {
     c.mask = {
-      shape: pick(rand, ['SS', 'BSS', '1SS', 'B1SS', '11SS'] as MaskShape[]),
+      shape: pick(rand, ['Q,S', 'B,Q,S', '1,Q,S', 'B,1,Q,S', '1,1,Q,S'] as MaskShape[]),
       dtype: pick(rand, ['BOOL', 'INT8', 'UINT8'] as const),
-      padRows: pick(rand, [0, 0, 3]), padCols: pick(rand, [0, 0, 5]),
+      extraRows: pick(rand, [0, 0, 3]), extraCols: pick(rand, [0, 0, 5]),
       // Modes 2-4 ignore the mask content (the predicate is analytic).
       density: mode >= 2 ? 0 : pick(rand, [0.1, 0.3, 0.6]),
     };
@@ -96,10 +101,10 @@ export function randomCase(seed: number): PrefillCase {
     c.preTokens = pre;
     c.nextTokens = pre < 0 && next < 0 ? 0 : next;
   }
-  if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]) };
+  if (rand() < 0.35) c.pse = { batch1: rand() < 0.5, extraRows: pick(rand, [0, 2]), extraCols: pick(rand, [0, 3]) };
   // Small random tiles: several query and KV tiles per case, odd tile edges, and shaders small
   // enough to compile fast (the default plan's 16-row register tiles are covered in kernel.prefill.test.ts).
-  if (rand() < 0.12 && !c.antiquant?.int4) {
+  if (rand() < 0.12 && c.antiquant?.kv !== 'INT4') {
     c.outDtype = 'INT8';
     c.outQuant = { perChannel: rand() < 0.5, offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
     // Keep within the default 8 storage buffers (prefillUnsupported rejects more).
@@ -119,19 +124,21 @@ export function randomCase(seed: number): PrefillCase {
 }
 
 /** Cases that once failed, kept as regressions (one-line repros). */
-const pinned: PrefillCase[] = [];
+const pinned: CaseSpec[] = [];
 
 const NUM_RANDOM = 60;
 
 describe('prefill kernel: randomized matrix vs reference', () => {
   const cases = [...pinned, ...Array.from({ length: NUM_RANDOM }, (_, i) => randomCase(i + 1))];
   for (const c of cases) {
-    const tag = `seed ${c.seed} B${c.B} N${c.N}/${c.KVN} Q${c.Qs} KV${c.list ? `[${c.list.join(',')}]` : c.KVs} D${c.D} ${c.layout} ${c.dtype}${c.outDtype !== c.dtype ? `→${c.outDtype}${c.outQuant ? (c.outQuant.perChannel ? '/ch' : '/t') : ''}` : ''}`
+    const aq = c.antiquant;
+    const aqTag = aq ? ` ${aq.kv.toLowerCase()}-${aq.combined ? 'combined' : 'separate'}-${aq.perTensor ? 'tensor' : aq.kMode === 1 ? 'token' : 'channel'}` : '';
+    const tag = `seed ${c.seed} B${c.batch} N${c.numQoHeads}/${c.numKvHeads} Q${c.qSeqLen} KV${c.list ? `[${c.list.join(',')}]` : c.kvSeqLen} D${c.headDim} ${c.layout} ${c.dtype}${c.outDtype !== c.dtype ? `→${c.outDtype}${c.outQuant ? (c.outQuant.perChannel ? '/ch' : '/t') : ''}` : ''}`
       + `${c.mask ? ` mask ${c.mask.shape}` : ''} mode${c.sparseMode ?? 0}${c.pse ? ' pse' : ''}`
-      + `${c.paged ? ` paged ${c.paged.layout}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.prefix ? ` prefix${c.prefix.rows}/${c.prefix.len}` : ''}${c.antiquant ? ` ${c.antiquant.int4 ? 'int4' : 'int8'}-${c.antiquant.kind}` : ''}${c.int8 ? ' int8-qkv' : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
+      + `${c.paged ? ` paged ${c.paged.cache}/${c.paged.blockSize}${c.paged.invalid ? ' holes' : ''}` : ''}${c.prefix ? ` prefix${c.prefix.rows}/${c.prefix.len}` : ''}${aqTag}${c.int8 ? ' int8-qkv' : ''}${c.qPad !== undefined ? ' qpad' : ''}${c.kvPad !== undefined ? ' kvpad' : ''} tune ${JSON.stringify(c.tune)}`;
     it(tag, async () => {
       const stream = await testStream();
-      const r = await runPrefillCase(stream, c);
+      const r = await runCase(stream, c, { validate: false });
       expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
       if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
     });

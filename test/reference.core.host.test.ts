@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { INT_MAX, type HostInputs, type Problem } from '../src/problem/problem.js';
 import { attentionReference } from '../src/reference/index.js';
-import { makeProblem } from './helpers/makeProblem.js';
+import { makeProblem } from './helpers/cases.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { unpackInt4 } from '../src/codec/int.js';
 import { INT_MAX, type Antiquant, type HostInputs, type ParamIndex, type Problem } from '../src/problem/problem.js';
 import { attentionReference } from '../src/reference/index.js';
-import { makeProblem } from './helpers/makeProblem.js';
+import { makeProblem } from './helpers/cases.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
 const zeros = (n: number): number[] => new Array<number>(n).fill(0);

@@ -6,7 +6,7 @@ import {
   attentionReference, compareOutputs, denseAttentionRow, elementIndex, mergeStatesReference, splitKvPartials,
   splitKvReference, toleranceFloor, toleranceFor,
 } from '../src/reference/index.js';
-import { makeProblem } from './helpers/makeProblem.js';
+import { makeProblem } from './helpers/cases.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
 
 

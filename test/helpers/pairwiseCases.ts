@@ -4,18 +4,13 @@
 // runner (pairwiseChild.mjs) calls, in its own process, so a case that hangs can be killed.
 import { aclGetRecentErrMsg } from '../../src/acl/status.js';
 import { aclrtSynchronizeStream, createStream, type Stream } from '../../src/acl/stream.js';
-import { createTensor } from '../../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../../src/fia/api.js';
 import { WORKSPACE_USAGE } from '../../src/fia/executor.js';
-import { readHostInputs } from '../../src/fia/hostInputs.js';
-import { normalize } from '../../src/fia/normalize.js';
 import { type FiaInputs, INT_MAX, type Layout } from '../../src/problem/problem.js';
 import { capsOf } from '../../src/kernels/caps.js';
 import { requestDevice } from '../../src/node.js';
-import { attentionReference, compareOutputs, rounderFor } from '../../src/reference/index.js';
-import { buildDecodeCase, FLOORS as DECODE_FLOORS, runDecode, type DecodeSpec, type MaskShape as DecodeMaskShape } from '../decode-cases.js';
+import { buildCase, type CaseSpec, checkCase, type FloatDtype, type MaskShape, mulberry32, repro } from './cases.js';
 import type { Row } from './pairwise.js';
-import { buildPrefillCase, type FloatDtype, type MaskShape, type PrefillCase, rng, runPrefillCase } from './prefillCase.js';
 
 export type Kernel = 'prefill' | 'decode';
 
@@ -26,12 +21,15 @@ export const separate = (r: Row): boolean => String(r.antiquant).startsWith('sep
 export const combined = (r: Row): boolean => String(r.antiquant).startsWith('combined');
 export const int4 = (r: Row): boolean => String(r.antiquant).startsWith('int4');
 
+/** The prefill factor's mask shapes (letters: B batch, 1, S rows or columns) in the case vocabulary. */
+const PREFILL_MASKS = { SS: 'Q,S', BSS: 'B,Q,S', '1SS': '1,Q,S', B1SS: 'B,1,Q,S', '11SS': '1,1,Q,S' } as const satisfies Record<string, MaskShape>;
+
 /**
  * The prefill case of row `r` (seeded); `defaultPlan`: the device's default tiles instead of small
  * ones; `sizes`: fixed Q_S and KV_S instead of drawn ones.
  */
-export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?: { Qs: number; KVs: number }): PrefillCase {
-  const rand = rng(seed);
+export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?: { Qs: number; KVs: number }): CaseSpec {
+  const rand = mulberry32(seed);
   const G = Number(r.G);
   const D = Number(r.D);
   const KVN = pick(rand, [1, 2]);
@@ -44,16 +42,17 @@ export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?:
   const dtype: FloatDtype = r.int8 === true || combined(r) ? 'FLOAT16' : separate(r) ? 'BFLOAT16'
     : r.outQuant !== 'none' ? pick(rand, ['FLOAT16', 'BFLOAT16'] as const) : pick(rand, ['FLOAT16', 'BFLOAT16', 'FLOAT32'] as const);
   const layout = pick<Layout>(rand, ['BSH', 'BSND', 'BNSD', 'BNSD_BSND']);
-  const c: PrefillCase = {
-    seed, B, N: KVN * G, KVN, Qs, KVs, D, layout, dtype, outDtype: r.outQuant !== 'none' ? 'INT8' : dtype, lse: r.lse === true,
+  const c: CaseSpec = {
+    seed, batch: B, numQoHeads: KVN * G, numKvHeads: KVN, qSeqLen: Qs, kvSeqLen: KVs, headDim: D, layout, dtype,
+    outDtype: r.outQuant !== 'none' ? 'INT8' : dtype, lse: r.lse === true,
   };
   if (r.list === true) {
     c.list = Array.from({ length: B }, () => int(rand, 1, 40));
     KVs = Math.max(...c.list);
-    c.KVs = KVs;
+    c.kvSeqLen = KVs;
   }
   if (r.paged === true) {
-    c.paged = { blockSize: 128, layout: layout === 'BNSD' && rand() < 0.5 ? 'BNSD' : 'BSH', spare: int(rand, 0, 2), invalid: rand() < 0.3 };
+    c.paged = { blockSize: 128, cache: layout === 'BNSD' && rand() < 0.5 ? 'BNSD' : 'BSH', spare: int(rand, 0, 2), invalid: rand() < 0.3 };
   }
   const kvOf = (b: number): number => c.list?.[b] ?? KVs;
   if (r.ragged === true) {
@@ -72,13 +71,16 @@ export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?:
     const rows = int(rand, 1, 12);
     c.prefix = { rows, len: rand() < 0.5 ? null : int(rand, 0, rows) };
   }
-  if (aqOn(r)) c.antiquant = { kind: r.antiquant as NonNullable<PrefillCase['antiquant']>['kind'], int4: false, offset: rand() < 0.5 };
+  if (aqOn(r)) {
+    const mode = r.antiquant === 'separate-token' ? 1 : 0;
+    c.antiquant = { kv: 'INT8', kMode: mode, vMode: mode, offset: rand() < 0.5, combined: combined(r), perTensor: r.antiquant === 'combined-tensor' };
+  }
   if (r.int8 === true) c.int8 = { deq1: 1e-4 * pick(rand, [1, 3, 6]), qs1: pick(rand, [127, 100]), deq2: 4e-5 + 4e-5 * rand() };
   c.sparseMode = sparse;
   if (r.mask !== 'none') {
-    const [mdtype, shape] = String(r.mask).split(':') as ['BOOL' | 'INT8' | 'UINT8', MaskShape];
+    const [mdtype, shape] = String(r.mask).split(':') as ['BOOL' | 'INT8' | 'UINT8', keyof typeof PREFILL_MASKS];
     c.mask = {
-      shape, dtype: mdtype, padRows: pick(rand, [0, 2]), padCols: pick(rand, [0, 3]),
+      shape: PREFILL_MASKS[shape], dtype: mdtype, extraRows: pick(rand, [0, 2]), extraCols: pick(rand, [0, 3]),
       density: sparse >= 2 ? 0 : pick(rand, [0.1, 0.3]), size2048: sparse >= 2,
     };
   }
@@ -88,7 +90,7 @@ export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?:
     c.preTokens = full ? INT_MAX : int(rand, 0, 20);
     c.nextTokens = full ? INT_MAX : int(rand, r.outQuant !== 'none' ? 0 : -3, 10);
   }
-  if (r.pse === true) c.pse = { batch1: rand() < 0.5, padRows: 0, padCols: pick(rand, [0, 3]) };
+  if (r.pse === true) c.pse = { batch1: rand() < 0.5, extraCols: pick(rand, [0, 3]) };
   // Small tiles: several query and KV tiles per case and shaders that compile fast.
   const tune = { blockKv: pick(rand, [8, 16, 32]), rowsPerThread: pick(rand, [1, 2]), headsPerThread: 1, rowThreads: pick(rand, [2, 4]) };
   if (!defaultPlan) c.tune = tune;
@@ -100,28 +102,24 @@ export function prefillCaseOf(r: Row, seed: number, defaultPlan = false, sizes?:
   return c;
 }
 
-export interface DecodeCase {
-  spec: DecodeSpec;
-  seed: number;
-  /** The lanes variant only where it compiles fast (G·D ≤ 64); undefined: the plan's choice. */
-  variant?: 'lanes' | 'tiles';
-  outQuant: { perChannel: boolean; offset: boolean; dtype: 'FLOAT32' | 'BFLOAT16' } | null;
-}
-
-const DECODE_QUANT: Record<string, DecodeSpec['quant']> = {
+/** The decode factor's K/V quantization values as antiquant parameters (offset drawn per case). */
+const DECODE_QUANT: Record<string, Omit<NonNullable<CaseSpec['antiquant']>, 'offset'> | null> = {
   none: null,
-  'int8-channel': { kv: 'INT8', kMode: 0, vMode: 0, offset: false },
-  'int8-tensor': { kv: 'INT8', kMode: 0, vMode: 0, offset: false, perTensor: true },
-  'int8-token': { kv: 'INT8', kMode: 1, vMode: 1, offset: false },
-  'int8-k0v1': { kv: 'INT8', kMode: 0, vMode: 1, offset: false },
-  'int4-channel': { kv: 'INT4', kMode: 0, vMode: 0, offset: false },
-  'int4-token': { kv: 'INT4', kMode: 1, vMode: 1, offset: false },
-  'int8-paged-token': { kv: 'INT8', kMode: 4, vMode: 4, offset: false },
+  'int8-channel': { kv: 'INT8', kMode: 0, vMode: 0 },
+  'int8-tensor': { kv: 'INT8', kMode: 0, vMode: 0, perTensor: true },
+  'int8-token': { kv: 'INT8', kMode: 1, vMode: 1 },
+  'int8-k0v1': { kv: 'INT8', kMode: 0, vMode: 1 },
+  'int4-channel': { kv: 'INT4', kMode: 0, vMode: 0 },
+  'int4-token': { kv: 'INT4', kMode: 1, vMode: 1 },
+  'int8-paged-token': { kv: 'INT8', kMode: 4, vMode: 4 },
 };
 
-/** The decode case of row `r` (seeded); `defaultPlan`: the plan's own variant. */
-export function decodeCaseOf(r: Row, seed: number, defaultPlan = false): DecodeCase {
-  const rand = rng(seed);
+/**
+ * The decode case of row `r` (seeded); the lanes variant only where it compiles fast (G·D ≤ 64),
+ * and with `defaultPlan` the plan's own variant.
+ */
+export function decodeCaseOf(r: Row, seed: number, defaultPlan = false): CaseSpec {
+  const rand = mulberry32(seed);
   const G = Number(r.G);
   const D = Number(r.D);
   const numKvHeads = pick(rand, [1, 2]);
@@ -130,34 +128,38 @@ export function decodeCaseOf(r: Row, seed: number, defaultPlan = false): DecodeC
   const dtype = r.antiquant === 'int8-k0v1' ? 'FLOAT16'
     : aqOn(r) || r.outQuant !== 'none' || r.paged === true ? pick(rand, ['FLOAT16', 'BFLOAT16'] as const)
     : pick(rand, ['FLOAT16', 'BFLOAT16', 'FLOAT32'] as const);
-  // BNSD_BSND at Q_S == 1: float K/V and D % 16 == 0; the builder's tensor lists and INT8 output stay off it.
+  // BNSD_BSND at Q_S == 1: float K/V and D % 16 == 0; tensor lists and INT8 output stay off it.
   const bsndOut = !aqOn(r) && D % 16 === 0 && r.list !== true && r.outQuant === 'none';
   const layout = pick<Layout>(rand, bsndOut ? ['BSH', 'BSND', 'BNSD', 'BNSD_BSND'] : ['BSH', 'BSND', 'BNSD']);
-  const kvSeqLen: number | number[] = r.list === true ? Array.from({ length: batch }, () => int(rand, 1, 60)) : int(rand, 20, 70);
-  const sOf = (b: number): number => (Array.isArray(kvSeqLen) ? kvSeqLen[b]! : kvSeqLen);
-  const spec: DecodeSpec = {
-    batch, numQoHeads: numKvHeads * G, numKvHeads, headDim: D, kvSeqLen, dtype, layout, softmaxLse: r.lse === true,
+  const list = r.list === true ? Array.from({ length: batch }, () => int(rand, 1, 60)) : null;
+  const kvSeqLen = list ? Math.max(...list) : int(rand, 20, 70);
+  const sOf = (b: number): number => list?.[b] ?? kvSeqLen;
+  const c: CaseSpec = {
+    seed, batch, numQoHeads: numKvHeads * G, numKvHeads, headDim: D, qSeqLen: 1, kvSeqLen, list, dtype, layout, lse: r.lse === true,
   };
-  if (r.ragged === true) spec.kvLens = Array.from({ length: batch }, (_, b) => (b === 0 ? sOf(b) : int(rand, 0, sOf(b) - 1)));
-  else if (r.pad !== 'none' || r.paged === true) spec.kvLens = Array.from({ length: batch }, (_, b) => sOf(b) - 3);
-  if (r.pad === 'kv') spec.kvPad = int(rand, 0, sOf(0) - Math.max(...spec.kvLens!));
+  if (r.ragged === true) c.kvLens = Array.from({ length: batch }, (_, b) => (b === 0 ? sOf(b) : int(rand, 0, sOf(b) - 1)));
+  else if (r.pad !== 'none' || r.paged === true) c.kvLens = Array.from({ length: batch }, (_, b) => sOf(b) - 3);
+  if (r.pad === 'kv') c.kvPad = int(rand, 0, sOf(0) - Math.max(...c.kvLens!));
   if (r.paged === true) {
     const int8Kv = quant?.kv === 'INT8';
-    spec.paged = { blockSize: int8Kv ? 32 : 16, cache: layout === 'BNSD' ? pick(rand, ['BSH', 'BNSD'] as const) : 'BSH', spare: 2, badIds: rand() < 0.3 };
+    c.paged = { blockSize: int8Kv ? 32 : 16, cache: layout === 'BNSD' ? pick(rand, ['BSH', 'BNSD'] as const) : 'BSH', spare: 2, invalid: rand() < 0.3 };
   }
   if (r.prefix === true) {
-    const S = int(rand, 1, 12);
-    spec.prefix = { S, P: rand() < 0.5 ? 0 : int(rand, 1, S) };
+    const rows = int(rand, 1, 12);
+    c.prefix = { rows, len: rand() < 0.5 ? null : int(rand, 1, rows) };
   }
-  if (quant) spec.quant = { ...quant, offset: rand() < 0.5 };
+  if (quant) c.antiquant = { ...quant, offset: rand() < 0.5 };
   if (r.mask !== 'none') {
-    const [mdtype, shape] = String(r.mask).split(':') as ['BOOL' | 'INT8' | 'UINT8', DecodeMaskShape];
-    spec.mask = { shape, dtype: mdtype, density: pick(rand, [0.2, 0.5]), extraCols: pick(rand, [0, 3]) };
+    const [mdtype, shape] = String(r.mask).split(':') as ['BOOL' | 'INT8' | 'UINT8', MaskShape];
+    c.mask = { shape, dtype: mdtype, density: pick(rand, [0.2, 0.5]), extraCols: pick(rand, [0, 3]) };
   }
-  if (r.pse === true) spec.pse = { batch: pick(rand, [1, 'B'] as const), extraCols: pick(rand, [0, 2]) };
-  const outQuant = r.outQuant === 'none' ? null
-    : { perChannel: r.outQuant === 'channel', offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' as const : 'FLOAT32' as const };
-  return { spec, seed, outQuant, variant: defaultPlan ? undefined : G * D <= 64 ? 'lanes' : 'tiles' };
+  if (r.pse === true) c.pse = { batch1: pick(rand, [true, false]), extraCols: pick(rand, [0, 2]) };
+  if (r.outQuant !== 'none') {
+    c.outDtype = 'INT8';
+    c.outQuant = { perChannel: r.outQuant === 'channel', offset: rand() < 0.5, dtype: dtype === 'BFLOAT16' && rand() < 0.5 ? 'BFLOAT16' : 'FLOAT32' };
+  }
+  if (!defaultPlan) c.variant = G * D <= 64 ? 'lanes' : 'tiles';
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -185,21 +187,6 @@ export async function runThroughApi(stream: Stream, inputs: FiaInputs): Promise<
   }
 }
 
-export const prefillRepro = (c: PrefillCase): string => `repro: PREFILL_CASE=${JSON.stringify(c)}`;
-export const decodeRepro = (d: DecodeCase): string =>
-  `repro: DECODE_CASE=${JSON.stringify(d)}`;
-
-/**
- * GetWorkspaceSize must accept the case (status 0, or the failure line). The kernel then runs
- * directly with a plan that compiles fast on a CPU adapter (small prefill tiles, mostly the
- * decode 'tiles' variant): SwiftShader takes 10-30 s to compile the default plans' unrolled
- * shaders for D 128 or G 4, too slow for a matrix of this size.
- */
-function accepted(inputs: FiaInputs, repro: string): string {
-  const r = fiaGetWorkspaceSize(inputs);
-  return r.status === 0 ? '' : `GetWorkspaceSize returned ${r.status}: ${aclGetRecentErrMsg()} | ${repro}`;
-}
-
 /**
  * On a device with fewer storage buffers per stage than the case binds (WebGPU's default 8), the
  * right answer is 561101 naming both counts: true when `refused` is exactly that rejection.
@@ -209,59 +196,21 @@ function refusedForBindings(refused: string, device: GPUDevice): boolean {
   return m !== null && Number(m[2]) === device.limits.maxStorageBuffersPerShaderStage && Number(m[1]) > Number(m[2]);
 }
 
-/** Builds, checks acceptance, runs the prefill kernel, compares; returns '' or a one-line failure with the repro. */
-async function checkPrefillRow(stream: Stream, c: PrefillCase): Promise<string> {
-  const built = buildPrefillCase(stream, c);
-  const refused = accepted(built.inputs, prefillRepro(c));
+/**
+ * GetWorkspaceSize must accept the case (status 0, or the failure line). The kernel then runs
+ * directly with a plan that compiles fast on a CPU adapter (small prefill tiles, mostly the
+ * decode 'tiles' variant): SwiftShader takes 10-30 s to compile the default plans' unrolled
+ * shaders for D 128 or G 4, too slow for a matrix of this size. Returns '' or a one-line failure
+ * with the repro. (GetWorkspaceSize is the validation here, so the builder skips its own.)
+ */
+async function checkRow(stream: Stream, c: CaseSpec): Promise<string> {
+  const built = buildCase(stream, c, false);
+  const r = fiaGetWorkspaceSize(built.inputs);
+  const refused = r.status === 0 ? '' : `GetWorkspaceSize returned ${r.status}: ${aclGetRecentErrMsg()} | repro: ${repro(c)}`;
   built.destroy();
   if (refused) return refusedForBindings(refused, stream.device) ? '' : refused;
-  const r = await runPrefillCase(stream, c, capsOf(stream.device));
-  if (!r.out.ok) return `out: ${r.out.message} | ${prefillRepro(c)}`;
-  if (r.lse && !r.lse.ok) return `lse: ${r.lse.message} | ${prefillRepro(c)}`;
-  return '';
+  return checkCase(stream, c, { caps: capsOf(stream.device), validate: false });
 }
-
-/** The decode builder's inputs, with an INT8 attentionOut and quantScale2/quantOffset2 when asked. */
-export function decodeInputs(stream: Stream, d: DecodeCase): FiaInputs {
-  const { inputs } = buildDecodeCase(stream, d.spec, d.seed);
-  if (d.outQuant) {
-    const rand = rng(d.seed + 1000);
-    const { numQoHeads: N, headDim: D } = d.spec;
-    const n = d.outQuant.perChannel ? N * D : 1;
-    const shape = d.outQuant.perChannel ? [N, D] : [1];
-    const round = rounderFor(d.outQuant.dtype);
-    const out = inputs.attentionOut!;
-    // Garbage in the output: every element must be written.
-    inputs.attentionOut = createTensor(stream, new Float64Array(out.shape.reduce((a, b) => a * b, 1)).fill(77), out.shape, 'INT8');
-    out.buffer.destroy();
-    inputs.quantScale2 = createTensor(stream, Float64Array.from({ length: n }, () => round(40 + rand() * 80)), shape, d.outQuant.dtype);
-    inputs.quantOffset2 = d.outQuant.offset ? createTensor(stream, Float64Array.from({ length: n }, () => round((rand() * 2 - 1) * 20)), shape, d.outQuant.dtype) : null;
-  }
-  return inputs;
-}
-
-async function checkDecodeRow(stream: Stream, d: DecodeCase): Promise<string> {
-  const inputs = decodeInputs(stream, d);
-  const refused = accepted(inputs, decodeRepro(d));
-  if (refused) return refused;
-  const problem = normalize(inputs);
-  const got = await runDecode(stream, { inputs, problem }, { variant: d.variant });
-  const host = await readHostInputs(stream, inputs, problem);
-  const ref = attentionReference(problem, host);
-  const refLow = attentionReference(problem, host, { roundTo: d.spec.dtype });
-  const out = got.out;
-  // INT8 output: ±1 (SEMANTICS §9, the rounding of o before quantization differs).
-  const o = d.outQuant
-    ? compareOutputs(out, ref.attentionOut, refLow.attentionOut, 1)
-    : compareOutputs(out, ref.attentionOut, refLow.attentionOut, DECODE_FLOORS[d.spec.dtype]);
-  if (!o.ok) return `out: ${o.message} | ${decodeRepro(d)}`;
-  if (ref.softmaxLse) {
-    const l = compareOutputs(got.lse!, ref.softmaxLse, refLow.softmaxLse, 1e-4);
-    if (!l.ok) return `lse: ${l.message} | ${decodeRepro(d)}`;
-  }
-  return '';
-}
-
 
 /** One case for the isolated runner: a row of `kernel`'s factors, its seed, and the plan to use. */
 export interface CaseRequest {
@@ -273,9 +222,9 @@ export interface CaseRequest {
   sizes?: { Qs: number; KVs: number };
 }
 
-/** The one-line repro of a request (the concrete case JSON). */
-export function reproOf(q: CaseRequest): string {
-  return q.kernel === 'prefill' ? prefillRepro(prefillCaseOf(q.row, q.seed, q.defaultPlan, q.sizes)) : decodeRepro(decodeCaseOf(q.row, q.seed, q.defaultPlan));
+/** The concrete case of a request. */
+export function caseOf(q: CaseRequest): CaseSpec {
+  return q.kernel === 'prefill' ? prefillCaseOf(q.row, q.seed, q.defaultPlan, q.sizes) : decodeCaseOf(q.row, q.seed, q.defaultPlan);
 }
 
 let stream: Promise<Stream> | null = null;
@@ -283,8 +232,5 @@ let stream: Promise<Stream> | null = null;
 /** Runs one case on this process's device: '' when it matches the reference, else a one-line failure. */
 export async function runRow(q: CaseRequest): Promise<string> {
   stream ??= requestDevice().then((d) => createStream(d));
-  const s = await stream;
-  return q.kernel === 'prefill'
-    ? checkPrefillRow(s, prefillCaseOf(q.row, q.seed, q.defaultPlan, q.sizes))
-    : checkDecodeRow(s, decodeCaseOf(q.row, q.seed, q.defaultPlan));
+  return checkRow(await stream, caseOf(q));
 }

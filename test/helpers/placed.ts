@@ -2,8 +2,8 @@
 // executes an operator call (through the public two-phase API, or with a plan built for given caps
 // / options) and checks attentionOut against the float64 reference and the buffer's other bytes.
 import { expect } from 'vitest';
-import type { DataType } from '../../src/acl/dtype.js';
-import { elementBits } from '../../src/acl/dtype.js';
+import type { DataType } from '../../src/codec/dtype.js';
+import { elementBits } from '../../src/codec/dtype.js';
 import { aclGetRecentErrMsg } from '../../src/acl/status.js';
 import { aclrtSynchronizeStream, type Stream } from '../../src/acl/stream.js';
 import { aclCreateTensor, numel, readBufferBytes, readTensor, type Tensor } from '../../src/acl/tensor.js';
@@ -14,16 +14,10 @@ import { readHostInputs } from '../../src/fia/hostInputs.js';
 import { normalize } from '../../src/fia/normalize.js';
 import type { FiaPlan } from '../../src/fia/plan.js';
 import type { FiaInputs, Problem } from '../../src/problem/problem.js';
-import { attentionReference, compareOutputs, mulberry32, toleranceFloor } from '../../src/reference/index.js';
+import { attentionReference, compareOutputs, toleranceFloor } from '../../src/reference/index.js';
 
 const USAGE = 0x80 | 0x04 | 0x08; // STORAGE | COPY_SRC | COPY_DST
 export const SENTINEL = 0xa5;
-
-/** Random values in [-1, 1) (seeded). */
-export function randomValues(n: number, seed: number): number[] {
-  const r = mulberry32(seed);
-  return Array.from({ length: n }, () => 2 * r() - 1);
-}
 
 /**
  * A contiguous `dtype` tensor of `shape` at element `offset` of a new buffer of `bufferBytes`
@@ -31,7 +25,7 @@ export function randomValues(n: number, seed: number): number[] {
  * `values` (default: none, the tensor's bytes are sentinel too) are written in place.
  */
 export function placedTensor(
-  stream: Stream, shape: number[], dtype: DataType, offset: number, values: number[] | null = null, bufferBytes?: number,
+  stream: Stream, shape: number[], dtype: DataType, offset: number, values: ArrayLike<number> | null = null, bufferBytes?: number,
 ): Tensor {
   const bits = elementBits(dtype);
   const start = (offset * bits) / 8;
