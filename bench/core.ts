@@ -316,18 +316,25 @@ export function failedRows(report: BenchReport): BenchRow[] {
 
 const TABLE_HEAD = ['case', 'runner', 'first ms', 'wall ms', 'IQR', 'gpu ms', 'rate', '% roofline', 'x naive', 'max err', 'status'];
 
+/**
+ * A row's figures as table cells: wall median, IQR, GPU median, rate, % roofline, × naive, max
+ * error; `none` where a figure is missing. The CLI table and the page show the same ones.
+ */
+export function figureCells(r: BenchRow, none: string): string[] {
+  return [
+    r.wall ? r.wall.medianMs.toFixed(2) : none,
+    r.wall ? (r.wall.q3Ms - r.wall.q1Ms).toFixed(2) : none,
+    r.gpu ? r.gpu.medianMs.toFixed(2) : none,
+    r.timeMs === null ? none : r.kind === 'prefill' ? `${r.gflops!.toFixed(2)} GFLOP/s` : `${r.gbps!.toFixed(2)} GB/s`,
+    r.rooflineFraction === null ? none : `${(r.rooflineFraction * 100).toFixed(1)}%`,
+    r.speedupVsNaive === null ? none : r.speedupVsNaive.toFixed(2),
+    r.maxAbsErr === null ? none : r.maxAbsErr.toExponential(1),
+  ];
+}
+
 function tableCells(report: BenchReport): string[][] {
   return report.rows.map((r) => [
-    r.caseId, r.runner,
-    r.firstCallMs === null ? '-' : r.firstCallMs.toFixed(0),
-    r.wall ? r.wall.medianMs.toFixed(2) : '-',
-    r.wall ? (r.wall.q3Ms - r.wall.q1Ms).toFixed(2) : '-',
-    r.gpu ? r.gpu.medianMs.toFixed(2) : '-',
-    r.timeMs === null ? '-' : r.kind === 'prefill' ? `${r.gflops!.toFixed(2)} GFLOP/s` : `${r.gbps!.toFixed(2)} GB/s`,
-    r.rooflineFraction === null ? '-' : `${(r.rooflineFraction * 100).toFixed(1)}%`,
-    r.speedupVsNaive === null ? '-' : r.speedupVsNaive.toFixed(2),
-    r.maxAbsErr === null ? '-' : r.maxAbsErr.toExponential(1),
-    rowStatus(r).slice(0, 100),
+    r.caseId, r.runner, r.firstCallMs === null ? '-' : r.firstCallMs.toFixed(0), ...figureCells(r, '-'), rowStatus(r).slice(0, 100),
   ]);
 }
 

@@ -10,7 +10,7 @@ import { capsOf } from '../src/kernels/caps.js';
 import { encodeKernel, planKernel } from '../src/kernels/family.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
-import { stats } from './timing.js';
+import { stats, wallMs } from './timing.js';
 
 type Dt = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
 
@@ -36,14 +36,11 @@ async function main(): Promise<void> {
     variant: process.env.VARIANT as 'lanes' | 'tiles' | undefined,
   } });
   const workspace = device.createBuffer({ size: Math.max(4, k.workspaceBytes), usage: 0x80 | 0x08 | 0x04 });
-  const call = async (): Promise<number> => {
-    const t0 = performance.now();
+  const call = (): Promise<number> => wallMs(device, () => {
     const encoder = device.createCommandEncoder();
     encodeKernel(k, { device, encoder, problem, inputs, workspace });
     device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
+  });
   const firstMs = await call();
   console.log(`first call (pipeline compile included): ${firstMs.toFixed(0)} ms`);
   for (let i = 0; i < 2; i++) await call();

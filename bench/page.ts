@@ -3,7 +3,7 @@
 // State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs }.
 import { requestDeviceFrom, requestWebGpuAdapter } from '../src/acl/adapter.js';
 import { CASES, type BenchCase } from './cases.js';
-import { adapterName, adapterRecord, type BenchReport, type BenchRow, type Progress, rowStatus, runBench } from './core.js';
+import { adapterName, adapterRecord, type BenchReport, type BenchRow, figureCells, type Progress, rowStatus, runBench } from './core.js';
 import { RUNNERS } from './runners.js';
 
 declare const __BENCH_COMMIT__: string | undefined;
@@ -63,17 +63,7 @@ function barChart(rows: BenchRow[], value: (r: BenchRow) => number | null, unit:
 const HEAD = ['case', 'runner', 'median ms', 'IQR ms', 'GPU ms', 'rate', '% roofline', '× naive', 'max err', 'status'];
 
 function rowCells(r: BenchRow): string[] {
-  return [
-    r.caseId, r.runner,
-    r.wall ? r.wall.medianMs.toFixed(2) : '–',
-    r.wall ? (r.wall.q3Ms - r.wall.q1Ms).toFixed(2) : '–',
-    r.gpu ? r.gpu.medianMs.toFixed(2) : '–',
-    r.timeMs === null ? '–' : r.kind === 'prefill' ? `${r.gflops!.toFixed(2)} GFLOP/s` : `${r.gbps!.toFixed(2)} GB/s`,
-    r.rooflineFraction === null ? '–' : `${(r.rooflineFraction * 100).toFixed(1)}%`,
-    r.speedupVsNaive === null ? '–' : r.speedupVsNaive.toFixed(2),
-    r.maxAbsErr === null ? '–' : r.maxAbsErr.toExponential(1),
-    rowStatus(r),
-  ];
+  return [r.caseId, r.runner, ...figureCells(r, '–'), rowStatus(r)];
 }
 
 function addRow(r: BenchRow): void {

@@ -10,6 +10,7 @@ import { capsOf } from '../src/kernels/caps.js';
 import { encodeKernel, planKernel } from '../src/kernels/family.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
+import { wallMs } from './timing.js';
 
 type Dt = 'FLOAT32' | 'FLOAT16' | 'BFLOAT16';
 
@@ -40,14 +41,11 @@ async function main(): Promise<void> {
   if (k.kernel !== 'prefill') throw new Error('prefill-dev: a Q_S == 1 shape plans as decode');
   const plan = k.plan;
   const workspace = k.workspaceBytes > 0 ? device.createBuffer({ size: k.workspaceBytes, usage: 0x80 | 0x08 | 0x04 }) : null;
-  const run = async (): Promise<number> => {
-    const t0 = performance.now();
+  const run = (): Promise<number> => wallMs(device, () => {
     const encoder = device.createCommandEncoder();
     encodeKernel(k, { device, encoder, problem, inputs, workspace });
     stream.queue.submit([encoder.finish()]);
-    await stream.queue.onSubmittedWorkDone();
-    return performance.now() - t0;
-  };
+  });
   device.pushErrorScope('validation');
   await run();
   const err = await device.popErrorScope();

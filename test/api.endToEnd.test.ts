@@ -66,6 +66,27 @@ function workspaceOf(bytes: number): GPUBuffer | null {
   return bytes > 0 ? stream.device.createBuffer({ size: bytes, usage: WORKSPACE_USAGE, label: 'ws' }) : null;
 }
 
+/** The sample planned by the positional GetWorkspaceSize, its workspace, and attentionOut's bytes before any run. */
+async function planned(withMask: boolean): Promise<Sample & { r: GetWorkspaceSizeResult; ws: GPUBuffer | null; before: number[] }> {
+  const { inputs, out } = sample(withMask);
+  const r = getWorkspaceSize(inputs);
+  return { inputs, out, r, ws: workspaceOf(r.workspaceSize), before: await bytesOf(out) };
+}
+
+/**
+ * Runs `inputs` with exactly the workspace `size` reports (status 0), synchronizes, and checks
+ * `out` against the reference with the `masked` columns.
+ */
+async function runAndMatch(inputs: FiaInputs, out: Tensor, masked: boolean[], size: (x: FiaInputs) => GetWorkspaceSizeResult): Promise<void> {
+  const r = size(inputs);
+  expect(r.status, aclGetRecentErrMsg()).toBe(0);
+  const ws = workspaceOf(r.workspaceSize);
+  expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
+  expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
+  await expectMatchesReference(inputs, out, null, masked);
+  ws?.destroy();
+}
+
 /**
  * Independent check of the sample's numbers: per head n, out = softmax(scale·q·kᵀ, masked) · v
  * over the host (fp16-rounded) data, BNSD, Q_S 1.
@@ -119,20 +140,12 @@ describe('the doc sample through the two-phase API', () => {
   for (const withMask of [false, true]) {
     it(`${withMask ? 'with' : 'without'} the (1,1,1,2) BOOL mask [0,1], with exactly the reported workspace`, async () => {
       const { inputs, out } = sample(withMask);
-      const r = getWorkspaceSize(inputs);
-      expect(r.status, aclGetRecentErrMsg()).toBe(0);
-      const ws = workspaceOf(r.workspaceSize);
-      expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
-      expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
-      await expectMatchesReference(inputs, out, null, [false, withMask]);
-      ws?.destroy();
+      await runAndMatch(inputs, out, [false, withMask], getWorkspaceSize);
     });
   }
 
   it('an executor runs again with the same result (re-use allowed)', async () => {
-    const { inputs, out } = sample(false);
-    const r = getWorkspaceSize(inputs);
-    const ws = workspaceOf(r.workspaceSize);
+    const { inputs, out, r, ws } = await planned(false);
     expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
     expect(await aclrtSynchronizeStream(stream)).toBe(0);
     const first = await bytesOf(out);
@@ -143,10 +156,7 @@ describe('the doc sample through the two-phase API', () => {
   });
 
   it('records into a caller encoder without submitting', async () => {
-    const { inputs, out } = sample(true);
-    const r = getWorkspaceSize(inputs);
-    const ws = workspaceOf(r.workspaceSize);
-    const before = await bytesOf(out);
+    const { inputs, out, r, ws, before } = await planned(true);
     const encoder = stream.device.createCommandEncoder();
     expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream, encoder)).toBe(0);
     expect(await aclrtSynchronizeStream(stream)).toBe(0);
@@ -164,13 +174,8 @@ describe('ignored parameters are not read', () => {
   it('a 4-byte queryPaddingSize at Q_S == 1 (two-phase): success with the reference result', async () => {
     const { inputs, out } = sample(true, { queryPaddingSize: createTensor(stream, [3], [1], 'INT32', 'qpad4') });
     expect(inputs.queryPaddingSize!.buffer.size).toBe(4);
-    const r = fiaGetWorkspaceSize(inputs); // by name: the positional helper passes null for queryPaddingSize
-    expect(r.status, aclGetRecentErrMsg()).toBe(0);
-    const ws = workspaceOf(r.workspaceSize);
-    expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
-    expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
-    await expectMatchesReference(inputs, out, null, [false, true]);
-    ws?.destroy();
+    // By name: the positional helper passes null for queryPaddingSize.
+    await runAndMatch(inputs, out, [false, true], fiaGetWorkspaceSize);
   });
 
   it('a 4-byte queryPaddingSize at Q_S == 1 (named options): success with the reference result', async () => {
@@ -197,9 +202,7 @@ describe('a caller encoder survives a failure while encoding', () => {
   }
 
   it('561000, no open pass: the caller\'s own commands still submit and run', async () => {
-    const { inputs, out } = sample(true);
-    const r = getWorkspaceSize(inputs);
-    const ws = workspaceOf(r.workspaceSize);
+    const { inputs, out, r, ws } = await planned(true);
     const src = createTensor(stream, [1, 2, 3, 4], [4], 'FLOAT32', 'callerSrc');
     const dst = createTensor(stream, [0, 0, 0, 0], [4], 'FLOAT32', 'callerDst');
     const before = await bytesOf(out);
@@ -225,10 +228,7 @@ describe('a caller encoder survives a failure while encoding', () => {
   });
 
   it('with its own encoder the failed run submits nothing', async () => {
-    const { inputs, out } = sample(false);
-    const r = getWorkspaceSize(inputs);
-    const ws = workspaceOf(r.workspaceSize);
-    const before = await bytesOf(out);
+    const { inputs, out, r, ws, before } = await planned(false);
     expect(withFailingBindGroups(() => aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream))).toBe(561000);
     expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
     expect(await bytesOf(out)).toEqual(before);
@@ -379,9 +379,7 @@ describe('rejected calls leave caller buffers untouched', () => {
   });
 
   it('a device error (destroyed input buffer) surfaces as 361001 at synchronize; attentionOut unchanged', async () => {
-    const { inputs, out } = sample(false);
-    const r = getWorkspaceSize(inputs);
-    const ws = workspaceOf(r.workspaceSize);
+    const { inputs, out, r, ws } = await planned(false);
     inputs.key!.tensors[0]!.buffer.destroy();
     expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
     expect(await aclrtSynchronizeStream(stream)).toBe(ACLNN_ERR_RUNTIME_ERROR);
