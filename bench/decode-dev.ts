@@ -7,7 +7,10 @@ import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
+import { USAGE } from '../src/acl/usage.js';
 import { encodeKernel, planKernel } from '../src/kernels/family.js';
+import { kernelTensors } from '../src/problem/tensors.js';
+import { kvLensBuffer } from '../src/kernels/decode.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
 import { stats, wallMs } from './timing.js';
@@ -31,14 +34,16 @@ async function main(): Promise<void> {
     keyAntiquantMode: 0, valueAntiquantMode: 0, attentionOut: createEmptyTensor(stream, [B, N, 1, D], dtype),
   };
   const problem = normalize(inputs);
-  const k = planKernel(problem, capsOf(device), inputs, { decode: {
+  const tensors = kernelTensors(problem, inputs);
+  const k = planKernel(problem, capsOf(device), tensors, { decode: {
     numSplits: splits, tileKeys: process.env.TK ? Number(process.env.TK) : undefined,
     variant: process.env.VARIANT as 'lanes' | 'tiles' | undefined,
   } });
-  const workspace = device.createBuffer({ size: Math.max(4, k.workspaceBytes), usage: 0x80 | 0x08 | 0x04 });
+  const workspace = device.createBuffer({ size: Math.max(4, k.workspaceBytes), usage: USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC });
+  const kvLens = kvLensBuffer(device, problem.kvLens);
   const call = (): Promise<number> => wallMs(device, () => {
     const encoder = device.createCommandEncoder();
-    encodeKernel(k, { device, encoder, problem, inputs, workspace });
+    encodeKernel(k, { device, encoder, problem, tensors, workspace, kvLens });
     device.queue.submit([encoder.finish()]);
   });
   const firstMs = await call();

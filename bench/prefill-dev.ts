@@ -7,7 +7,9 @@ import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
+import { USAGE } from '../src/acl/usage.js';
 import { encodeKernel, planKernel } from '../src/kernels/family.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 import { requestDevice } from '../src/node.js';
 import { runProbes } from './probes.js';
 import { wallMs } from './timing.js';
@@ -37,13 +39,14 @@ async function main(): Promise<void> {
     attentionOut: createEmptyTensor(stream, [B, N, S, D], dtype), softmaxLse: null,
   };
   const problem = normalize(inputs);
-  const k = planKernel(problem, capsOf(device), inputs, { prefill: tune });
+  const tensors = kernelTensors(problem, inputs);
+  const k = planKernel(problem, capsOf(device), tensors, { prefill: tune });
   if (k.kernel !== 'prefill') throw new Error('prefill-dev: a Q_S == 1 shape plans as decode');
   const plan = k.plan;
-  const workspace = k.workspaceBytes > 0 ? device.createBuffer({ size: k.workspaceBytes, usage: 0x80 | 0x08 | 0x04 }) : null;
+  const workspace = k.workspaceBytes > 0 ? device.createBuffer({ size: k.workspaceBytes, usage: USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC }) : null;
   const run = (): Promise<number> => wallMs(device, () => {
     const encoder = device.createCommandEncoder();
-    encodeKernel(k, { device, encoder, problem, inputs, workspace });
+    encodeKernel(k, { device, encoder, problem, tensors, workspace });
     stream.queue.submit([encoder.finish()]);
   });
   device.pushErrorScope('validation');

@@ -13,6 +13,7 @@ import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
 import { buildCase, type CaseSpec, OUT_FILL } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 const SPECS: [string, Omit<CaseSpec, 'seed'>][] = [
   ['many splits (combine)', { qSeqLen: 1, batch: 1, numQoHeads: 4, numKvHeads: 1, headDim: 32, kvSeqLen: 700, dtype: 'FLOAT16', layout: 'BSND' }],
@@ -27,9 +28,10 @@ describe('decode through the API', () => {
       const r = fiaGetWorkspaceSize(c.inputs);
       expect(r.status).toBe(ACLNN_SUCCESS);
       // The size is the decode layout's count for the plan of this device.
-      const plan = planDecode(c.problem, capsOf(stream.device), {}, c.inputs);
+      const tensors = kernelTensors(c.problem, c.inputs);
+      const plan = planDecode(c.problem, capsOf(stream.device), {}, tensors);
       const ws = new WorkspaceAllocator();
-      layoutDecodeWorkspace(c.problem, plan, ws, c.inputs);
+      layoutDecodeWorkspace(c.problem, plan, ws, tensors);
       expect(r.workspaceSize).toBe(ws.bytes);
       expect(plan.numSplits > 1).toBe(name.startsWith('many'));
       const workspace = createBuffer(stream, r.workspaceSize);

@@ -12,6 +12,7 @@ import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { buildCase, type CaseSpec } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 import { customExecutor, placedTensor, runAndCheck } from './helpers/placed.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 let stream: Stream;
 beforeAll(async () => {
@@ -44,9 +45,10 @@ function build(c: Case, seed = 1): FiaInputs {
 /** A decode executor with forced plan options (variant, splits, lane merge). */
 function decodeWith(inputs: FiaInputs, opts: DecodePlanOptions) {
   return customExecutor(stream, inputs, (problem) => {
-    const plan = planDecode(problem, capsOf(stream.device), opts, inputs);
+    const tensors = kernelTensors(problem, inputs);
+    const plan = planDecode(problem, capsOf(stream.device), opts, tensors);
     const ws = new WorkspaceAllocator();
-    const regions = layoutDecodeWorkspace(problem, plan, ws, inputs);
+    const regions = layoutDecodeWorkspace(problem, plan, ws, tensors);
     return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
   });
 }

@@ -11,13 +11,14 @@ import { readHostInputs } from '../src/fia/hostInputs.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
-import { decodePipelineSources, encodeDecode, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
+import { decodePipelineSources, encodeDecode, kvLensBuffer, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
 import { pipelineSourcesOf, recordedPipelines } from '../src/fia/executor.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
 import { buildCase, type CaseSpec } from './helpers/cases.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 /** BNSD FLOAT32 calls without softmaxLse; causal: sparseMode 3 with its (2048, 2048) mask. */
 const CALL = { layout: 'BNSD', dtype: 'FLOAT32', lse: false } as const;
@@ -120,17 +121,19 @@ describe('compile tiers', () => {
       const device = stream.device;
       const x = inputsOf(stream, shape, 13);
       const problem = normalize(x);
-      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true }, {}, x);
+      const tensors = kernelTensors(problem, x);
+      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true }, {}, tensors);
       expect(plan.variant).toBe('lanes');
       const quick = plan.quick!;
       expect(quick.variant).toBe('tiles');
       for (const k of ['headBlock', 'numHeadBlocks', 'numSplits', 'splitLen', 'direct', 'kvRange'] as const) expect(quick[k]).toEqual(plan[k]);
       const ws = new WorkspaceAllocator();
-      const regions = layoutDecodeWorkspace(problem, plan, ws, x);
+      const regions = layoutDecodeWorkspace(problem, plan, ws, tensors);
+      const kvLens = kvLensBuffer(device, problem.kvLens);
       const workspace = createBuffer(stream, Math.max(4, ws.bytes));
       const run = async (): Promise<void> => {
         const encoder = device.createCommandEncoder();
-        encodeDecode({ device, encoder, problem, plan, inputs: x, workspace, regions, tiered: true });
+        encodeDecode({ device, encoder, problem, plan, tensors, workspace, regions, kvLens, tiered: true });
         device.queue.submit([encoder.finish()]);
         await device.queue.onSubmittedWorkDone();
         await expectReference(stream, x, await readTensor(stream, x.attentionOut!));

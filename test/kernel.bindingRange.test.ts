@@ -15,10 +15,11 @@ import { requestAdapter } from '../src/node.js';
 import { normalize } from '../src/fia/normalize.js';
 import { planFia } from '../src/fia/plan.js';
 import { capsOf } from '../src/kernels/caps.js';
-import { encodeDecode } from '../src/kernels/decode.js';
+import { encodeDecode, kvLensBuffer } from '../src/kernels/decode.js';
 import { WORKSPACE_USAGE } from '../src/fia/executor.js';
 import { checkAgainstReference, forwarding, placedTensor, runAndCheck } from './helpers/placed.js';
 import { mulberry32, randomValues } from './helpers/cases.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 const MiB = 1 << 20;
 let stream: Stream;
@@ -135,13 +136,15 @@ describe('decode over a dense K/V larger than one binding: bound per split', () 
       });
       const ws = stream.device.createBuffer({ size: plan.workspaceBytes, usage: WORKSPACE_USAGE });
       const encoder = stream.device.createCommandEncoder();
-      encodeDecode({ device, encoder, problem, plan: plan.plan, inputs: x, workspace: ws, regions: plan.regions });
+      const kvLens = kvLensBuffer(stream.device, problem.kvLens);
+      encodeDecode({ device, encoder, problem, plan: plan.plan, tensors: kernelTensors(problem, x), workspace: ws, regions: plan.regions, kvLens });
       stream.queue.submit([encoder.finish()]);
       expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
       expect(sizes.length).toBeGreaterThan(0);
       expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
       await checkAgainstReference(stream, x, problem);
       ws.destroy();
+      kvLens.destroy();
     });
   }
 });

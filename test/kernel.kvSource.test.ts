@@ -24,6 +24,7 @@ import { getPipeline, specKey, UniformBlock } from '../src/kernels/shader.js';
 import { batchWindow, gatherKv } from '../src/reference/index.js';
 import { testStream } from './helpers/gpu.js';
 import { type CaseSpec, mulberry32 } from './helpers/cases.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 type KvDtype = 'FLOAT16' | 'BFLOAT16' | 'FLOAT32' | 'INT8' | 'INT4';
 
@@ -208,8 +209,9 @@ interface Job { b: number; h: number; c: number; kvStart: number }
 /** Runs the test kernel over `jobs`; returns the f32 outputs. */
 async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jobs: Job[], listBatch = 0): Promise<Float32Array> {
   const { device } = stream;
+  const tensors = kernelTensors(problem, inputs);
   const words = new MetaWordAllocator(META_START_WORDS);
-  const layout = layoutKvSource(problem, inputs, words);
+  const layout = layoutKvSource(problem, tensors, words);
   const metaBytes = Math.max(16, words.words * 4);
   const workspace = device.createBuffer({ size: META_BYTE_OFFSET + metaBytes, usage: 0x80 | 0x08 | 0x04 });
   const spec = kvSourceSpec(problem);
@@ -228,13 +230,13 @@ async function runSource(stream: Stream, problem: Problem, inputs: FiaInputs, jo
   const readBuf = device.createBuffer({ size: outBytes, usage: 0x01 | 0x08 });
   const uniforms = device.createBuffer({ size: TEST_UNIFORMS.byteLength, usage: 0x40 | 0x08 });
   device.queue.writeBuffer(uniforms, 0, TEST_UNIFORMS.pack({
-    ...kvSourceUniformValues(problem, inputs, layout, listBatch), numJobs: jobs.length, headDim: D,
+    ...kvSourceUniformValues(problem, tensors, layout, listBatch), numJobs: jobs.length, headDim: D,
   }));
 
   const encoder = device.createCommandEncoder();
   // Poison the meta region so a load from a word the copies did not fill shows up.
   device.queue.writeBuffer(workspace, META_BYTE_OFFSET, new Uint32Array(metaBytes / 4).fill(0x7fc00000));
-  encodeKvSourceCopies(encoder, inputs, workspace, META_BYTE_OFFSET, layout);
+  encodeKvSourceCopies(encoder, tensors, workspace, META_BYTE_OFFSET, layout);
   const pass = encoder.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, device.createBindGroup({
@@ -394,15 +396,30 @@ describe('KV source specialization', () => {
     const c = CASES.find((x) => x.name.startsWith('INT8 mode 0 per-channel'))!;
     const inputs = buildInputs(stream, c);
     const problem = normalize(inputs);
+    const tensors = kernelTensors(problem, inputs);
     const words = new MetaWordAllocator(META_START_WORDS);
-    const layout = layoutKvSource(problem, inputs, words);
-    // key/value scale and offset: 4 tensors, each (KVN·D = 16 f16 + 1 lead) → 9 words from byte 0.
-    expect(layout.copies.map((x) => x.param)).toEqual(['keyAntiquantScale', 'keyAntiquantOffset', 'valueAntiquantScale', 'valueAntiquantOffset']);
+    const layout = layoutKvSource(problem, tensors, words);
+    // key/value scale and offset (keyAntiquantScale, keyAntiquantOffset, valueAntiquantScale,
+    // valueAntiquantOffset): 4 tensors, each (KVN·D = 16 f16 + 1 lead) → 9 words from byte 0.
+    expect(layout.copies.map((x) => x.roles)).toEqual([['keyScale'], ['keyOffset'], ['valueScale'], ['valueOffset']]);
     expect(layout.copies.map((x) => x.bytes)).toEqual([36, 36, 36, 36]);
     expect(layout.copies[0]!.word).toBe(META_START_WORDS);
     expect(layout.copies[0]!.elemBase).toBe(2 * META_START_WORDS + 1);
     expect(words.words).toBe(META_START_WORDS + 36);
     // Same allocator state → same layout (GetWorkspaceSize and the run agree).
-    expect(layoutKvSource(problem, inputs, new MetaWordAllocator(META_START_WORDS))).toEqual(layout);
+    expect(layoutKvSource(problem, tensors, new MetaWordAllocator(META_START_WORDS))).toEqual(layout);
+  });
+
+  it('one operator parameter for K and V (antiquantScale, antiquantOffset) is copied once, for both roles', async () => {
+    const stream = await testStream();
+    const c = CASES.find((x) => x.name.startsWith('INT8 combined mode 0 per-channel + offset'))!;
+    const inputs = buildInputs(stream, c);
+    const problem = normalize(inputs);
+    const tensors = kernelTensors(problem, inputs);
+    expect(tensors.keyScale).toBe(inputs.antiquantScale);
+    expect(tensors.valueScale).toBe(inputs.antiquantScale);
+    expect(tensors.keyOffset).toBe(inputs.antiquantOffset);
+    const layout = layoutKvSource(problem, tensors, new MetaWordAllocator(META_START_WORDS));
+    expect(layout.copies.map((x) => x.roles)).toEqual([['keyScale', 'valueScale'], ['keyOffset', 'valueOffset']]);
   });
 });

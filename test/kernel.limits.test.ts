@@ -12,6 +12,7 @@ import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { buildCase } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 import { customExecutor, runAndCheck } from './helpers/placed.js';
+import { kernelTensors } from '../src/problem/tensors.js';
 
 let stream: Stream;
 beforeAll(async () => {
@@ -48,7 +49,7 @@ describe('plans for a fake limit of 2 workgroups per dimension run within it', (
     const ex = customExecutor(stream, inputs, (problem) => {
       const plan = planDecode(problem, fake(), { numSplits: 3 });
       const ws = new WorkspaceAllocator();
-      return { kernel: 'decode', plan, regions: layoutDecodeWorkspace(problem, plan, ws, inputs), workspaceBytes: ws.bytes };
+      return { kernel: 'decode', plan, regions: layoutDecodeWorkspace(problem, plan, ws, kernelTensors(problem, inputs)), workspaceBytes: ws.bytes };
     });
     const p = ex.plan!;
     expect(p.kernel === 'decode' && p.plan.numSplits === 3 && p.plan.numHeadBlocks === 1 && !p.plan.direct).toBe(true);
@@ -65,7 +66,7 @@ describe('plans for a fake limit of 2 workgroups per dimension run within it', (
     const ex = customExecutor(stream, inputs, (problem) => {
       const plan = planPrefill(problem, fake(), { rowsPerThread: 1, rowThreads: 4 });
       const ws = new WorkspaceAllocator();
-      return { kernel: 'prefill', plan, regions: layoutPrefillWorkspace(problem, plan, ws, inputs), workspaceBytes: ws.bytes };
+      return { kernel: 'prefill', plan, regions: layoutPrefillWorkspace(problem, plan, ws, kernelTensors(problem, inputs)), workspaceBytes: ws.bytes };
     });
     const p = ex.plan!;
     expect(p.kernel === 'prefill' && p.plan.numQTiles === 5).toBe(true);

@@ -19,31 +19,46 @@ export function roundToF32(x: number): number {
   return Math.fround(x);
 }
 
+/** A narrow IEEE-style binary float: mantissa bits, exponent bias (its largest finite exponent). */
+interface NarrowFloat { manBits: number; bias: number; quietNan: number }
+const BINARY16: NarrowFloat = { manBits: 10, bias: 15, quietNan: 0x7e00 };
+const BFLOAT16: NarrowFloat = { manBits: 7, bias: 127, quietNan: 0x7fc0 };
+
 /**
- * float64 → binary16 bits, round to nearest even, directly from the double (no double rounding
+ * float64 → the bits of `f`, round to nearest even, directly from the double (no double rounding
  * through float32). Handles subnormals, overflow to ±Inf and NaN (quiet, sign kept).
  */
-export function f16Bits(x: number): number {
-  if (Number.isNaN(x)) return 0x7e00;
+function narrowBits(x: number, f: NarrowFloat): number {
+  const { manBits, bias } = f;
+  const inf = ((2 * bias + 1) << manBits) & 0x7fff;
+  if (Number.isNaN(x)) return f.quietNan;
   const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
   const a = Math.abs(x);
-  if (a === Infinity) return sign | 0x7c00;
+  if (a === Infinity) return sign | inf;
   if (a === 0) return sign;
-  // Quantum of the target format at a's binade: subnormal quantum 2^-24 below 2^-14.
+  // Quantum of the target format at a's binade: below the smallest normal 2^(1-bias), the
+  // subnormal quantum 2^(1-bias-manBits).
   let e = Math.floor(Math.log2(a));
   if (2 ** e > a) e -= 1; // guard log2 rounding
   else if (2 ** (e + 1) <= a) e += 1;
-  const quantumExp = Math.max(e, -14) - 10;
+  const minExp = 1 - bias;
+  const quantumExp = Math.max(e, minExp) - manBits;
   const q = a / 2 ** quantumExp; // exact: power-of-two scaling
   let m = Math.floor(q);
   const rem = q - m;
   if (rem > 0.5 || (rem === 0.5 && (m & 1) === 1)) m += 1;
-  // m counts quanta: for normals 1024..2048, for subnormals 0..1024.
-  let exp = Math.max(e, -14);
-  if (m >= 2048) { m /= 2; exp += 1; }
-  if (exp > 15) return sign | 0x7c00;
-  if (m < 1024) return sign | m; // subnormal (exp stayed -14)
-  return sign | ((exp + 15) << 10) | (m - 1024);
+  // m counts quanta: for normals 2^manBits..2^(manBits+1), for subnormals 0..2^manBits.
+  const one = 1 << manBits;
+  let exp = Math.max(e, minExp);
+  if (m >= 2 * one) { m /= 2; exp += 1; }
+  if (exp > bias) return sign | inf;
+  if (m < one) return sign | m; // subnormal (exp stayed at minExp)
+  return sign | ((exp + bias) << manBits) | (m - one);
+}
+
+/** float64 → binary16 bits, round to nearest even (narrowBits). */
+export function f16Bits(x: number): number {
+  return narrowBits(x, BINARY16);
 }
 
 export function f16FromBits(h: number): number {
@@ -65,24 +80,7 @@ export function roundToF16(x: number): number {
  * exponent range of float32, so only the mantissa is cut; subnormals follow float32's.
  */
 export function bf16Bits(x: number): number {
-  if (Number.isNaN(x)) return 0x7fc0;
-  const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
-  const a = Math.abs(x);
-  if (a === Infinity) return sign | 0x7f80;
-  if (a === 0) return sign;
-  let e = Math.floor(Math.log2(a));
-  if (2 ** e > a) e -= 1;
-  else if (2 ** (e + 1) <= a) e += 1;
-  const quantumExp = Math.max(e, -126) - 7;
-  const q = a / 2 ** quantumExp;
-  let m = Math.floor(q);
-  const rem = q - m;
-  if (rem > 0.5 || (rem === 0.5 && (m & 1) === 1)) m += 1;
-  let exp = Math.max(e, -126);
-  if (m >= 256) { m /= 2; exp += 1; }
-  if (exp > 127) return sign | 0x7f80;
-  if (m < 128) return sign | m;
-  return sign | ((exp + 127) << 7) | (m - 128);
+  return narrowBits(x, BFLOAT16);
 }
 
 export function bf16FromBits(h: number): number {

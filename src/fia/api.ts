@@ -22,7 +22,7 @@ import {
   type TensorList,
 } from '../acl/tensor.js';
 import { axesOf, inputStorage, isLayout, outputStorage, shapeOf } from '../problem/dims.js';
-import { FiaExecutor, readInputs, runExecutor, runExecutorOwn } from './executor.js';
+import { FiaExecutor, runExecutor, runExecutorOwn } from './executor.js';
 import { planFiaOn } from './plan.js';
 import { type ParamName, PARAM_NAMES, PARAMS, type ParamSpec } from '../problem/params.js';
 import type { FiaInputs, Layout } from '../problem/problem.js';
@@ -64,8 +64,8 @@ function createExecutor(raw: FiaInputs): FiaExecutor {
   const loss = deviceLoss(device);
   if (loss !== null) throw new AclnnError(ACLNN_ERR_RUNTIME_ERROR, `current device: ${loss}`);
   const { problem, plan } = planFiaOn(device, raw, checked);
-  // readInputs copies the inputs object (the executor keeps its own).
-  return new FiaExecutor(device, readInputs(raw, problem), problem, plan, plan.workspaceBytes);
+  // The executor keeps its own copy of the inputs object (a caller may reuse theirs).
+  return new FiaExecutor(device, { ...raw }, problem, plan, plan.workspaceBytes);
 }
 
 /**

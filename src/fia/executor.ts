@@ -18,10 +18,12 @@ import {
 } from '../acl/status.js';
 import { type IntArray, isGpuBuffer, type Tensor } from '../acl/tensor.js';
 import { encodeKernel, kernelPipelineSources } from '../kernels/family.js';
+import { kvLensBuffer } from '../kernels/decode.js';
 import { type PipelineSource, pipelineState, type PipelineTier, preparePipelines } from '../kernels/shader.js';
 import { USAGE } from '../acl/usage.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
+import { type KernelTensors, kernelTensors } from '../problem/tensors.js';
 
 // The usage the workspace needs: kernels bind it as storage, copy into it (aux scalars, lengths)
 // and may copy out of it.
@@ -43,9 +45,7 @@ const recordedRuns = new WeakMap<FiaExecutor, WeakMap<object, Recording>>();
 function lensBufferOf(device: GPUDevice, ex: FiaExecutor): GPUBuffer {
   let buffer = lensBuffers.get(ex);
   if (buffer === undefined) {
-    const lens = ex['kvLens'] ?? new Uint32Array(0);
-    buffer = device.createBuffer({ size: Math.max(4, lens.byteLength), usage: USAGE.COPY_SRC | USAGE.COPY_DST, label: 'fia.decode.kvLens' });
-    if (lens.length > 0) device.queue.writeBuffer(buffer, 0, lens);
+    buffer = kvLensBuffer(device, ex['kvLens'] ?? []);
     lensBuffers.set(ex, buffer);
   }
   return buffer;
@@ -80,6 +80,8 @@ function keepRecorded(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer |
 export class FiaExecutor {
   /** Decode: the u32 actualSeqLengthsKv[B] the next runs read (setActualSeqLengthsKv). */
   private kvLens: Uint32Array<ArrayBuffer> | null = null;
+  /** The tensors the planned kernels read and write, by role (null: nothing runs). */
+  readonly kernelTensors: KernelTensors | null;
 
   constructor(
     /** The device GetWorkspaceSize planned for (null only for an empty output: nothing to run). */
@@ -92,6 +94,7 @@ export class FiaExecutor {
     readonly workspaceSize: number,
   ) {
     if (problem?.isDecode) this.kvLens = Uint32Array.from(problem.kvLens);
+    this.kernelTensors = problem ? kernelTensors(problem, inputs) : null;
   }
 
   /**
@@ -208,23 +211,6 @@ export class FiaExecutor {
   }
 }
 
-/**
- * The inputs the planned kernels read: parameters the rules ignore for this problem are dropped
- * (a padding size whose padding is inactive, e.g. queryPaddingSize at Q_S == 1; softmaxLse without
- * softmaxLseFlag), so no kernel copies or binds them.
- */
-export function readInputs(inputs: FiaInputs, problem: Problem): FiaInputs {
-  const ignored = (!problem.qLeftPadding && inputs.queryPaddingSize != null) || (!problem.kvLeftPadding && inputs.kvPaddingSize != null)
-    || (!problem.softmaxLse && inputs.softmaxLse != null);
-  if (!ignored) return inputs;
-  return {
-    ...inputs,
-    queryPaddingSize: problem.qLeftPadding ? inputs.queryPaddingSize : null,
-    kvPaddingSize: problem.kvLeftPadding ? inputs.kvPaddingSize : null,
-    softmaxLse: problem.softmaxLse ? inputs.softmaxLse : null,
-  };
-}
-
 function hex(v: unknown): string {
   return typeof v === 'number' ? `0x${v.toString(16)}` : String(v);
 }
@@ -286,10 +272,8 @@ export function pipelineSourcesOf(ex: FiaExecutor, level: PipelineTier = 'steady
 
 /** Records the planned kernels into `encoder` (no submit). */
 function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecutor, workspace: GPUBuffer | null): void {
-  const problem = ex.problem!;
-  const inputs = ex.inputs as FiaInputs;
   const kvLens = ex.plan!.kernel === 'decode' ? lensBufferOf(device, ex) : undefined;
-  encodeKernel(ex.plan!, { device, encoder, problem, inputs, workspace, kvLens, tiered: true });
+  encodeKernel(ex.plan!, { device, encoder, problem: ex.problem!, tensors: ex.kernelTensors!, workspace, kvLens, tiered: true });
 }
 
 type Command = { pass: boolean; method: string; args: unknown[] };

@@ -10,6 +10,7 @@ import type { WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
 import { given, PARAM_NAMES } from '../problem/params.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
+import { kernelTensors } from '../problem/tensors.js';
 import type { Checked } from './validate.js';
 
 /** A kernel family's plan and its placement in the caller's workspace (`workspaceBytes` in all). */
@@ -27,7 +28,7 @@ export function planFia(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs):
   if (reason !== null) {
     throw new AclnnError(ACLNN_ERR_INNER_NOT_SUPPORTED, `not supported on the WebGPU path yet: ${reason}`);
   }
-  const out = planKernel(problem, caps, inputs);
+  const out = planKernel(problem, caps, inputs && kernelTensors(problem, inputs));
   checkBindingSizes(problem, out, caps, inputs);
   return out;
 }

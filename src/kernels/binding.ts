@@ -4,8 +4,8 @@
 // maxStorageBufferBindingSize. The kernel then addresses the tensor through a rebased element
 // offset (its offset from the binding's start), passed in the uniforms as before.
 import { elementBits } from '../codec/dtype.js';
-import type { Tensor, TensorList } from '../acl/tensor.js';
-import type { FiaInputs } from '../problem/problem.js';
+import type { Tensor } from '../acl/tensor.js';
+import type { KernelTensors } from '../problem/tensors.js';
 import { BINDING_ALIGN } from './workspace.js';
 
 /** The byte range a kernel binds for `t`, and `t`'s element offset from that range's start. */
@@ -39,27 +39,22 @@ export function rebaseTensor(t: Tensor): Tensor {
   return rebased;
 }
 
-/** The binding of a tensor from rebaseTensor / rebaseInputs (its byte range); else the whole buffer. */
+/** The binding of a tensor from rebaseTensor / rebaseTensors (its byte range); else the whole buffer. */
 export function tensorBinding(t: Tensor): GPUBufferBinding {
   return bindings.get(t) ?? { buffer: t.buffer };
 }
 
-const rebaseList = (l: TensorList | null): TensorList | null =>
-  l && { ...l, tensors: l.tensors.map((t) => (t ? rebaseTensor(t) : t)) };
-
 /**
- * The inputs with every tensor rebased onto its own byte range: what kernels bind and whose
- * offsets they pass as uniforms. Copies into the workspace (aux scalars, KV-source copies) read
- * the caller's buffers directly and take the original inputs.
+ * The tensors with every one rebased onto its own byte range: what kernels bind and whose offsets
+ * they pass as uniforms. Copies into the workspace (aux scalars, KV-source copies) read the
+ * caller's buffers directly and take the tensors as given.
  */
-export function rebaseInputs(inputs: FiaInputs): FiaInputs {
-  const out: Record<string, unknown> = { ...inputs };
-  for (const [k, v] of Object.entries(inputs)) {
-    if (v && typeof v === 'object' && (v as Tensor).kind === 'tensor') out[k] = rebaseTensor(v as Tensor);
+export function rebaseTensors(t: KernelTensors): KernelTensors {
+  const out: Record<string, unknown> = {};
+  for (const [role, v] of Object.entries(t)) {
+    out[role] = Array.isArray(v) ? v.map(rebaseTensor) : v ? rebaseTensor(v as Tensor) : null;
   }
-  out.key = rebaseList(inputs.key);
-  out.value = rebaseList(inputs.value);
-  return out as unknown as FiaInputs;
+  return out as unknown as KernelTensors;
 }
 
 /** An element offset into `original`'s buffer (e.g. a normalized mask offset) moved onto `rebasedTensor`'s binding. */

@@ -18,11 +18,13 @@
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
-import type { Antiquant, FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
+import { type AxisStrides, axisStrides } from '../problem/dims.js';
+import type { Antiquant, Problem, StorageLayout } from '../problem/problem.js';
+import type { KernelTensors } from '../problem/tensors.js';
 import { USAGE } from '../acl/usage.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import { type CombineOutQuant, combinePipelineSource, encodeCombine } from './combine.js';
-import { elementRangeBinding, rebased, rebaseInputs, tensorBinding } from './binding.js';
+import { elementRangeBinding, rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
   dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
@@ -200,11 +202,11 @@ const STASH_ROUND = 64;
 const stashLen = (plan: Pick<DecodePlan, 'splitLen'>): number => Math.ceil(plan.splitLen / STASH_ROUND) * STASH_ROUND;
 
 /**
- * The decode plan of `problem` on a device with `caps`. `inputs`: the tensors the plan will run
+ * The decode plan of `problem` on a device with `caps`. `tensors`: the tensors the plan will run
  * with (their strides and offsets choose the K/V access path, which is part of the shader);
  * without them, contiguous tensors at offset 0.
  */
-export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}, inputs?: FiaInputs): DecodePlan {
+export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanOptions = {}, tensors?: KernelTensors): DecodePlan {
   const { batch: B, numKvHeads: KVN, groupSize: G, headDim: D, kvSeqLen } = problem;
   const budget = Math.min(caps.maxWorkgroupStorageBytes, 32768);
   const subgroupsOk = caps.subgroups && !opts.noSubgroups;
@@ -270,7 +272,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const workgroupStorageBytes = workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, D)));
   // From the caller's K/V tensors as they are: binding rebases move offsets by whole 256-byte
   // blocks, which keeps every parity the access path tests (encodeDecode checks the rebased ones).
-  const access = kvAccessOf(problem, inputs);
+  const access = kvAccessOf(problem, tensors);
   const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
   if (variant !== 'lanes' || (opts.variant && !opts.tier)) return plan;
   const quick = tilesOnGrid(plan, problem, caps, opts.tileKeys);
@@ -334,16 +336,16 @@ const metaStartWords = (problem: Problem): number => AUX_BYTES / 4 + problem.bat
 
 /**
  * The workspace: meta region (aux scalars, kvLens, KV-source copies), then in split mode the f32
- * partials. `inputs` is needed only when the problem reads K/V through the KV source (the sizes of
- * its copies depend on the parameter tensors); GetWorkspaceSize and the run pass the same inputs.
+ * partials. `tensors` are needed only when the problem reads K/V through the KV source (the sizes
+ * of its copies depend on the parameter tensors); GetWorkspaceSize and the run pass the same ones.
  */
-export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: WorkspaceAllocator, inputs?: FiaInputs): DecodeRegions {
+export function layoutDecodeWorkspace(problem: Problem, plan: DecodePlan, ws: WorkspaceAllocator, tensors?: KernelTensors): DecodeRegions {
   let kvSource: KvSourceLayout | null = null;
   let metaWords = metaStartWords(problem);
   if (usesKvSource(problem)) {
-    if (!inputs) throw new Error('decode: the KV source layout needs the operator inputs');
+    if (!tensors) throw new Error('decode: the KV source layout needs the kernel tensors');
     const words = new MetaWordAllocator(metaWords);
-    kvSource = layoutKvSource(problem, inputs, words);
+    kvSource = layoutKvSource(problem, tensors, words);
     metaWords = words.words;
   }
   const meta = ws.alloc(metaWords * 4);
@@ -377,18 +379,6 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   ...kvSourceUniformFields,
 });
 
-interface AxisStrides { batch: number; head: number; seq: number; dim: number }
-
-/** Element strides (batch, head, seq, dim) of a stored tensor with `heads` heads of D elements. */
-export function axisStrides(t: Tensor, layout: StorageLayout, headDim: number): AxisStrides {
-  const s = t.strides;
-  switch (layout) {
-    case 'BSH': return { batch: s[0]!, seq: s[1]!, head: headDim * s[2]!, dim: s[2]! };
-    case 'BSND': return { batch: s[0]!, seq: s[1]!, head: s[2]!, dim: s[3]! };
-    case 'BNSD': return { batch: s[0]!, head: s[1]!, seq: s[2]!, dim: s[3]! };
-  }
-}
-
 
 /** How the lanes variant may address K/V rows (from the actual tensors; part of the pipeline key). */
 export interface KvAccess {
@@ -406,7 +396,7 @@ export interface KvAccess {
 }
 
 /** The K/V access of `problem` with these tensors (without: contiguous tensors at offset 0, as a planner sees them). */
-export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
+export function kvAccessOf(problem: Problem, tensors?: KernelTensors): KvAccess {
   const aq = problem.antiquant;
   const deqOf = (a: Antiquant | undefined): 'none' | 'token' | 'channel' => (!a ? 'none' : a.mode === 0 || a.mode === 2 ? 'channel' : 'token');
   const deq = { k: deqOf(aq?.key), v: deqOf(aq?.value) };
@@ -416,15 +406,15 @@ export function kvAccessOf(problem: Problem, inputs?: FiaInputs): KvAccess {
     // Row bases are multiples of D (cache and dense strides); the tensors' element offsets
     // (INT4: nibbles, INT32 words × 8) must be word-aligned too.
     const per = elementsPerWord(problem.kvDtype);
-    const kvTensors = inputs ? [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!) : [];
+    const kvTensors = tensors ? [...tensors.key, ...tensors.value] : [];
     const units = (t: Tensor): number => t.offset * kvElementsPerStored(t.dtype);
     const sourceWords = per > 1 && problem.prefix === null && D % per === 0 && kvTensors.every((t) => units(t) % per === 0);
     return { source: true, deq, offset, sourceWords, unitDim: false, pairs: false };
   }
-  const tensors = inputs ? [...inputs.key!.tensors, ...inputs.value!.tensors].map((t) => t!) : [];
-  const unitDim = tensors.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
+  const kv = tensors ? [...tensors.key, ...tensors.value] : [];
+  const unitDim = kv.every((t) => axisStrides(t, problem.queryLayout, D).dim === 1);
   const even = (x: number): boolean => x % 2 === 0;
-  const pairs = unitDim && elementsPerWord(problem.kvDtype) === 2 && even(D) && tensors.every((t) => {
+  const pairs = unitDim && elementsPerWord(problem.kvDtype) === 2 && even(D) && kv.every((t) => {
     const a = axisStrides(t, problem.queryLayout, D);
     return even(t.offset) && even(a.batch) && even(a.head) && even(a.seq);
   });
@@ -657,13 +647,13 @@ export interface DecodeContext {
   encoder: GPUCommandEncoder;
   problem: Problem;
   plan: DecodePlan;
-  inputs: FiaInputs;
+  tensors: KernelTensors;
   workspace: GPUBuffer | null;
   regions: DecodeRegions;
   /**
-   * u32 actualSeqLengthsKv[B] on the device (COPY_SRC), copied into the meta region by every run:
-   * the executor's lengths buffer, which setActualSeqLengthsKv updates. Absent: a buffer filled
-   * once from problem.kvLens (kernel tests).
+   * u32 actualSeqLengthsKv[B] on the device (a kvLensBuffer), copied into the meta region by every
+   * run: the executor's, which setActualSeqLengthsKv updates. Required (the field is optional in
+   * the families' common context only because prefill has none).
    */
   kvLens?: GPUBuffer;
   /**
@@ -673,16 +663,16 @@ export interface DecodeContext {
   tiered?: boolean;
 }
 
-/** Copies kvLens (u32[B]) into the meta region after the aux scalars, inside the command buffer. */
-function encodeLensCopy(device: GPUDevice, encoder: GPUCommandEncoder, problem: Problem, source: GPUBuffer | undefined, workspace: GPUBuffer, meta: WorkspaceRegion): void {
-  const bytes = problem.batch * 4;
-  let lens = source;
-  if (!lens) {
-    lens = device.createBuffer({ size: Math.max(4, bytes), usage: USAGE.COPY_SRC, mappedAtCreation: true, label: 'fia.decode.kvLens' });
-    new Uint32Array(lens.getMappedRange()).set(problem.kvLens);
-    lens.unmap();
-  }
-  encoder.copyBufferToBuffer(lens, 0, workspace, meta.offset + AUX_BYTES, bytes);
+/**
+ * A device copy of a decode's KV lengths (u32 per batch) for DecodeContext.kvLens: COPY_SRC for
+ * the runs, COPY_DST so its owner can update it (queue.writeBuffer) between runs. The owner
+ * destroys it.
+ */
+export function kvLensBuffer(device: GPUDevice, lens: readonly number[] | Uint32Array): GPUBuffer {
+  const words = Uint32Array.from(lens);
+  const buffer = device.createBuffer({ size: Math.max(4, words.byteLength), usage: USAGE.COPY_SRC | USAGE.COPY_DST, label: 'fia.decode.kvLens' });
+  if (words.length > 0) device.queue.writeBuffer(buffer, 0, words);
+  return buffer;
 }
 
 /**
@@ -700,23 +690,24 @@ export function encodeDecode(ctx: DecodeContext): void {
   if (!ws) throw new Error('decode: a workspace buffer is required');
   const { batch: B, numQoHeads: N, numKvHeads: KVN, headDim: D } = problem;
   if (B * N === 0) return;
-  // Copies read the caller's tensors (ctx.inputs); bindings and uniforms use each tensor's byte range.
-  encodeAuxCopies(encoder, ctx.inputs, ws, { offset: regions.meta.offset, size: AUX_BYTES });
-  if (B > 0) encodeLensCopy(device, encoder, problem, ctx.kvLens, ws, regions.meta);
-  if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, ws, regions.meta.offset, regions.kvSource);
-  const inputs = rebaseInputs(ctx.inputs);
+  if (!ctx.kvLens) throw new Error('decode: the KV lengths buffer is required (kvLensBuffer)');
+  // Copies read the caller's tensors (ctx.tensors); bindings and uniforms use each tensor's byte range.
+  encodeAuxCopies(encoder, ctx.tensors, ws, { offset: regions.meta.offset, size: AUX_BYTES });
+  encoder.copyBufferToBuffer(ctx.kvLens, 0, ws, regions.meta.offset + AUX_BYTES, B * 4);
+  if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, ws, regions.meta.offset, regions.kvSource);
+  const tensors = rebaseTensors(ctx.tensors);
 
   const access = plan.access;
-  if (!sameAccess(access, kvAccessOf(problem, inputs))) {
-    throw new Error('decode: the K/V tensors are addressed differently from the planned ones (plan with the inputs it runs)');
+  if (!sameAccess(access, kvAccessOf(problem, tensors))) {
+    throw new Error('decode: the K/V tensors are addressed differently from the planned ones (plan with the tensors it runs)');
   }
   if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
   // The quick tier shares the plan's grid, splits, uniforms and bindings: only the shader differs.
   const steady = ctx.tiered && plan.quick ? readyPipeline(device, splitPassSource(problem, plan)) : null;
   const pipeline = steady ?? decodePipeline(device, problem, ctx.tiered && plan.quick ? plan.quick : plan);
-  const query = inputs.query!;
-  const out = inputs.attentionOut!;
-  const lse = problem.softmaxLse && inputs.softmaxLse ? inputs.softmaxLse : null;
+  const query = tensors.query;
+  const out = tensors.out;
+  const lse = tensors.lse;
   const q = axisStrides(query, problem.queryLayout, D);
   const mask = problem.mask;
   const pse = problem.pse;
@@ -728,8 +719,8 @@ export function encodeDecode(ctx: DecodeContext): void {
   const kvRows = problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen;
   const none: AxisStrides = { batch: 0, head: 0, seq: 0, dim: 0 };
   for (const batches of decodeBatchRuns(problem, plan)) {
-    const key = inputs.key!.tensors[listKv ? batches.base : 0]!;
-    const value = inputs.value!.tensors[listKv ? batches.base : 0]!;
+    const key = tensors.key[listKv ? batches.base : 0]!;
+    const value = tensors.value[listKv ? batches.base : 0]!;
     const kvLayout = problem.queryLayout;
     // Through the KV source the k*/v* fields are unused (a paged cache has another rank).
     const k = access.source ? none : axisStrides(key, kvLayout, D);
@@ -741,15 +732,15 @@ export function encodeDecode(ctx: DecodeContext): void {
       qOffset: query.offset, qBatchStride: q.batch, qHeadStride: q.head, qDimStride: q.dim,
       kOffset: access.source ? 0 : key.offset, kBatchStride: listKv ? 0 : k.batch, kHeadStride: k.head, kSeqStride: k.seq, kDimStride: k.dim,
       vOffset: access.source ? 0 : value.offset, vBatchStride: listKv ? 0 : v.batch, vHeadStride: v.head, vSeqStride: v.seq, vDimStride: v.dim,
-      maskOffset: mask ? rebased(mask.offset, ctx.inputs.attenMask!, inputs.attenMask!) : 0,
+      maskOffset: mask ? rebased(mask.offset, ctx.tensors.mask!, tensors.mask!) : 0,
       maskBatchStride: mask?.batchStride ?? 0, maskColStride: mask?.colStride ?? 0,
-      pseOffset: pse ? rebased(pse.offset, ctx.inputs.pseShift!, inputs.pseShift!) : 0,
+      pseOffset: pse ? rebased(pse.offset, ctx.tensors.pse!, tensors.pse!) : 0,
       pseBatchStride: pse?.batchStride ?? 0, pseHeadStride: pse?.headStride ?? 0,
       pseColStride: pse?.colStride ?? 0,
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
-      ...kvSourceUniformValues(problem, inputs, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
+      ...kvSourceUniformValues(problem, tensors, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };
     const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);
     const lseBinding: GPUBufferBinding = plan.direct ? (lse ? tensorBinding(lse) : { buffer: dummyBuffer(device, 'output') }) : bindingOf(ws, regions.partLse!);
@@ -759,8 +750,8 @@ export function encodeDecode(ctx: DecodeContext): void {
         { binding: 0, resource: tensorBinding(query) },
         { binding: 1, resource: kBinding },
         { binding: 2, resource: vBinding },
-        { binding: 3, resource: mask ? tensorBinding(inputs.attenMask!) : { buffer: dummy } },
-        { binding: 4, resource: pse ? tensorBinding(inputs.pseShift!) : { buffer: dummy } },
+        { binding: 3, resource: mask ? tensorBinding(tensors.mask!) : { buffer: dummy } },
+        { binding: 4, resource: pse ? tensorBinding(tensors.pse!) : { buffer: dummy } },
         { binding: 5, resource: bindingOf(ws, regions.meta) },
         { binding: 6, resource: outBinding },
         { binding: 7, resource: lseBinding },
@@ -806,17 +797,17 @@ export function encodeDecode(ctx: DecodeContext): void {
     rows, headDim: D, numParts: plan.numSplits,
     partBase: 0, partRowStride: plan.numSplits * D, partSplitStride: D,
     lseBase: 0, lseRowStride: plan.numSplits, lseSplitStride: 1,
-    outQuant: outQuantOf(problem, inputs),
+    outQuant: outQuantOf(problem, tensors),
     maxWorkgroupsPerDimension: plan.maxWorkgroupsPerDimension,
   }, dummyBuffer(device, 'output'));
 }
 
 /** The combine's INT8 store parameters (quantScale2 / quantOffset2 bound in place), or null. */
-function outQuantOf(problem: Problem, inputs: FiaInputs): CombineOutQuant | null {
+function outQuantOf(problem: Problem, tensors: KernelTensors): CombineOutQuant | null {
   const q = problem.outQuant;
   if (!q) return null;
-  const scale = inputs.quantScale2!;
-  const offset = q.hasOffset ? inputs.quantOffset2! : null;
+  const scale = tensors.outScale!;
+  const offset = tensors.outOffset;
   return {
     scale: { binding: tensorBinding(scale), offset: scale.offset },
     offset: offset ? { binding: tensorBinding(offset), offset: offset.offset } : null,

@@ -6,17 +6,21 @@
 // The contract of a family:
 // - `unsupported(problem, caps)`: null when the family computes the problem exactly on a device
 //   with these caps; else the missing feature (the operator then answers 561101).
-// - `plan(problem, caps, inputs?, options?)`: everything the shaders and the grid depend on. The
+// - `plan(problem, caps, tensors?, options?)`: everything the shaders and the grid depend on. The
 //   plan fixes the pipelines: `pipelineSources` reads nothing but the problem and the plan.
-//   `inputs` are the tensors the plan will run with (strides and offsets may choose an access
+//   `tensors` are the ones the plan will run with (strides and offsets may choose an access
 //   path); a run with tensors addressed differently is a programming error the encode reports.
-// - `layoutWorkspace(problem, plan, ws, inputs?)`: allocates the plan's workspace regions from
+// - `layoutWorkspace(problem, plan, ws, tensors?)`: allocates the plan's workspace regions from
 //   `ws`. The same call sizes the workspace (GetWorkspaceSize) and places the regions the encode
 //   binds, so the two agree by construction.
 // - `pipelineSources(problem, plan, tier)`: the pipelines an encode uses (see PipelineTier).
 // - `encode(ctx)`: records the plan's copies and passes into ctx.encoder; no submit, no waiting.
 //   Caller tensors are read and written only where the operator says; nothing else is touched.
-import type { FiaInputs, Problem } from '../problem/problem.js';
+//
+// Kernels see the call's tensors by role (KernelTensors, src/problem/tensors.ts), never the
+// operator's 39 parameters: which parameter serves a role is the operator layer's decision.
+import type { Problem } from '../problem/problem.js';
+import type { KernelTensors } from '../problem/tensors.js';
 import type { DeviceCaps } from './caps.js';
 import { type DecodePlan, type DecodePlanOptions, type DecodeRegions, decodePipelineSources, decodeUnsupported, encodeDecode, layoutDecodeWorkspace, planDecode } from './decode.js';
 import {
@@ -31,10 +35,10 @@ export interface EncodeContext<Plan, Regions> {
   encoder: GPUCommandEncoder;
   problem: Problem;
   plan: Plan;
-  inputs: FiaInputs;
+  tensors: KernelTensors;
   workspace: GPUBuffer | null;
   regions: Regions;
-  /** Decode: u32 actualSeqLengthsKv[B] on the device (the executor's lengths buffer); absent: problem.kvLens. */
+  /** Decode: u32 actualSeqLengthsKv[B] on the device (kvLensBuffer; the executor's own). */
   kvLens?: GPUBuffer;
   /** Run a plan's quick tier while its steady pipelines compile in the background (the executor's encodes). */
   tiered?: boolean;
@@ -42,15 +46,15 @@ export interface EncodeContext<Plan, Regions> {
 
 export interface KernelFamily<Plan, Regions, Options> {
   unsupported(problem: Problem, caps: DeviceCaps): string | null;
-  plan(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs, options?: Options): Plan;
-  layoutWorkspace(problem: Problem, plan: Plan, ws: WorkspaceAllocator, inputs?: FiaInputs): Regions;
+  plan(problem: Problem, caps: DeviceCaps, tensors?: KernelTensors, options?: Options): Plan;
+  layoutWorkspace(problem: Problem, plan: Plan, ws: WorkspaceAllocator, tensors?: KernelTensors): Regions;
   pipelineSources(problem: Problem, plan: Plan, tier?: PipelineTier): PipelineSource[];
   encode(ctx: EncodeContext<Plan, Regions>): void;
 }
 
 const prefill: KernelFamily<PrefillPlan, PrefillRegions, PrefillTune> = {
   unsupported: prefillUnsupported,
-  plan: (problem, caps, _inputs, options) => planPrefill(problem, caps, options),
+  plan: (problem, caps, _tensors, options) => planPrefill(problem, caps, options),
   layoutWorkspace: layoutPrefillWorkspace,
   pipelineSources: prefillPipelineSources,
   encode: encodePrefill,
@@ -58,7 +62,7 @@ const prefill: KernelFamily<PrefillPlan, PrefillRegions, PrefillTune> = {
 
 const decode: KernelFamily<DecodePlan, DecodeRegions, DecodePlanOptions> = {
   unsupported: decodeUnsupported,
-  plan: (problem, caps, inputs, options) => planDecode(problem, caps, options, inputs),
+  plan: (problem, caps, tensors, options) => planDecode(problem, caps, options, tensors),
   layoutWorkspace: layoutDecodeWorkspace,
   pipelineSources: decodePipelineSources,
   encode: encodeDecode,
@@ -87,15 +91,15 @@ export function kernelUnsupported(problem: Problem, caps: DeviceCaps): string | 
 }
 
 /** Plans `problem` with its family and lays out the workspace (the caller checks kernelUnsupported first). */
-export function planKernel(problem: Problem, caps: DeviceCaps, inputs?: FiaInputs, options: KernelOptions = {}): PlannedKernel {
+export function planKernel(problem: Problem, caps: DeviceCaps, tensors?: KernelTensors, options: KernelOptions = {}): PlannedKernel {
   const ws = new WorkspaceAllocator();
   if (kernelFor(problem) === 'decode') {
-    const plan = decode.plan(problem, caps, inputs, options.decode);
-    const regions = decode.layoutWorkspace(problem, plan, ws, inputs);
+    const plan = decode.plan(problem, caps, tensors, options.decode);
+    const regions = decode.layoutWorkspace(problem, plan, ws, tensors);
     return { kernel: 'decode', plan, regions, workspaceBytes: ws.bytes };
   }
-  const plan = prefill.plan(problem, caps, inputs, options.prefill);
-  const regions = prefill.layoutWorkspace(problem, plan, ws, inputs);
+  const plan = prefill.plan(problem, caps, tensors, options.prefill);
+  const regions = prefill.layoutWorkspace(problem, plan, ws, tensors);
   return { kernel: 'prefill', plan, regions, workspaceBytes: ws.bytes };
 }
 

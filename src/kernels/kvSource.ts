@@ -10,11 +10,11 @@
 //
 // Adopting it in a kernel:
 //   layout:   words = new MetaWordAllocator(<the kernel's own meta words>);
-//             kvs = layoutKvSource(problem, inputs, words); meta = ws.alloc(words.words * 4)
-//   encode:   encodeKvSourceCopies(encoder, inputs, workspace, meta.offset, kvs) before the pass
+//             kvs = layoutKvSource(problem, tensors, words); meta = ws.alloc(words.words * 4)
+//   encode:   encodeKvSourceCopies(encoder, tensors, workspace, meta.offset, kvs) before the pass
 //             (after any clearBuffer of the meta region)
 //   uniforms: new UniformBlock(name, { ...ownFields, ...kvSourceUniformFields }) and
-//             pack({ ...ownValues, ...kvSourceUniformValues(problem, inputs, kvs, listBatch) })
+//             pack({ ...ownValues, ...kvSourceUniformValues(problem, tensors, kvs, listBatch) })
 //   WGSL:     paste kvSourceWgsl(kvSourceSpec(problem)) after the kBuf/vBuf/aux/u declarations; call
 //             kvRow(b, h, c, kvStart) once per column, then loadKeyAt/loadValueAt(row, d)
 //             (or loadKey/loadValue(b, h, c, kvStart, d)); AND kvPresent(b, c) into the kept rule
@@ -22,8 +22,8 @@
 import { DTYPES, elementBits, isFloatType, kvElementDtype, kvElementsPerStored, type DataType } from '../codec/dtype.js';
 import { numel, type Tensor } from '../acl/tensor.js';
 import { stridesOf } from '../problem/dims.js';
-import { given } from '../problem/params.js';
-import type { Antiquant, FiaInputs, Problem, StorageLayout, TensorParam } from '../problem/problem.js';
+import type { Antiquant, Problem, StorageLayout } from '../problem/problem.js';
+import type { KernelTensors } from '../problem/tensors.js';
 import { fill, loaderFn, wgsl, type UniformType } from './shader.js';
 
 /** Hands out word offsets inside the kernel's meta binding (the binding's word 0 = offset 0). */
@@ -48,7 +48,8 @@ export class MetaWordAllocator implements MetaWords {
  * the sub-word shift of the tensor's offset).
  */
 export interface KvSourceCopy {
-  param: TensorParam;
+  /** The roles this tensor serves (K and V may share one antiquant tensor: one copy for both). */
+  roles: KvSourceRole[];
   srcByte: number;
   bytes: number;
   word: number;
@@ -127,7 +128,10 @@ function kvStrides(problem: Problem, seq: number): { batch: number; head: number
   return { batch: s.batch, head: s.head, seq: s.seq };
 }
 
-const KV_PARAMS: readonly TensorParam[] = ['keySharedPrefix', 'valueSharedPrefix'];
+/** The tensors the source copies into the meta region, by role (KernelTensors' names). */
+export type KvSourceRole = 'blockTable' | 'keyPrefix' | 'valuePrefix' | 'keyScale' | 'keyOffset' | 'valueScale' | 'valueOffset';
+const KV_SOURCE_ROLES: readonly KvSourceRole[] = ['blockTable', 'keyPrefix', 'valuePrefix', 'keyScale', 'keyOffset', 'valueScale', 'valueOffset'];
+const PREFIX_ROLES: readonly KvSourceRole[] = ['keyPrefix', 'valuePrefix'];
 
 /**
  * Bits per element and the offset in elements. K/V-typed tensors (key, value, prefix) are seen as
@@ -138,9 +142,9 @@ function unitsOf(t: Tensor, kvTyped: boolean): { bits: number; offset: number } 
   return { bits: elementBits(t.dtype), offset: t.offset };
 }
 
-/** Elements (units of unitsOf) of `t` that the source reads, counted from its first element. */
-function readSpan(problem: Problem, param: TensorParam, t: Tensor): number {
-  if (KV_PARAMS.includes(param)) {
+/** Elements (units of unitsOf) of `t` that the source reads for `role`, counted from its first element. */
+function readSpan(problem: Problem, role: KvSourceRole, t: Tensor): number {
+  if (PREFIX_ROLES.includes(role)) {
     // Rows [0, P) of every head: up to the last element of head KV_N-1, row P-1.
     const p = problem.prefix!;
     const s = kvStrides(problem, p.seqLen);
@@ -149,30 +153,36 @@ function readSpan(problem: Problem, param: TensorParam, t: Tensor): number {
   return numel(t.shape);
 }
 
-/** Parameters the source reads for `problem`, each once (combined params serve both sides). */
-function copiedParams(problem: Problem): TensorParam[] {
-  const out: TensorParam[] = [];
-  const add = (p: TensorParam | null): void => { if (p && !out.includes(p)) out.push(p); };
-  if (problem.kv.kind === 'paged') add('blockTable');
-  if (problem.prefix) { add('keySharedPrefix'); add('valueSharedPrefix'); }
+/**
+ * The role whose copy `role` reuses: V's antiquant scale (offset) when one operator parameter holds
+ * both K's and V's (antiquantScale in modes 0-2). Decided by the Problem, never by tensor
+ * identity: a cached plan serves later calls with other tensor objects.
+ */
+function sharedCopy(problem: Problem, role: KvSourceRole): KvSourceRole | null {
   const aq = problem.antiquant;
-  if (aq) for (const side of [aq.key, aq.value]) { add(side.scale); add(side.offset); }
-  return out;
+  if (!aq) return null;
+  if (role === 'valueScale' && aq.value.scale === aq.key.scale) return 'keyScale';
+  if (role === 'valueOffset' && aq.value.offset !== null && aq.value.offset === aq.key.offset) return 'keyOffset';
+  return null;
 }
 
 /**
  * Places the copies in the meta binding through `words` (call it with the same allocator state
- * for GetWorkspaceSize and for the run: same answer). Byte ranges are whole words of the caller's
- * buffer; validation keeps every tensor's word-padded span inside its buffer.
+ * for GetWorkspaceSize and for the run: same answer): one copy per role `tensors` holds, a shared
+ * antiquant tensor once. Byte ranges are whole words of the caller's buffer; validation keeps
+ * every tensor's word-padded span inside its buffer.
  */
-export function layoutKvSource(problem: Problem, inputs: FiaInputs, words: MetaWords): KvSourceLayout {
+export function layoutKvSource(problem: Problem, tensors: KernelTensors, words: MetaWords): KvSourceLayout {
   const copies: KvSourceCopy[] = [];
   let total = 0;
-  for (const param of copiedParams(problem)) {
-    const t = inputs[param] as Tensor | null | undefined;
-    if (!given(t)) throw new Error(`kvSource: ${param} is required by the problem but absent`);
-    const { bits, offset } = unitsOf(t, KV_PARAMS.includes(param));
-    const count = readSpan(problem, param, t);
+  for (const role of KV_SOURCE_ROLES) {
+    const t = tensors[role];
+    if (!t) continue;
+    const shared = sharedCopy(problem, role);
+    const owner = shared ? copies.find((c) => c.roles.includes(shared)) : undefined;
+    if (owner) { owner.roles.push(role); continue; }
+    const { bits, offset } = unitsOf(t, PREFIX_ROLES.includes(role));
+    const count = readSpan(problem, role, t);
     const firstBit = offset * bits;
     const srcByte = Math.floor(firstBit / 32) * 4;
     const endByte = Math.ceil(((offset + count) * bits) / 32) * 4;
@@ -181,7 +191,7 @@ export function layoutKvSource(problem: Problem, inputs: FiaInputs, words: MetaW
     const word = words.alloc(n);
     total += n;
     const perWord = 32 / bits;
-    copies.push({ param, srcByte, bytes, word, elemBase: word * perWord + (firstBit - srcByte * 8) / bits });
+    copies.push({ roles: [role], srcByte, bytes, word, elemBase: word * perWord + (firstBit - srcByte * 8) / bits });
   }
   return { copies, words: total };
 }
@@ -191,10 +201,10 @@ export function layoutKvSource(problem: Problem, inputs: FiaInputs, words: MetaW
  * offset of the kernel's meta binding). Record them before the kernel's pass.
  */
 export function encodeKvSourceCopies(
-  encoder: GPUCommandEncoder, inputs: FiaInputs, workspace: GPUBuffer, metaByteOffset: number, layout: KvSourceLayout,
+  encoder: GPUCommandEncoder, tensors: KernelTensors, workspace: GPUBuffer, metaByteOffset: number, layout: KvSourceLayout,
 ): void {
   for (const c of layout.copies) {
-    const t = inputs[c.param] as Tensor;
+    const t = tensors[c.roles[0]!]!;
     // Validation keeps the word-padded span inside the buffer; clamp anyway (never copy past it).
     const bytes = Math.min(c.bytes, Math.floor(t.buffer.size / 4) * 4 - c.srcByte);
     if (bytes > 0) encoder.copyBufferToBuffer(t.buffer, c.srcByte, workspace, metaByteOffset + c.word * 4, bytes);
@@ -222,26 +232,26 @@ export type KvSourceUniformValues = { [K in keyof typeof kvSourceUniformFields]:
  * Uniform values. Tensor-list KV: pass `listBatch`, the batch whose K/V tensors the dispatch binds
  * (the batch stride is then 0; the kernel still passes the real b to loadKey for the dequant).
  */
-export function kvSourceUniformValues(problem: Problem, inputs: FiaInputs, layout: KvSourceLayout, listBatch = 0): KvSourceUniformValues {
+export function kvSourceUniformValues(problem: Problem, tensors: KernelTensors, layout: KvSourceLayout, listBatch = 0): KvSourceUniformValues {
   const kv = problem.kv;
   const tensorIndex = kv.kind === 'list' ? listBatch : 0;
-  const key = inputs.key!.tensors[tensorIndex]!;
-  const value = inputs.value!.tensors[tensorIndex]!;
+  const key = tensors.key[tensorIndex]!;
+  const value = tensors.value[tensorIndex]!;
   const rows = kv.kind === 'dense' ? kv.seqLen : kv.kind === 'list' ? kv.seqLens[listBatch]! : kv.blockSize;
   const s = kvStrides(problem, rows);
-  const base = (p: TensorParam | null): number => layout.copies.find((c) => c.param === p)?.elemBase ?? 0;
+  const base = (role: KvSourceRole): number => layout.copies.find((c) => c.roles.includes(role))?.elemBase ?? 0;
   const ps = problem.prefix ? kvStrides(problem, problem.prefix.seqLen) : { head: 0, seq: 0 };
-  const bt = kv.kind === 'paged' ? inputs.blockTable! : null;
-  const side = (aq: Antiquant | undefined) => aq ? {
-    s: base(aq.scale) + aq.index.base, o: aq.offset ? base(aq.offset) + aq.index.base : 0,
+  const bt = tensors.blockTable;
+  const side = (aq: Antiquant | undefined, scale: KvSourceRole, offset: KvSourceRole) => aq ? {
+    s: base(scale) + aq.index.base, o: aq.offset ? base(offset) + aq.index.base : 0,
     b: aq.index.batch, h: aq.index.head, t: aq.index.token, d: aq.index.dim,
   } : { s: 0, o: 0, b: 0, h: 0, t: 0, d: 0 };
-  const k = side(problem.antiquant?.key);
-  const v = side(problem.antiquant?.value);
+  const k = side(problem.antiquant?.key, 'keyScale', 'keyOffset');
+  const v = side(problem.antiquant?.value, 'valueScale', 'valueOffset');
   return {
     kvsKOffset: unitsOf(key, true).offset, kvsVOffset: unitsOf(value, true).offset,
     kvsBatchStride: kv.kind === 'list' ? 0 : s.batch, kvsHeadStride: s.head, kvsSeqStride: s.seq,
-    kvsPrefixLen: problem.prefix?.len ?? 0, kvsPkBase: base('keySharedPrefix'), kvsPvBase: base('valueSharedPrefix'),
+    kvsPrefixLen: problem.prefix?.len ?? 0, kvsPkBase: base('keyPrefix'), kvsPvBase: base('valuePrefix'),
     kvsPHeadStride: ps.head, kvsPSeqStride: ps.seq,
     kvsBtBase: base('blockTable'), kvsBtRowStride: bt ? bt.strides[0]! : 0,
     kvsMaxBlocks: kv.kind === 'paged' ? kv.maxBlocksPerSeq : 0,

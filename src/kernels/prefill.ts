@@ -13,7 +13,9 @@
 // tensor-list KV with prefix/antiquant.
 import { type DataType, isFloatType } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
-import type { FiaInputs, Problem, StorageLayout } from '../problem/problem.js';
+import { axisStrides } from '../problem/dims.js';
+import type { Problem, StorageLayout } from '../problem/problem.js';
+import type { KernelTensors } from '../problem/tensors.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import {
   encodeKvSourceCopies, type KvSourceLayout, type KvSourceUniformValues, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
@@ -21,10 +23,10 @@ import {
 } from './kvSource.js';
 import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, wgsl, type WorkgroupArray,
+  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, uniformBuffer, wgsl, type WorkgroupArray,
   workgroupBytes, workgroupDecls,
 } from './shader.js';
-import { rebased, rebaseInputs, tensorBinding } from './binding.js';
+import { rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 /** Batches per dispatch: the per-batch length table is a uniform array of LENS_CAP vec4 (2 batches each). */
@@ -261,13 +263,13 @@ function specFeatures(problem: Problem): Omit<PrefillSpec, 'headDim' | 'groupSiz
 
 /**
  * Workspace: one aux region when the kernel reads device scalars (left padding) or the KV source
- * (prefix / antiquant: `inputs` required, their copies follow the AUX_BYTES scalars).
+ * (prefix / antiquant: `tensors` required, their copies follow the AUX_BYTES scalars).
  */
-export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator, inputs?: FiaInputs): PrefillRegions {
+export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
   if (usesKvSource(problem)) {
-    if (!inputs) throw new Error('prefill: a shared prefix or antiquant needs the inputs to lay out the workspace (KV source copies)');
+    if (!tensors) throw new Error('prefill: a shared prefix or antiquant needs the tensors to lay out the workspace (KV source copies)');
     const words = new MetaWordAllocator(AUX_BYTES / 4);
-    const kvSource = layoutKvSource(problem, inputs, words);
+    const kvSource = layoutKvSource(problem, tensors, words);
     return { aux: ws.alloc(words.words * 4), kvSource };
   }
   const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention;
@@ -413,23 +415,6 @@ export function prefillPipelineSources(_problem: Problem, plan: PrefillPlan): Pi
   return [{ key: specKey('prefill', flat), build: () => ({ code: prefillShaderCode(plan.spec), label: 'fia.prefill' }) }];
 }
 
-/** Element strides (batch, head, seq, dim) of a stored q/k/v/out tensor in `layout`. */
-function layoutStrides(t: Tensor, layout: StorageLayout, headDim: number): { b: number; n: number; s: number; d: number } {
-  const st = t.strides;
-  switch (layout) {
-    case 'BSH': return { b: st[0]!, s: st[1]!, n: headDim * st[2]!, d: st[2]! };
-    case 'BSND': return { b: st[0]!, s: st[1]!, n: st[2]!, d: st[3]! };
-    case 'BNSD': return { b: st[0]!, n: st[1]!, s: st[2]!, d: st[3]! };
-  }
-}
-
-function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: string): GPUBuffer {
-  const buf = device.createBuffer({ size: data.byteLength, usage: 0x40 | 0x08 /* UNIFORM | COPY_DST */, mappedAtCreation: true, label });
-  new Uint8Array(buf.getMappedRange()).set(new Uint8Array(data));
-  buf.unmap();
-  return buf;
-}
-
 /** The per-batch (qLen, kvLen) table for batches [base, base + count). */
 function lensTable(problem: Problem, base: number, count: number): ArrayBuffer {
   const words = new Uint32Array(LENS_CAP * 4);
@@ -442,19 +427,19 @@ function lensTable(problem: Problem, base: number, count: number): ArrayBuffer {
 }
 
 export function encodePrefill(ctx: {
-  device: GPUDevice; encoder: GPUCommandEncoder; problem: Problem; plan: PrefillPlan; inputs: FiaInputs;
+  device: GPUDevice; encoder: GPUCommandEncoder; problem: Problem; plan: PrefillPlan; tensors: KernelTensors;
   workspace: GPUBuffer | null; regions: PrefillRegions;
 }): void {
   const { device, encoder, problem, plan, workspace, regions } = ctx;
   const reason = prefillUnsupported(problem, capsOf(device));
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
   const { spec } = plan;
-  // Copies read the caller's tensors (ctx.inputs); bindings and uniforms use each tensor's byte range.
-  const inputs = rebaseInputs(ctx.inputs);
-  const out = inputs.attentionOut!;
+  // Copies read the caller's tensors (ctx.tensors); bindings and uniforms use each tensor's byte range.
+  const tensors = rebaseTensors(ctx.tensors);
+  const out = tensors.out;
   if (regions.aux) {
-    encodeAuxCopies(encoder, ctx.inputs, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
-    if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.inputs, workspace!, regions.aux.offset, regions.kvSource);
+    encodeAuxCopies(encoder, ctx.tensors, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
+    if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, workspace!, regions.aux.offset, regions.kvSource);
   }
   if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
@@ -462,17 +447,17 @@ export function encodePrefill(ctx: {
   const [source] = prefillPipelineSources(problem, plan);
   const pipeline = pipelineOf(device, source!);
   const D = problem.headDim;
-  const query = inputs.query!;
-  const qs = layoutStrides(query, problem.queryLayout, D);
-  const os = layoutStrides(out, problem.outLayout, D);
+  const query = tensors.query;
+  const qs = axisStrides(query, problem.queryLayout, D);
+  const os = axisStrides(out, problem.outLayout, D);
   const kvLayout = problem.kv.kind === 'paged' ? problem.kv.cacheLayout : problem.kv.kvLayout;
   const paged = problem.kv.kind === 'paged' ? problem.kv : null;
-  const blockTable = paged ? inputs.blockTable! : null;
+  const blockTable = paged ? tensors.blockTable! : null;
   const band = problem.band;
   const clampBand = (x: number): number => Math.max(-BAND_CLAMP, Math.min(BAND_CLAMP, x));
   const mask = problem.mask;
   const pse = problem.pse;
-  const lseTensor = problem.softmaxLse ? inputs.softmaxLse! : null;
+  const lseTensor = tensors.lse;
   if (spec.lse && !lseTensor) throw new Error('prefill kernel: softmaxLse requested but not given');
 
   const resources = (key: Tensor, value: Tensor): Record<string, GPUBufferBinding> => {
@@ -480,12 +465,12 @@ export function encodePrefill(ctx: {
       qBuf: tensorBinding(query), kBuf: tensorBinding(key), vBuf: tensorBinding(value), outBuf: tensorBinding(out),
     };
     if (blockTable) r.btBuf = tensorBinding(blockTable);
-    if (pse) r.pseBuf = tensorBinding(inputs.pseShift!);
-    if (mask) r.maskBuf = tensorBinding(inputs.attenMask!);
+    if (pse) r.pseBuf = tensorBinding(tensors.pse!);
+    if (mask) r.maskBuf = tensorBinding(tensors.mask!);
     if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
     if (lseTensor) r.lseBuf = tensorBinding(lseTensor);
-    if (problem.outQuant) r.qs2Buf = tensorBinding(inputs.quantScale2!);
-    if (problem.outQuant?.hasOffset) r.qo2Buf = tensorBinding(inputs.quantOffset2!);
+    if (tensors.outScale) r.qs2Buf = tensorBinding(tensors.outScale);
+    if (tensors.outOffset) r.qo2Buf = tensorBinding(tensors.outOffset);
     return r;
   };
 
@@ -495,32 +480,32 @@ export function encodePrefill(ctx: {
   const list = problem.kv.kind === 'list';
   for (const chunk of prefillBatchRuns(problem, plan)) {
     // Tensor list: one batch per run, with its own K/V tensors.
-    const key = inputs.key!.tensors[list ? chunk.base : 0]!;
-    const value = inputs.value!.tensors[list ? chunk.base : 0]!;
-    const ks = layoutStrides(key, kvLayout, D);
-    const vs = layoutStrides(value, kvLayout, D);
+    const key = tensors.key[list ? chunk.base : 0]!;
+    const value = tensors.value[list ? chunk.base : 0]!;
+    const ks = axisStrides(key, kvLayout, D);
+    const vs = axisStrides(value, kvLayout, D);
     const values: Omit<PrefillUniformValues, 'qTileBase'> = {
       batchBase: chunk.base, numQoHeads: problem.numQoHeads, qSeqLen: problem.qSeqLen,
       kvRows: problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen,
       scaleValue: problem.scaleValue,
       bandRightDown: band?.anchor === 'rightDown' ? 1 : 0,
       preTokens: clampBand(band?.preTokens ?? 0), nextTokens: clampBand(band?.nextTokens ?? 0),
-      qOffset: query.offset, qStrideB: qs.b, qStrideN: qs.n, qStrideS: qs.s, qStrideD: qs.d,
+      qOffset: query.offset, qStrideB: qs.batch, qStrideN: qs.head, qStrideS: qs.seq, qStrideD: qs.dim,
       // Tensor list: the batch's own tensor (batch 1), so the batch index must not move the base.
-      kOffset: key.offset, kStrideB: list ? 0 : ks.b, kStrideN: ks.n, kStrideS: ks.s, kStrideD: ks.d,
-      vOffset: value.offset, vStrideB: list ? 0 : vs.b, vStrideN: vs.n, vStrideS: vs.s, vStrideD: vs.d,
-      outOffset: out.offset, outStrideB: os.b, outStrideN: os.n, outStrideS: os.s,
-      maskOffset: mask ? rebased(mask.offset, ctx.inputs.attenMask!, inputs.attenMask!) : 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
+      kOffset: key.offset, kStrideB: list ? 0 : ks.batch, kStrideN: ks.head, kStrideS: ks.seq, kStrideD: ks.dim,
+      vOffset: value.offset, vStrideB: list ? 0 : vs.batch, vStrideN: vs.head, vStrideS: vs.seq, vStrideD: vs.dim,
+      outOffset: out.offset, outStrideB: os.batch, outStrideN: os.head, outStrideS: os.seq,
+      maskOffset: mask ? rebased(mask.offset, ctx.tensors.mask!, tensors.mask!) : 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
       maskStrideC: mask?.colStride ?? 0,
-      pseOffset: pse ? rebased(pse.offset, ctx.inputs.pseShift!, inputs.pseShift!) : 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
+      pseOffset: pse ? rebased(pse.offset, ctx.tensors.pse!, tensors.pse!) : 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
       pseStrideS: pse?.rowStride ?? 0, pseStrideC: pse?.colStride ?? 0,
       lseOffset: lseTensor?.offset ?? 0,
       btOffset: blockTable?.offset ?? 0, btStrideB: blockTable?.strides[0] ?? 0, btStrideE: blockTable?.strides[1] ?? 0,
       blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
-      qs2Offset: inputs.quantScale2?.offset ?? 0, qo2Offset: inputs.quantOffset2?.offset ?? 0,
+      qs2Offset: tensors.outScale?.offset ?? 0, qo2Offset: tensors.outOffset?.offset ?? 0,
       quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
       ...(regions.kvSource
-        ? kvSourceUniformValues(problem, inputs, regions.kvSource, list ? chunk.base : 0)
+        ? kvSourceUniformValues(problem, tensors, regions.kvSource, list ? chunk.base : 0)
         : NO_KV_SOURCE),
     };
     const lens = uniformBuffer(device, lensTable(problem, chunk.base, chunk.count), 'fia.prefill.lens');

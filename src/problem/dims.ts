@@ -59,11 +59,24 @@ export function shapeOf(layout: StorageLayout, a: Axes): number[] {
  * Element strides (batch, head, seq, dim) of a contiguous tensor stored in `layout` with these
  * axes: element (b, n, s, d) is at b·batch + n·head + s·seq + d·dim.
  */
-export function stridesOf(layout: StorageLayout, a: Axes): { batch: number; head: number; seq: number; dim: number } {
+export function stridesOf(layout: StorageLayout, a: Axes): AxisStrides {
   const { seq: S, heads: N, headDim: D } = a;
   switch (layout) {
     case 'BSH': case 'BSND': return { batch: S * N * D, seq: N * D, head: D, dim: 1 };
     case 'BNSD': return { batch: N * S * D, head: S * D, seq: D, dim: 1 };
+  }
+}
+
+/** Element strides per axis: element (b, n, s, d) is at b·batch + n·head + s·seq + d·dim. */
+export interface AxisStrides { batch: number; head: number; seq: number; dim: number }
+
+/** The axis strides of a stored tensor (its own strides) in `layout`, with heads of `headDim` elements. */
+export function axisStrides(t: Pick<Tensor, 'strides'>, layout: StorageLayout, headDim: number): AxisStrides {
+  const s = t.strides;
+  switch (layout) {
+    case 'BSH': return { batch: s[0]!, seq: s[1]!, head: headDim * s[2]!, dim: s[2]! };
+    case 'BSND': return { batch: s[0]!, seq: s[1]!, head: s[2]!, dim: s[3]! };
+    case 'BNSD': return { batch: s[0]!, head: s[1]!, seq: s[2]!, dim: s[3]! };
   }
 }
 

@@ -17,6 +17,9 @@ import type { DecodePlan } from '../../src/kernels/decode.js';
 import { encodeKernel, kernelUnsupported, planKernel } from '../../src/kernels/family.js';
 import type { PrefillPlan, PrefillTune } from '../../src/kernels/prefill.js';
 import { attentionReference, compareOutputs, mulberry32, rounderFor, type Comparison } from '../../src/reference/index.js';
+import { USAGE } from '../../src/acl/usage.js';
+import { kvLensBuffer } from '../../src/kernels/decode.js';
+import { kernelTensors } from '../../src/problem/tensors.js';
 
 export { mulberry32 };
 
@@ -355,18 +358,21 @@ export async function runKernel(
   const reason = kernelUnsupported(problem, caps ?? (problem.isDecode ? capsOf(device) : DEFAULT_CAPS));
   if (reason) throw new Error(`unsupported: ${reason}`);
   const { tune, ...decode } = choices;
-  const k = planKernel(problem, caps ?? capsOf(device), inputs, { prefill: tune, decode });
+  const tensors = kernelTensors(problem, inputs);
+  const k = planKernel(problem, caps ?? capsOf(device), tensors, { prefill: tune, decode });
   const workspace = k.workspaceBytes > 0
-    ? device.createBuffer({ size: k.workspaceBytes, usage: 0x80 | 0x08 | 0x04, label: 'workspace' }) : null;
+    ? device.createBuffer({ size: k.workspaceBytes, usage: USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC, label: 'workspace' }) : null;
+  const kvLens = problem.isDecode ? kvLensBuffer(device, problem.kvLens) : undefined;
   device.pushErrorScope('validation');
   const encoder = device.createCommandEncoder();
-  encodeKernel(k, { device, encoder, problem, inputs, workspace });
+  encodeKernel(k, { device, encoder, problem, tensors, workspace, kvLens });
   stream.queue.submit([encoder.finish()]);
   const err = await device.popErrorScope();
   if (err) throw new Error(`WebGPU validation: ${err.message}`);
   const out = await readTensor(stream, inputs.attentionOut!);
   const lse = inputs.softmaxLse ? await readTensor(stream, inputs.softmaxLse) : null;
   workspace?.destroy();
+  kvLens?.destroy();
   return { plan: k.plan, out, lse, workspaceBytes: k.workspaceBytes };
 }
 
