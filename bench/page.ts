@@ -1,10 +1,14 @@
 // The benchmark page (index.html, `npm run dev`): adapter info, case picker, run button, live
 // progress, results table, bar charts and a JSON download, on the same core as the Node CLI.
-// State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs }.
+// Also the generation demo (bench/demo/generate.ts, as `npm run demo`) on the page's device.
+// State for tests: window.__bench = { state: 'idle' | 'running' | 'done' | 'error', report, error, outputs,
+// demo: { state, result, error } }.
 import { requestDeviceFrom, requestWebGpuAdapter } from '../src/acl/adapter.js';
+import { createStream } from '../src/acl/stream.js';
 import { CASES, type BenchCase } from './cases.js';
 import { adapterName, adapterRecord, type BenchReport, type BenchRow, figureCells, type Progress, rowStatus, runBench } from './core.js';
 import { RUNNERS } from './runners.js';
+import { DEMO_PROMPTS, demoCheckSteps, formatCheck, formatTimings, formatTokens, generate, type GenerateResult } from './demo/generate.js';
 
 declare const __BENCH_COMMIT__: string | undefined;
 
@@ -14,9 +18,11 @@ interface PageState {
   error: string | null;
   /** Outputs of small cases by "caseId/runner" (≤ 4096 elements), for the e2e reference check. */
   outputs: Record<string, number[]>;
+  /** The generation demo's last run (its result carries the reference checks). */
+  demo: { state: 'idle' | 'running' | 'done' | 'error'; result: GenerateResult | null; error: string | null };
 }
 
-const page: PageState = { state: 'idle', report: null, error: null, outputs: {} };
+const page: PageState = { state: 'idle', report: null, error: null, outputs: {}, demo: { state: 'idle', result: null, error: null } };
 (globalThis as unknown as { __bench: PageState }).__bench = page;
 
 const $ = <T extends HTMLElement>(id: string): T => {
@@ -196,6 +202,36 @@ function render(report: BenchReport): void {
   };
 }
 
+async function runDemo(device: GPUDevice): Promise<void> {
+  const steps = Math.max(2, Math.min(200, Number($<HTMLInputElement>('demo-steps').value) || 16));
+  page.demo = { state: 'running', result: null, error: null };
+  const button = $<HTMLButtonElement>('demo-run');
+  const status = $('demo-status');
+  button.disabled = true;
+  status.textContent = 'running…';
+  $('demo-output').replaceChildren();
+  try {
+    const result = await generate(createStream(device), DEMO_PROMPTS, steps, {
+      checkSteps: demoCheckSteps(steps),
+      trace: (what) => { status.textContent = what; },
+    });
+    const failed = result.checks.filter((c) => !c.ok).length;
+    $('demo-output').replaceChildren(
+      ...formatTokens(DEMO_PROMPTS, result).map((line) => el('div', {}, line)),
+      ...result.checks.map((c) => el('div', { className: c.ok ? 'ok' : 'fail' }, formatCheck(c))),
+      ...formatTimings(DEMO_PROMPTS, result).map((line) => el('div', {}, line)),
+    );
+    status.textContent = failed === 0 ? `done: ${result.checks.length} reference checks, all ok` : `done: ${failed} of ${result.checks.length} reference checks FAILED`;
+    page.demo = { state: 'done', result, error: null };
+  } catch (e) {
+    const error = e instanceof Error ? e.message : String(e);
+    status.textContent = `error: ${error}`;
+    page.demo = { state: 'error', result: null, error };
+  } finally {
+    button.disabled = false;
+  }
+}
+
 async function main(): Promise<void> {
   const params = new URLSearchParams(location.search);
   const got = await requestDevice();
@@ -215,6 +251,8 @@ async function main(): Promise<void> {
   if (params.get('iters')) $<HTMLInputElement>('iters').value = params.get('iters')!;
   $('controls').hidden = false;
   $('run').onclick = () => void run(device, adapter);
+  $('demo').hidden = false;
+  $('demo-run').onclick = () => void runDemo(device);
   page.state = 'idle';
   if (params.get('autorun') === '1') void run(device, adapter);
 }

@@ -1,7 +1,9 @@
 // End-to-end: builds the benchmark page with Vite, serves it on 127.0.0.1, opens it in headless
 // Chromium on the software WebGPU adapter (SwiftShader), runs the smallest case and checks that
 // the table and both charts render and that the page's outputs match a float64 reference computed
-// here. Screenshot: test-artifacts/e2e.png. Also checks the message shown where WebGPU is missing.
+// here. Screenshot: test-artifacts/e2e.png. Runs the page's generation demo (its prefill and decode
+// steps checked against the float64 reference in the page). Also checks the message shown where
+// WebGPU is missing.
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -14,6 +16,7 @@ import {
   type BenchCase, bytesMoved, CASES, flopCount, keptPairs, makeInputs, maxAbsError, sdpaReference, selectCases, tolerance,
 } from '../bench/cases.js';
 import { CHROMIUM, CHROMIUM_ARGS, serveStatic } from '../bench/browser.js';
+import { CONFIG, DEMO_PROMPTS, type GenerateResult } from '../bench/demo/generate.js';
 import { stats } from '../bench/timing.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -24,6 +27,7 @@ interface PageBench {
   error: string | null;
   report: { rows: { caseId: string; runner: string; ok: boolean; error?: string; maxAbsErr: number | null }[]; adapter: { vendor: string } } | null;
   outputs: Record<string, number[]>;
+  demo: { state: string; result: GenerateResult | null; error: string | null };
 }
 
 describe('benchmark page in headless Chromium (SwiftShader)', () => {
@@ -98,6 +102,39 @@ describe('benchmark page in headless Chromium (SwiftShader)', () => {
 
     mkdirSync(ARTIFACTS, { recursive: true });
     await page.screenshot({ path: join(ARTIFACTS, 'e2e.png'), fullPage: true });
+    await page.close();
+  }, 90_000);
+
+  it('runs the generation demo: tokens, timings, and every reference check ok', async () => {
+    const page = await browser.newPage();
+    const logs: string[] = [];
+    page.on('console', (m) => logs.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => logs.push(`pageerror: ${e.message}`));
+    await page.goto(url);
+    await page.waitForSelector('#demo-run', { state: 'visible', timeout: 30_000 });
+    // 4 tokens per sequence: the prefill gives the first, 3 decode steps the others.
+    await page.fill('#demo-steps', '4');
+    await page.click('#demo-run');
+    await page.waitForFunction(() => {
+      const s = (globalThis as unknown as { __bench?: PageBench }).__bench?.demo.state;
+      return s === 'done' || s === 'error';
+    }, undefined, { timeout: 60_000 });
+    const demo = await page.evaluate(() => (globalThis as unknown as { __bench: PageBench }).__bench.demo);
+    expect(demo.error, logs.join('\n')).toBeNull();
+    const r = demo.result!;
+    // The prefill (every layer) and decode steps 0 and 2 (the first and the last), in the page.
+    expect(r.checks.map((c) => `${c.phase} ${c.step} ${c.layer}`)).toEqual(['prefill 0 0', 'prefill 0 1', 'decode 0 0', 'decode 0 1', 'decode 2 0', 'decode 2 1']);
+    for (const c of r.checks) expect(c.ok, `${c.phase} step ${c.step} layer ${c.layer}: out ${c.out}; lse ${c.lse}`).toBe(true);
+    expect(r.tokens.map((t) => t.length)).toEqual(DEMO_PROMPTS.map(() => 4));
+    for (const t of r.tokens.flat()) expect(t >= 0 && t < CONFIG.vocab && Number.isInteger(t)).toBe(true);
+    expect(r.timedSteps).toBe(2);
+    expect(r.tokensPerSecond).toBeGreaterThan(0);
+    // What the page shows: one line per check, all ok, and the status.
+    expect(await page.locator('#demo-output div.ok').count()).toBe(r.checks.length);
+    expect(await page.locator('#demo-output div.fail').count()).toBe(0);
+    expect(await page.locator('#demo-status').innerText()).toMatch(/all ok/);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    await page.locator('#demo').screenshot({ path: join(ARTIFACTS, 'e2e-demo.png') });
     await page.close();
   }, 90_000);
 

@@ -364,13 +364,21 @@ export function demoCheckSteps(steps: number): number[] {
   return [...new Set([0, opensBlock, steps - 2])].filter((s) => s >= 0 && s < steps - 1);
 }
 
-/** The result as printed lines: tokens, checks, timings. */
-export function formatResult(prompts: number[][], r: GenerateResult): string[] {
+/** One reference check as a line. */
+export function formatCheck(c: StepCheck): string {
+  return `check ${c.phase === 'prefill' ? 'prefill' : `decode step ${c.step}`} layer ${c.layer}: ${c.ok ? 'ok' : 'FAILED'} (out ${c.out}; lse ${c.lse})`;
+}
+
+/** The timings as lines. */
+export function formatTimings(prompts: number[][], r: GenerateResult): string[] {
   return [
-    ...r.tokens.map((t, b) => `sequence ${b} (prompt of ${prompts[b]!.length} tokens): ${t.join(' ')}`),
-    ...r.checks.map((c) => `check ${c.phase === 'prefill' ? 'prefill' : `decode step ${c.step}`} layer ${c.layer}: ${c.ok ? 'ok' : 'FAILED'} (out ${c.out}; lse ${c.lse})`),
     `prefill of ${prompts.length} prompts, ${CONFIG.layers} layers: ${r.prefillMs.toFixed(1)} ms; its calls (plan, run, readback; the first compiles the kernel): ${r.prefillCallMs.map((ms) => `${ms.toFixed(1)} ms`).join(', ')}`,
     `decode: ${r.timedSteps} timed steps (one token of each of ${prompts.length} sequences, ${CONFIG.layers} layers): ` +
       `host ${r.hostMsPerToken.toFixed(2)} ms/step, GPU (submit to readback) ${r.gpuMsPerToken.toFixed(2)} ms/step, ${r.tokensPerSecond.toFixed(1)} tokens/s`,
   ];
+}
+
+/** The generated tokens of each sequence as lines. */
+export function formatTokens(prompts: number[][], r: GenerateResult): string[] {
+  return r.tokens.map((t, b) => `sequence ${b} (prompt of ${prompts[b]!.length} tokens): ${t.join(' ')}`);
 }

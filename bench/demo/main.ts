@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { createStream } from '../../src/acl/stream.js';
 import { DEVICE_OPTIONS, deviceFromArgs } from '../device.js';
 import { adapterName, adapterRecord } from '../core.js';
-import { CONFIG, DEMO_PROMPTS, demoCheckSteps, formatResult, generate } from './generate.js';
+import { CONFIG, DEMO_PROMPTS, demoCheckSteps, formatCheck, formatTimings, formatTokens, generate } from './generate.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { steps: { type: 'string', default: '16' }, ...DEVICE_OPTIONS } });
@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   });
   console.log(`adapter: ${adapterName(adapterRecord(adapter, device))}`);
   console.log(`model: ${JSON.stringify(CONFIG)}`);
-  for (const line of formatResult(DEMO_PROMPTS, r)) console.log(line);
+  for (const line of [...formatTokens(DEMO_PROMPTS, r), ...r.checks.map(formatCheck), ...formatTimings(DEMO_PROMPTS, r)]) console.log(line);
   if (r.checks.some((c) => !c.ok)) process.exitCode = 1;
   device.destroy();
 }
