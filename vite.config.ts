@@ -12,7 +12,7 @@ function commitId(): string {
   }
 }
 
-const CONFIGS: { name: string; env: Record<string, string>; include?: string[] | null }[] = testConfigurations();
+const CONFIGS: { name: string; env: Record<string, string>; exclude?: string[] }[] = testConfigurations();
 // `.host.test.ts`: no GPU. The page and package tests open their own (browser) adapters.
 const ONCE_FILES = ['test/*.host.test.ts', 'test/bench.page.test.ts', 'test/package.install.test.ts'];
 
@@ -35,7 +35,7 @@ export default defineConfig({
       // Every other (GPU) file, once per device configuration present (scripts/adapters.mjs).
       ...CONFIGS.map((c) => ({
         extends: true,
-        test: { name: c.name, include: c.include ?? ['test/**/*.test.ts'], exclude: ONCE_FILES, env: c.env, setupFiles: ['test/helpers/shaderAudit.ts'] },
+        test: { name: c.name, include: ['test/**/*.test.ts'], exclude: [...ONCE_FILES, ...(c.exclude ?? [])], env: c.env, setupFiles: ['test/helpers/shaderAudit.ts'] },
       })),
     ],
   },

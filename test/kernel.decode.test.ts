@@ -1,6 +1,6 @@
 // Decode kernel (Q_S == 1) vs the float64 reference: hand-picked feature cases.
 import { describe, expect, it } from 'vitest';
-import { type CaseSpec, checkCase, DECODE_PATHS } from './helpers/cases.js';
+import { type CaseSpec, checkCase, decodePaths } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 const base: CaseSpec = { seed: 1, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 100, dtype: 'FLOAT32', layout: 'BNSD' };
@@ -13,6 +13,8 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['bf16 BSND G=4', { dtype: 'BFLOAT16', layout: 'BSND', numQoHeads: 8, numKvHeads: 2 }],
   ['f16 BNSD_BSND', { dtype: 'FLOAT16', layout: 'BNSD_BSND', headDim: 16 }],
 ];
+
+const DECODE_PATHS = await decodePaths();
 
 describe('decode kernel vs reference', () => {
   for (const path of DECODE_PATHS) {

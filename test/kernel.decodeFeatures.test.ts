@@ -1,6 +1,6 @@
 // Decode kernel vs reference: masks, pse, ragged lengths, left padding, tensor-list KV, edge rows.
 import { describe, expect, it } from 'vitest';
-import { type CaseSpec, checkCase, DECODE_PATHS } from './helpers/cases.js';
+import { type CaseSpec, checkCase, decodePaths } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 const base: CaseSpec = { seed: 7, qSeqLen: 1, batch: 3, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 80, dtype: 'FLOAT32', layout: 'BSND' };
@@ -27,6 +27,8 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['odd D bf16 G 3', { dtype: 'BFLOAT16', headDim: 9, numQoHeads: 6, numKvHeads: 2 }],
   ['G 64', { numQoHeads: 64, numKvHeads: 1, batch: 1, headDim: 64, kvSeqLen: 300, dtype: 'FLOAT16' }],
 ];
+
+const DECODE_PATHS = await decodePaths();
 
 describe('decode features vs reference', () => {
   for (const path of DECODE_PATHS) {

@@ -1,7 +1,7 @@
 // Decode vs reference with K/V through the KV source: paged KV (both cache layouts, out-of-range
 // block ids), shared prefix, INT8/INT4 antiquant (per-channel, per-token, per-head, offsets).
 import { describe, expect, it } from 'vitest';
-import { type CaseSpec, checkCase } from './helpers/cases.js';
+import { type CaseSpec, checkCase, plannedDecodeVariants } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 const base: CaseSpec = { seed: 21, qSeqLen: 1, batch: 3, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 96, dtype: 'FLOAT16', layout: 'BSND' };
@@ -26,8 +26,10 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['INT8 + shared prefix, per-token', { antiquant: { kv: 'INT8', kMode: 1, vMode: 1, offset: false }, prefix: { rows: 12, len: 12 }, kvLens: [50, 0, 96] }],
 ];
 
+const VARIANTS = await plannedDecodeVariants();
+
 describe('decode with the KV source vs reference', () => {
-  for (const variant of ['lanes', 'tiles'] as const) {
+  for (const variant of VARIANTS) {
     for (const [name, over] of CASES) {
       it(`${variant}: ${name}`, async () => {
         const stream = await testStream();

@@ -6,7 +6,7 @@ import type { Stream } from '../src/acl/stream.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import type { DecodePlan } from '../src/kernels/decode.js';
 import { attentionReference } from '../src/reference/index.js';
-import { buildCase, type CaseSpec, repro, runKernel } from './helpers/cases.js';
+import { buildCase, type CaseSpec, plannedDecodeVariants, repro, runKernel } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 /** The case with an INT8 attentionOut and quantScale2/quantOffset2 (CaseSpec.outQuant). */
@@ -58,8 +58,10 @@ const CASES: [string, Partial<CaseSpec>, OutQuantSpec][] = [
   ['per-channel f32 without offset, f16 query, G 2, 4 splits', { numSplits: 4 }, { perChannel: true, offset: false, dtype: 'FLOAT32' }],
 ];
 
+const VARIANTS = await plannedDecodeVariants();
+
 describe('decode INT8 attentionOut vs reference (±1)', () => {
-  for (const variant of ['lanes', 'tiles'] as const) {
+  for (const variant of VARIANTS) {
     for (const [name, over, q] of CASES) {
       it(`${variant}: ${name}`, async () => {
         const stream = await testStream();

@@ -20,6 +20,7 @@ import { attentionReference, compareOutputs, mulberry32, rounderFor, type Compar
 import { USAGE } from '../../src/acl/usage.js';
 import { kvLensBuffer } from '../../src/kernels/decode.js';
 import { kernelTensors } from '../../src/problem/tensors.js';
+import { testStream } from './gpu.js';
 
 export { mulberry32 };
 
@@ -338,11 +339,27 @@ export interface KernelRun {
 export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups'>;
 
 /** The decode kernel's paths: lanes (subgroup merge where the device has it), lanes merged through workgroup memory, tiles. */
-export const DECODE_PATHS: readonly { name: string; choices: PlanChoices }[] = [
+const ALL_DECODE_PATHS: readonly { name: string; choices: PlanChoices }[] = [
   { name: 'lanes', choices: { variant: 'lanes', noSubgroups: false } },
   { name: 'lanes (workgroup-memory merge)', choices: { variant: 'lanes', noSubgroups: true } },
   { name: 'tiles', choices: { variant: 'tiles', noSubgroups: false } },
 ];
+
+/**
+ * The decode variants the planner can choose on the test device, each then forced by the kernel
+ * tests: 'lanes' only where DeviceCaps.straightLineLanes (SwiftShader, whose JIT wants straight-line
+ * code; elsewhere the planner never picks it, and lavapipe's LLVM takes up to minutes on it),
+ * 'tiles' everywhere. Read it with top-level await in a test file, before its cases are declared.
+ */
+export async function plannedDecodeVariants(): Promise<readonly ('lanes' | 'tiles')[]> {
+  return capsOf((await testStream()).device).straightLineLanes ? ['lanes', 'tiles'] : ['tiles'];
+}
+
+/** ALL_DECODE_PATHS on the variants the test device's planner can choose (plannedDecodeVariants). */
+export async function decodePaths(): Promise<readonly { name: string; choices: PlanChoices }[]> {
+  const variants = await plannedDecodeVariants();
+  return ALL_DECODE_PATHS.filter((p) => variants.includes(p.choices.variant!));
+}
 
 /**
  * Plans, lays out and encodes the case's kernel family directly (prefill for Q_S > 1, decode for
