@@ -42,8 +42,6 @@ export interface KernelTensors {
   deqScale2: Tensor | null;
 }
 
-export type KernelTensorRole = keyof KernelTensors;
-
 /**
  * The roles of a call's inputs for `problem` (validated: every tensor the problem uses is given).
  * A role is null where the problem does not use it, whatever the parameter holds.
