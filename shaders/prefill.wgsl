@@ -14,16 +14,23 @@
 //   invocation), marks absent columns (paged) and, with an attenMask, each tile row's kept columns
 //   as bits (tileKeep). Then each slot:
 //     scores    s_j = q·k_j + pse, kept iff j is in the row's range, the mask keeps it, present;
-//     update    m' = max(m, max_kept s);  α = e^(m - m');  l = l·α;  acc = acc·α;
+//     update    m' = max(m, max_kept s);  α = e^(m - m');  l = l·α;
 //     weights   p_j = e^(s_j - m') for kept j, else 0;  l += Σ p_j;
-//     accumulate acc += Σ_j p_j · v_j.
+//     accumulate acc = α·acc + Σ_j p_j · v_j (the α scaling rides on the accumulate pass).
 //   Non-finite kept scores follow shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays
 //   finite; the classes in cls make the row NaN where the float64 rules say so).
 // - Register blocking. Slots go in quads (m, l, cls are vec4 per quad) and quads in pairs; tile
-//   columns in groups of 4. q·k and p·v are 4×4 matrix products (pairDots, accumulatePair), so
+//   columns in groups of 4. q·k and p·v are 4×4 matrix products (pairScores, accumulatePair), so
 //   each K or V vector read from workgroup memory feeds 8 slots. Loops, not host unrolling: the
 //   shader's size does not grow with HEAD_DIM or the slot count (pipeline compile stays short on
 //   CPU adapters; private arrays still cost SwiftShader some, hence SLOT_FLOATS in the plan).
+// - Compile cost. CPU compilers vectorize across invocations, so every *site* that indexes a private
+//   array with a loop variable, or reads a buffer at a per-invocation address, becomes per-lane code
+//   (llvmpipe: 8 lanes of extract/address/load, masked scatters for stores; one mat4 store ≈ 500
+//   LLVM instructions). Compile time follows the number of such sites, not the trip counts, so
+//   the kernel keeps them few: q is read by one scalar load in a loop over (slot, dim); the scores
+//   are masked and maxed where q·k produces them (pairScores: one store of w per quad); the α
+//   rescale of acc is folded into the accumulate pass (no separate read/write of acc).
 // - INT8 query/key/value (SEMANTICS §9): P8 = sat(rint(e^(s - m)·quantScale1)) needs the row's
 //   final max, so a first pass over the same tiles computes m and l only; the second pass
 //   accumulates P8·v with m fixed.
@@ -74,11 +81,6 @@ struct TileElems {
   k: vec4<f32>,
   v: vec4<f32>,
   present: bool,
-}
-
-fn loadQ4(base: u32) -> vec4<f32> {
-  let s = u.qStrideD;
-  return vec4<f32>(loadQ(base), loadQ(base + s), loadQ(base + 2u * s), loadQ(base + 3u * s));
 }
 
 {{KV_TILE}}
@@ -207,6 +209,10 @@ var<private> rowKeep: array<u32, ROWS_PER_THREAD>;
 // The current pair's scores of the tile, slot-major (w[g][c] = column 4·g + c), then its weights
 // p, transposed (w[g][j] = slot j's weights of columns 4·g ..); quad q at w[(q % 2)·GROUPS + g].
 var<private> w: array<mat4x4<f32>, 2u * GROUPS>;
+// Per quad of the current pair: the tile's max raise e^(m - m'), applied to acc by the accumulate
+// step (no separate pass over acc), and the tile's max of the kept scores.
+var<private> alpha: array<vec4<f32>, 2>;
+var<private> tileMax: array<vec4<f32>, 2>;
 
 fn slotRow(slot: u32) -> u32 { return rowBase + slot / HEADS_PER_THREAD; }
 fn slotHead(slot: u32) -> u32 { return headBase + slot % HEADS_PER_THREAD; }
@@ -268,10 +274,32 @@ fn quadPse(quad: u32, c0: i32, col: u32) -> vec4<f32> {
   return pse;
 }
 
-// q·k of the tile for both quads of `pair` into w (slot-major).
-fn pairDots(pair: u32) {
-  let q0 = 2u * pair * D4;
+// One group's four tile columns of a quad: raw = q·k + pse, kept where the keep bits say (else
+// NEG_MAX, the softmax's finite stand-in); the kept classes are OR-ed into *classes and each
+// slot's max into *colMax. Written out per column (constant matrix indices keep them in registers).
+fn scoreGroup(raw: mat4x4<f32>, quad: u32, keep: vec4<u32>, c0: i32, col: u32, classes: ptr<function, vec4<u32>>,
+              colMax: ptr<function, vec4<f32>>) -> mat4x4<f32> {
+  var st = raw;
+  st[0] = keptScores(st[0] + quadPse(quad, c0, col), keptAt(keep, col), classes);
+  st[1] = keptScores(st[1] + quadPse(quad, c0, col + 1u), keptAt(keep, col + 1u), classes);
+  st[2] = keptScores(st[2] + quadPse(quad, c0, col + 2u), keptAt(keep, col + 2u), classes);
+  st[3] = keptScores(st[3] + quadPse(quad, c0, col + 3u), keptAt(keep, col + 3u), classes);
+  *colMax = max(*colMax, max(max(st[0], st[1]), max(st[2], st[3])));
+  return st;
+}
+
+// The scores s = q·k + pse of the tile for both quads of `pair` into w (slot-major, NEG_MAX where
+// not kept), their classes into cls, each slot's max into tileMax.
+fn pairScores(pair: u32, c0: i32) {
+  let quad0 = 2u * pair;
+  let q0 = quad0 * D4;
   let q1 = q0 + D4;
+  let keep0 = quadKeep(quad0);
+  let keep1 = quadKeep(quad0 + 1u);
+  var classes0 = cls[quad0];
+  var classes1 = cls[quad0 + 1u];
+  var max0 = vec4<f32>(NEG_MAX);
+  var max1 = vec4<f32>(NEG_MAX);
   for (var g = 0u; g < GROUPS; g++) {
     let cols = groupColumns(g);
     var st0 = mat4x4<f32>();
@@ -281,45 +309,28 @@ fn pairDots(pair: u32) {
       st0 += qT[q0 + d4] * k;
       st1 += qT[q1 + d4] * k;
     }
-    w[g] = st0;
-    w[GROUPS + g] = st1;
+    w[g] = scoreGroup(st0, quad0, keep0, c0, 4u * g, &classes0, &max0);
+    w[GROUPS + g] = scoreGroup(st1, quad0 + 1u, keep1, c0, 4u * g, &classes1, &max1);
   }
+  cls[quad0] = classes0;
+  cls[quad0 + 1u] = classes1;
+  tileMax[0] = max0;
+  tileMax[1] = max1;
 }
 
-// The quad's scores s = q·k + pse in w (NEG_MAX where not kept), their classes into cls; returns
-// each slot's max. The four columns of a group are written out (constant matrix indices keep
-// them in registers).
-fn scoreQuad(quad: u32, c0: i32) -> vec4<f32> {
-  let keep = quadKeep(quad);
-  let w0 = (quad % 2u) * GROUPS;
-  var classes = cls[quad];
-  var tileMax = vec4<f32>(NEG_MAX);
-  for (var g = 0u; g < GROUPS; g++) {
-    var st = w[w0 + g];
-    let col = 4u * g;
-    st[0] = keptScores(st[0] + quadPse(quad, c0, col), keptAt(keep, col), &classes);
-    st[1] = keptScores(st[1] + quadPse(quad, c0, col + 1u), keptAt(keep, col + 1u), &classes);
-    st[2] = keptScores(st[2] + quadPse(quad, c0, col + 2u), keptAt(keep, col + 2u), &classes);
-    st[3] = keptScores(st[3] + quadPse(quad, c0, col + 3u), keptAt(keep, col + 3u), &classes);
-    tileMax = max(tileMax, max(max(st[0], st[1]), max(st[2], st[3])));
-    w[w0 + g] = st;
-  }
-  cls[quad] = classes;
-  return tileMax;
-}
-
-// Online update: m' = max(m, tileMax); l and (withAcc) acc scaled by e^(m - m').
-fn raiseMax(quad: u32, tileMax: vec4<f32>, withAcc: bool) {
-  let mNew = max(m[quad], tileMax);
-  let alpha = exp(m[quad] - mNew);
+// Online update: m' = max(m, tileMax); l scaled by α = e^(m - m'), α kept for acc (the accumulate
+// step scales it).
+fn raiseMax(quad: u32) {
+  let mNew = max(m[quad], tileMax[quad % 2u]);
+  let a = exp(m[quad] - mNew);
   m[quad] = mNew;
-  l[quad] *= alpha;
-  if (withAcc) {
-    for (var d4 = 0u; d4 < D4; d4++) {
-      let a = acc[quad * D4 + d4];
-      acc[quad * D4 + d4] = mat4x4<f32>(a[0] * alpha.x, a[1] * alpha.y, a[2] * alpha.z, a[3] * alpha.w);
-    }
-  }
+  l[quad] *= a;
+  alpha[quad % 2u] = a;
+}
+
+// acc's columns (one per slot) scaled by the slots' α.
+fn scaled(a: mat4x4<f32>, s: vec4<f32>) -> mat4x4<f32> {
+  return mat4x4<f32>(a[0] * s.x, a[1] * s.y, a[2] * s.z, a[3] * s.w);
 }
 
 // w ← p = e^(s - m) on kept columns, else 0 (transposed for accumulate: w[g][j] = slot j's p of
@@ -364,14 +375,16 @@ fn p8(s: vec4<f32>, m: vec4<f32>, qs1: f32) -> vec4<f32> {
   return clamp(round(exp(s - m) * qs1), vec4<f32>(-128.0), vec4<f32>(127.0));
 }
 
-// acc += Σ_col p_col · v_col over the tile for both quads of `pair` (acc stays in registers
+// acc ← α·acc + Σ_col p_col · v_col over the tile for both quads of `pair` (acc stays in registers
 // across the groups).
 fn accumulatePair(pair: u32) {
   let a0 = 2u * pair * D4;
   let a1 = a0 + D4;
+  let alpha0 = alpha[0];
+  let alpha1 = alpha[1];
   for (var d4 = 0u; d4 < D4; d4++) {
-    var acc0 = acc[a0 + d4];
-    var acc1 = acc[a1 + d4];
+    var acc0 = scaled(acc[a0 + d4], alpha0);
+    var acc1 = scaled(acc[a1 + d4], alpha1);
     for (var g = 0u; g < GROUPS; g++) {
       let cols = groupColumns(g);
       let v = mat4x4<f32>(vTile[cols.x + d4], vTile[cols.y + d4], vTile[cols.z + d4], vTile[cols.w + d4]);
@@ -383,20 +396,24 @@ fn accumulatePair(pair: u32) {
   }
 }
 
-// accumulate for a tile whose V holds NaN or Inf while rows keep different columns (band, mask):
-// a slot adds a column's v only where it keeps the column, so 0·NaN from a column it excludes
-// cannot reach it.
+// accumulate (acc ← α·acc + Σ p·v) for a tile whose V holds NaN or Inf while rows keep different
+// columns (band, mask): a slot adds a column's v only where it keeps the column, so 0·NaN from a
+// column it excludes cannot reach it.
 fn accumulateKeptOnly(quad: u32) {
   let keep = quadKeep(quad);
+  let w0 = (quad % 2u) * GROUPS;
+  let a = alpha[quad % 2u];
   let zero = vec4<f32>(0.0);
-  for (var col = 0u; col < BLOCK_KV; col++) {
-    let isKept = keptAt(keep, col);
-    let p = transpose(w[(quad % 2u) * GROUPS + col / 4u])[col % 4u];
-    for (var d4 = 0u; d4 < D4; d4++) {
+  for (var d4 = 0u; d4 < D4; d4++) {
+    var accq = scaled(acc[quad * D4 + d4], a);
+    for (var col = 0u; col < BLOCK_KV; col++) {
+      let isKept = keptAt(keep, col);
+      let p = transpose(w[w0 + col / 4u])[col % 4u];
       let v = vTile[col * D4 + d4];
-      acc[quad * D4 + d4] += mat4x4<f32>(select(zero, v * p.x, isKept.x), select(zero, v * p.y, isKept.y),
-                                         select(zero, v * p.z, isKept.z), select(zero, v * p.w, isKept.w));
+      accq += mat4x4<f32>(select(zero, v * p.x, isKept.x), select(zero, v * p.y, isKept.y),
+                          select(zero, v * p.z, isKept.z), select(zero, v * p.w, isKept.w));
     }
+    acc[quad * D4 + d4] = accq;
   }
 }
 
@@ -457,23 +474,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   rowBase = tileRow0 + rowSlot * ROWS_PER_THREAD;
   headBase = h * GROUP_SIZE + (lid / ROW_THREADS) * HEADS_PER_THREAD;
   for (var r = 0u; r < ROWS_PER_THREAD; r++) { rowRange[r] = columnRange(rowBase + r, win); }
-  // q · scoreScale(), slot-major (rows past Q_S are clamped, padded slots are 0: never stored).
+  // q · scoreScale(), slot-major, one element per iteration: a single load site (rows past Q_S are
+  // clamped; padded slots keep the private arrays' zeros and are never stored).
   let qScale = scoreScale();
-  for (var quad = 0u; quad < QUADS; quad++) {
-    for (var d4 = 0u; d4 < D4; d4++) {
-      var qs = mat4x4<f32>();
-      for (var j = 0u; j < 4u; j++) {
-        let slot = 4u * quad + j;
-        if (slot < SLOTS) {
-          let row = min(slotRow(slot), u.qSeqLen - 1u);
-          let base = u.qOffset + batch * u.qStrideB + slotHead(slot) * u.qStrideN + row * u.qStrideS;
-          qs[j] = loadQ4(base + 4u * d4 * u.qStrideD) * qScale;
-        }
-      }
-      qT[quad * D4 + d4] = transpose(qs);
-    }
-    m[quad] = vec4<f32>(NEG_MAX);
+  for (var e = 0u; e < SLOTS * HEAD_DIM; e++) {
+    let slot = e / HEAD_DIM;
+    let d = e % HEAD_DIM;
+    let row = min(slotRow(slot), u.qSeqLen - 1u);
+    let x = loadQ(u.qOffset + batch * u.qStrideB + slotHead(slot) * u.qStrideN + row * u.qStrideS + d * u.qStrideD);
+    qT[(slot / 4u) * D4 + d / 4u][d % 4u][slot % 4u] = x * qScale;
   }
+  for (var quad = 0u; quad < QUADS; quad++) { m[quad] = vec4<f32>(NEG_MAX); }
 
   let numTiles = tileCount(colLo, colHi);
   var tag = 0u;
@@ -486,9 +497,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
       tileKeepBits(c0, rowSlot);
       for (var pair = 0u; pair < QUADS / 2u; pair++) {
-        pairDots(pair);
+        pairScores(pair, c0);
         for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {
-          raiseMax(quad, scoreQuad(quad, c0), false);
+          raiseMax(quad);
           l[quad] += expWeights(quad);
         }
       }
@@ -503,14 +514,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     tileKeepBits(c0, rowSlot);
     let keptOnly = ROW_VARIES && vBadTag() == tag;
     for (var pair = 0u; pair < QUADS / 2u; pair++) {
-      pairDots(pair);
+      pairScores(pair, c0);
       for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {
-        let tileMax = scoreQuad(quad, c0);
         if (INT8) {
           // m is final: the first pass saw the same scores (and cls already holds their classes).
+          alpha[quad % 2u] = vec4<f32>(1.0);
           int8Weights(quad);
         } else {
-          raiseMax(quad, tileMax, true);
+          raiseMax(quad);
           l[quad] += expWeights(quad);
         }
         if (keptOnly) { accumulateKeptOnly(quad); }
