@@ -87,18 +87,6 @@ struct TileElems {
 
 {{OUTPUT}}
 
-// Four consecutive output elements from element index i; ch = n·D + d is the output-quant channel
-// of the first (INT8 output: quant8, shaders/common/out_quant.wgsl).
-fn storeOut4(i: u32, ch: u32, v: vec4<f32>) {
-  var bits: vec4<u32>;
-  if (OUT_INT8) {
-    bits = vec4<u32>(quant8(v.x, ch), quant8(v.y, ch + 1u), quant8(v.z, ch + 2u), quant8(v.w, ch + 3u));
-  } else {
-    bits = vec4<u32>(outBits(v.x), outBits(v.y), outBits(v.z), outBits(v.w));
-  }
-  outStoreRun(i, 4u, bits);
-}
-
 // Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
 fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
 fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
@@ -417,7 +405,10 @@ fn accumulateKeptOnly(quad: u32) {
   }
 }
 
-// out and lse of each slot (row-invalid and NaN rules of softmax_rules.wgsl).
+// out and lse of each slot (row-invalid and NaN rules of softmax_rules.wgsl). The elements of one
+// output word (OUT_EPW, shaders/common/out_store.wgsl) per iteration: a single store site, since
+// outStoreRun's word merges are atomics, per-lane code on CPU compilers (four sites per vec4 made
+// the epilogue a large part of the compile), and whole words stay single atomicStores.
 fn epilogue() {
   let scale = outScale();
   for (var slot = 0u; slot < SLOTS; slot++) {
@@ -431,9 +422,17 @@ fn epilogue() {
     // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
     let empty = ls == 0.0;
     let inv = scale / ls;
-    for (var d4 = 0u; d4 < D4; d4++) {
-      let o = select(select(acc[quad * D4 + d4][j] * inv, vec4<f32>(0.0), empty), vec4<f32>(nanF32()), nan);
-      storeOut4(u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS + 4u * d4, n * HEAD_DIM + 4u * d4, o);
+    let base = u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS;
+    // d is a multiple of OUT_EPW (1, 2 or 4): the word's elements lie in one vec4 of acc.
+    for (var d = 0u; d < HEAD_DIM; d += OUT_EPW) {
+      let a = acc[quad * D4 + d / 4u][j];
+      var bits = vec4<u32>(0u);
+      for (var k = 0u; k < OUT_EPW; k++) {
+        let o = select(select(a[d % 4u + k] * inv, 0.0, empty), nanF32(), nan);
+        // INT8 output: quant8 (shaders/common/out_quant.wgsl) on output-quant channel n·D + d + k.
+        bits[k] = select(outBits(o), quant8(o, n * HEAD_DIM + d + k), OUT_INT8);
+      }
+      outStoreRun(base + d, OUT_EPW, bits);
     }
     writeLse((batch * u.numQoHeads + n) * u.qSeqLen + row, finalLse(m[quad][j], ls, cls[quad][j]));
   }
