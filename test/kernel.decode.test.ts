@@ -1,7 +1,5 @@
 // Decode kernel (Q_S == 1) vs the float64 reference: hand-picked feature cases.
-import { describe, expect, it } from 'vitest';
-import { type CaseSpec, checkCase, decodePaths } from './helpers/cases.js';
-import { testStream } from './helpers/gpu.js';
+import { type CaseSpec, describeDecodeCases } from './helpers/cases.js';
 
 const base: CaseSpec = { seed: 1, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 100, dtype: 'FLOAT32', layout: 'BNSD' };
 
@@ -14,14 +12,4 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['f16 BNSD_BSND', { dtype: 'FLOAT16', layout: 'BNSD_BSND', headDim: 16 }],
 ];
 
-const DECODE_PATHS = await decodePaths();
-
-describe('decode kernel vs reference', () => {
-  for (const path of DECODE_PATHS) {
-    for (const [name, over] of CASES) {
-      it(`${path.name}: ${name}`, async () => {
-        expect(await checkCase(await testStream(), { ...base, ...path.choices, ...over })).toBe('');
-      });
-    }
-  }
-});
+await describeDecodeCases('decode kernel vs reference', base, CASES);

@@ -1,7 +1,5 @@
 // Decode kernel vs reference: masks, pse, ragged lengths, left padding, tensor-list KV, edge rows.
-import { describe, expect, it } from 'vitest';
-import { type CaseSpec, checkCase, decodePaths } from './helpers/cases.js';
-import { testStream } from './helpers/gpu.js';
+import { type CaseSpec, describeDecodeCases } from './helpers/cases.js';
 
 const base: CaseSpec = { seed: 7, qSeqLen: 1, batch: 3, numQoHeads: 4, numKvHeads: 2, headDim: 16, kvSeqLen: 80, dtype: 'FLOAT32', layout: 'BSND' };
 
@@ -28,14 +26,4 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['G 64', { numQoHeads: 64, numKvHeads: 1, batch: 1, headDim: 64, kvSeqLen: 300, dtype: 'FLOAT16' }],
 ];
 
-const DECODE_PATHS = await decodePaths();
-
-describe('decode features vs reference', () => {
-  for (const path of DECODE_PATHS) {
-    for (const [name, over] of CASES) {
-      it(`${path.name}: ${name}`, async () => {
-        expect(await checkCase(await testStream(), { ...base, ...path.choices, ...over })).toBe('');
-      });
-    }
-  }
-});
+await describeDecodeCases('decode features vs reference', base, CASES);

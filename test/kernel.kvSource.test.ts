@@ -391,12 +391,15 @@ describe('KV source specialization', () => {
     expect(text).toContain('const KVS_K_DEQ: bool = false;');
   });
 
-  it('layout places every copy inside the meta words it reserved, word-aligned', async () => {
-    const stream = await testStream();
-    const c = CASES.find((x) => x.name.startsWith('INT8 mode 0 per-channel'))!;
-    const inputs = buildInputs(stream, c);
+  /** A case's inputs, Problem and kernel tensors, by the start of its name. */
+  const caseNamed = async (prefix: string) => {
+    const inputs = buildInputs(await testStream(), CASES.find((x) => x.name.startsWith(prefix))!);
     const problem = normalize(inputs);
-    const tensors = kernelTensors(problem, inputs);
+    return { inputs, problem, tensors: kernelTensors(problem, inputs) };
+  };
+
+  it('layout places every copy inside the meta words it reserved, word-aligned', async () => {
+    const { problem, tensors } = await caseNamed('INT8 mode 0 per-channel');
     const words = new MetaWordAllocator(META_START_WORDS);
     const layout = layoutKvSource(problem, tensors, words);
     // key/value scale and offset (keyAntiquantScale, keyAntiquantOffset, valueAntiquantScale,
@@ -411,15 +414,17 @@ describe('KV source specialization', () => {
   });
 
   it('one operator parameter for K and V (antiquantScale, antiquantOffset) is copied once, for both roles', async () => {
-    const stream = await testStream();
-    const c = CASES.find((x) => x.name.startsWith('INT8 combined mode 0 per-channel + offset'))!;
-    const inputs = buildInputs(stream, c);
-    const problem = normalize(inputs);
-    const tensors = kernelTensors(problem, inputs);
+    const { inputs, problem, tensors } = await caseNamed('INT8 combined mode 0 per-channel + offset');
     expect(tensors.keyScale).toBe(inputs.antiquantScale);
     expect(tensors.valueScale).toBe(inputs.antiquantScale);
     expect(tensors.keyOffset).toBe(inputs.antiquantOffset);
     const layout = layoutKvSource(problem, tensors, new MetaWordAllocator(META_START_WORDS));
     expect(layout.copies.map((x) => x.roles)).toEqual([['keyScale', 'valueScale'], ['keyOffset', 'valueOffset']]);
+  });
+
+  it('layout refuses tensors without a role the problem reads (a programming error, never a silent 0 base)', async () => {
+    const { problem, tensors } = await caseNamed('INT8 mode 0 per-channel');
+    expect(() => layoutKvSource(problem, { ...tensors, valueOffset: null }, new MetaWordAllocator(META_START_WORDS)))
+      .toThrow('kvSource: valueOffset is required by the problem but absent');
   });
 });

@@ -77,6 +77,16 @@ export function aclCreateIntArray(values: readonly number[]): IntArray {
   return Object.freeze({ kind: 'intArray', values: Object.freeze([...values]) });
 }
 
+/** A tensor, tensor list or int array frozen at every level (what the acl constructors return). */
+export function isFrozenDescriptor(v: object): boolean {
+  const o = v as { kind?: unknown; tensors?: readonly unknown[]; shape?: unknown; strides?: unknown; values?: unknown };
+  if (!Object.isFrozen(v)) return false;
+  if (o.kind === 'tensor') return Object.isFrozen(o.shape) && Object.isFrozen(o.strides);
+  if (o.kind === 'tensorList') return Object.isFrozen(o.tensors) && o.tensors!.every((t) => t === null || isFrozenDescriptor(t as object));
+  if (o.kind === 'intArray') return Object.isFrozen(o.values);
+  return false;
+}
+
 /** Byte length a tensor's elements reach into its buffer (word-padded). */
 export function tensorByteSpan(t: Pick<Tensor, 'shape' | 'strides' | 'offset' | 'dtype'>): number {
   if (t.shape.some((d) => d === 0)) return 0;

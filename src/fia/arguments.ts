@@ -6,7 +6,7 @@
 import { type DataType, elementBits, isDataType } from '../codec/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
 import { USAGE, usageNames } from '../acl/usage.js';
-import { isContiguous, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
+import { isContiguous, isFrozenDescriptor, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
 import {
   given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, REQUIRED_PARAMS, TENSOR_PARAMS,
 } from '../problem/params.js';
@@ -115,7 +115,7 @@ const checkedTensors = new WeakMap<Tensor, Set<ParamName>>();
 function checkTensor(name: string, t: Tensor, role: ParamName): void {
   if (checkedTensors.get(t)?.has(role)) return;
   checkTensorOnce(name, t, role);
-  if (Object.isFrozen(t) && Object.isFrozen(t.shape) && Object.isFrozen(t.strides)) {
+  if (isFrozenDescriptor(t)) {
     let roles = checkedTensors.get(t);
     if (!roles) checkedTensors.set(t, (roles = new Set()));
     roles.add(role);

@@ -23,7 +23,7 @@ import { type PipelineSource, pipelineState, type PipelineTier, preparePipelines
 import { USAGE } from '../acl/usage.js';
 import type { FiaPlan } from './plan.js';
 import type { FiaInputs, Problem } from '../problem/problem.js';
-import { type KernelTensors, kernelTensors } from '../problem/tensors.js';
+import { kernelTensors } from '../problem/tensors.js';
 
 // The usage the workspace needs: kernels bind it as storage, copy into it (aux scalars, lengths)
 // and may copy out of it.
@@ -80,8 +80,6 @@ function keepRecorded(device: GPUDevice, ex: FiaExecutor, workspace: GPUBuffer |
 export class FiaExecutor {
   /** Decode: the u32 actualSeqLengthsKv[B] the next runs read (setActualSeqLengthsKv). */
   private kvLens: Uint32Array<ArrayBuffer> | null = null;
-  /** The tensors the planned kernels read and write, by role (null: nothing runs). */
-  readonly kernelTensors: KernelTensors | null;
 
   constructor(
     /** The device GetWorkspaceSize planned for (null only for an empty output: nothing to run). */
@@ -94,7 +92,6 @@ export class FiaExecutor {
     readonly workspaceSize: number,
   ) {
     if (problem?.isDecode) this.kvLens = Uint32Array.from(problem.kvLens);
-    this.kernelTensors = problem ? kernelTensors(problem, inputs) : null;
   }
 
   /**
@@ -270,10 +267,11 @@ export function pipelineSourcesOf(ex: FiaExecutor, level: PipelineTier = 'steady
   return kernelPipelineSources(ex.problem, ex.plan, level);
 }
 
-/** Records the planned kernels into `encoder` (no submit). */
+/** Records the planned kernels into `encoder` (no submit; a run records once per workspace, later runs replay). */
 function encodePlan(device: GPUDevice, encoder: GPUCommandEncoder, ex: FiaExecutor, workspace: GPUBuffer | null): void {
+  const problem = ex.problem!;
   const kvLens = ex.plan!.kernel === 'decode' ? lensBufferOf(device, ex) : undefined;
-  encodeKernel(ex.plan!, { device, encoder, problem: ex.problem!, tensors: ex.kernelTensors!, workspace, kvLens, tiered: true });
+  encodeKernel(ex.plan!, { device, encoder, problem, tensors: kernelTensors(problem, ex.inputs), workspace, kvLens, tiered: true });
 }
 
 type Command = { pass: boolean; method: string; args: unknown[] };

@@ -4,7 +4,7 @@
 import { AclnnError, ACLNN_ERR_INNER_NOT_SUPPORTED } from '../acl/status.js';
 import { capsOf, type DeviceCaps } from '../kernels/caps.js';
 import { kernelUnsupported, planKernel, type PlannedKernel } from '../kernels/family.js';
-import type { Tensor } from '../acl/tensor.js';
+import { isFrozenDescriptor, type Tensor } from '../acl/tensor.js';
 import { tensorRange } from '../kernels/binding.js';
 import type { WorkspaceRegion } from '../kernels/workspace.js';
 import { problemOf } from './normalize.js';
@@ -77,16 +77,6 @@ function describeId(v: unknown): number {
     return id;
   }
   return idOfText(describe(v));
-}
-
-/** A tensor, tensor list or int array frozen at every level (what the acl constructors return). */
-function isFrozenDescriptor(v: object): boolean {
-  const o = v as { kind?: unknown; tensors?: readonly unknown[]; shape?: unknown; strides?: unknown; values?: unknown };
-  if (!Object.isFrozen(v)) return false;
-  if (o.kind === 'tensor') return Object.isFrozen(o.shape) && Object.isFrozen(o.strides);
-  if (o.kind === 'tensorList') return Object.isFrozen(o.tensors) && o.tensors!.every((t) => t === null || isFrozenDescriptor(t as object));
-  if (o.kind === 'intArray') return Object.isFrozen(o.values);
-  return false;
 }
 
 /** An input as text: a tensor by its metadata (never its buffer: no plan depends on it), a list by its entries. */

@@ -130,7 +130,6 @@ function kvStrides(problem: Problem, seq: number): { batch: number; head: number
 
 /** The tensors the source copies into the meta region, by role (KernelTensors' names). */
 export type KvSourceRole = 'blockTable' | 'keyPrefix' | 'valuePrefix' | 'keyScale' | 'keyOffset' | 'valueScale' | 'valueOffset';
-const KV_SOURCE_ROLES: readonly KvSourceRole[] = ['blockTable', 'keyPrefix', 'valuePrefix', 'keyScale', 'keyOffset', 'valueScale', 'valueOffset'];
 const PREFIX_ROLES: readonly KvSourceRole[] = ['keyPrefix', 'valuePrefix'];
 
 /**
@@ -153,6 +152,21 @@ function readSpan(problem: Problem, role: KvSourceRole, t: Tensor): number {
   return numel(t.shape);
 }
 
+/** The roles the source reads for `problem`, in layout order. */
+function copiedRoles(problem: Problem): KvSourceRole[] {
+  const out: KvSourceRole[] = [];
+  if (problem.kv.kind === 'paged') out.push('blockTable');
+  if (problem.prefix) out.push('keyPrefix', 'valuePrefix');
+  const aq = problem.antiquant;
+  if (aq) {
+    out.push('keyScale');
+    if (aq.key.offset) out.push('keyOffset');
+    out.push('valueScale');
+    if (aq.value.offset) out.push('valueOffset');
+  }
+  return out;
+}
+
 /**
  * The role whose copy `role` reuses: V's antiquant scale (offset) when one operator parameter holds
  * both K's and V's (antiquantScale in modes 0-2). Decided by the Problem, never by tensor
@@ -168,16 +182,16 @@ function sharedCopy(problem: Problem, role: KvSourceRole): KvSourceRole | null {
 
 /**
  * Places the copies in the meta binding through `words` (call it with the same allocator state
- * for GetWorkspaceSize and for the run: same answer): one copy per role `tensors` holds, a shared
- * antiquant tensor once. Byte ranges are whole words of the caller's buffer; validation keeps
+ * for GetWorkspaceSize and for the run: same answer): one copy per role the problem reads, a
+ * shared antiquant tensor once. Byte ranges are whole words of the caller's buffer; validation keeps
  * every tensor's word-padded span inside its buffer.
  */
 export function layoutKvSource(problem: Problem, tensors: KernelTensors, words: MetaWords): KvSourceLayout {
   const copies: KvSourceCopy[] = [];
   let total = 0;
-  for (const role of KV_SOURCE_ROLES) {
+  for (const role of copiedRoles(problem)) {
     const t = tensors[role];
-    if (!t) continue;
+    if (!t) throw new Error(`kvSource: ${role} is required by the problem but absent`);
     const shared = sharedCopy(problem, role);
     const owner = shared ? copies.find((c) => c.roles.includes(shared)) : undefined;
     if (owner) { owner.roles.push(role); continue; }

@@ -49,7 +49,7 @@ export interface KernelTensors {
 export function kernelTensors(problem: Problem, x: FiaInputs): KernelTensors {
   const when = (used: boolean, t: Tensor | null | undefined): Tensor | null => (used && given(t) ? t : null);
   const aq = problem.antiquant;
-  const param = (name: keyof FiaInputs | null | undefined): Tensor | null => when(name != null, name ? (x[name] as Tensor | null | undefined) : null);
+  const param = (name: keyof FiaInputs | null | undefined): Tensor | null => (name ? when(true, x[name] as Tensor | null | undefined) : null);
   const int8 = problem.int8Attention !== null;
   return {
     query: x.query!,

@@ -2,6 +2,7 @@
 // operator feature) → seeded device tensors and the operator inputs over them (buildCase) → the
 // prefill or decode kernel run directly (runKernel) → its outputs against the float64 reference
 // (compareCase). `makeProblem` gives a Problem in the same names for the host-side tests.
+import { describe, expect, it } from 'vitest';
 import type { DataType } from '../../src/codec/dtype.js';
 import type { Stream } from '../../src/acl/stream.js';
 import {
@@ -355,10 +356,23 @@ export async function plannedDecodeVariants(): Promise<readonly ('lanes' | 'tile
   return capsOf((await testStream()).device).straightLineLanes ? ['lanes', 'tiles'] : ['tiles'];
 }
 
-/** ALL_DECODE_PATHS on the variants the test device's planner can choose (plannedDecodeVariants). */
-export async function decodePaths(): Promise<readonly { name: string; choices: PlanChoices }[]> {
+/**
+ * Declares a describe block with one test per (decode path the test device's planner can choose,
+ * case): `base` with the path's choices and the case's fields, checked against the reference.
+ * Call it with top-level await.
+ */
+export async function describeDecodeCases(title: string, base: CaseSpec, cases: readonly (readonly [string, Partial<CaseSpec>])[]): Promise<void> {
   const variants = await plannedDecodeVariants();
-  return ALL_DECODE_PATHS.filter((p) => variants.includes(p.choices.variant!));
+  const paths = ALL_DECODE_PATHS.filter((p) => variants.includes(p.choices.variant!));
+  describe(title, () => {
+    for (const path of paths) {
+      for (const [name, over] of cases) {
+        it(`${path.name}: ${name}`, async () => {
+          expect(await checkCase(await testStream(), { ...base, ...path.choices, ...over })).toBe('');
+        });
+      }
+    }
+  });
 }
 
 /**
