@@ -1,7 +1,7 @@
 // Prefill kernel timing for development (not the benchmark): B1 N8 KVN8 S256 D64 by default.
 //   npx tsc -p tsconfig.json && flock /tmp/webgpu-fia-gpu.lock node dist/bench/prefill-dev.js [dtype] [causal 0|1] [iters]
 // SHAPE=B,N,KVN,S,D overrides the shape; TUNE='{"rowsPerThread":4,...}' overrides the plan.
-// Prints the median wall ms of one encode + submit + completion and the GFLOP/s it implies.
+// Prints the first call's wall ms (pipeline compile + run), the median wall ms of one encode + submit + completion and the GFLOP/s it implies.
 import { createStream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
 import { normalize } from '../src/fia/normalize.js';
@@ -50,7 +50,7 @@ async function main(): Promise<void> {
     stream.queue.submit([encoder.finish()]);
   });
   device.pushErrorScope('validation');
-  await run();
+  const firstMs = await run();
   const err = await device.popErrorScope();
   if (err) throw new Error(err.message);
   const times: number[] = [];
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
   const flops = 4 * B * N * S * S * D * (causal ? 0.5 : 1);
   const sp = plan.spec;
   console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { R: sp.rowsPerThread, H: sp.headsPerThread, BQ: sp.blockQ, BK: sp.blockKv, wg: plan.workgroupSize, tiles: plan.numQTiles },
-    medianMs: +med.toFixed(2), minMs: +times[0]!.toFixed(2), gflops: +(flops / med / 1e6).toFixed(2) }));
+    firstMs: +firstMs.toFixed(0), medianMs: +med.toFixed(2), minMs: +times[0]!.toFixed(2), gflops: +(flops / med / 1e6).toFixed(2) }));
   if (process.env.PROBE) {
     const p = await runProbes(device, { useTimestamps: false });
     console.log(`FMA probe ${p.fmaGflops.toFixed(2)} GFLOP/s → ${((flops / med / 1e6) / p.fmaGflops * 100).toFixed(1)}% of it`);

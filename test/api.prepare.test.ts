@@ -12,6 +12,7 @@ import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipelineSources, encodeDecode, kvLensBuffer, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
+import { encodePrefill, layoutPrefillWorkspace, planPrefill, prefillPipelineSources } from '../src/kernels/prefill.js';
 import { pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
 import { pipelineSourcesOf, recordedPipelines } from '../src/fia/executor.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
@@ -106,9 +107,10 @@ describe('FiaExecutor.prepare', () => {
   });
 });
 
-// Compile tiers (decode): a lanes plan carries a quick 'tiles' plan on the same grid and workspace;
+// Compile tiers. Decode: a lanes plan carries a quick 'tiles' plan on the same grid and workspace;
 // a tiered encode (the executor's) runs it until the lanes pipeline, compiling off the thread, is
-// ready. Forced here on every adapter (the planner picks lanes on SwiftShader only).
+// ready. Forced here on every adapter (the planner picks lanes on SwiftShader only). Prefill: the
+// blocked plan carries the quick body's plan on every adapter.
 describe('compile tiers', () => {
   const shapes: Omit<CaseSpec, 'seed'>[] = [
     // Small head blocks: lavapipe's compile of the lanes code grows fast with GB·D (GB 4 × D 32: 49 s cold).
@@ -153,10 +155,50 @@ describe('compile tiers', () => {
     });
   }
 
-  it('a re-run executor replays the quick tier until the steady pipeline is ready, then records again on it', async () => {
+  // Prefill: a blocked plan carries a quick plan (one slot per invocation, its own query tiles,
+  // the same bindings, uniforms and workspace) on every adapter where G fits one workgroup.
+  it('prefill B2 N4 KVN2 S19 D32, causal with padding: the quick tier first, then the blocked one; both match the reference', async () => {
     const stream = await freshStream();
     const device = stream.device;
-    const x = inputsOf(stream, { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 }, 17);
+    const x = inputsOf(stream, { ...CALL, ...CAUSAL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 19, kvSeqLen: 23, headDim: 32, qLens: [19, 11], qPad: 3 }, 19);
+    const problem = normalize(x);
+    const tensors = kernelTensors(problem, x);
+    const plan = planPrefill(problem, capsOf(device));
+    expect(plan.spec.variant).toBe('blocked');
+    const quick = plan.quick!;
+    expect(quick.spec.variant).toBe('quick');
+    expect([quick.spec.rowsPerThread, quick.spec.headsPerThread, quick.workgroupSize]).toEqual([1, 1, quick.spec.blockQ * problem.groupSize]);
+    const ws = new WorkspaceAllocator();
+    const regions = layoutPrefillWorkspace(problem, plan, ws, tensors);
+    const workspace = ws.bytes > 0 ? createBuffer(stream, ws.bytes) : null;
+    const run = async (): Promise<void> => {
+      const encoder = device.createCommandEncoder();
+      encodePrefill({ device, encoder, problem, plan, tensors, workspace, regions, tiered: true });
+      device.queue.submit([encoder.finish()]);
+      await device.queue.onSubmittedWorkDone();
+      await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
+    };
+    const [steady] = prefillPipelineSources(problem, plan);
+    const [first] = prefillPipelineSources(problem, plan, 'first-call');
+    expect(first!.key).not.toBe(steady!.key);
+    await run();
+    expect(pipelineState(device, first!)).toBe('ready');
+    expect(pipelineState(device, steady!)).not.toBe('absent');
+    await preparePipelines(device, [steady!]);
+    const before = pipelineCompileCounts(device);
+    await run();
+    expect(pipelineCompileCounts(device)).toEqual(before);
+    device.destroy();
+  });
+
+  const rerun: [string, Omit<CaseSpec, 'seed'>][] = [
+    ['decode', { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 }],
+    ['prefill', { ...CALL, ...CAUSAL, batch: 1, numQoHeads: 4, numKvHeads: 2, qSeqLen: 12, kvSeqLen: 12, headDim: 16 }],
+  ];
+  for (const [name, shape] of rerun) it(`${name}: a re-run executor replays the quick tier until the steady pipeline is ready, then records again on it`, async () => {
+    const stream = await freshStream();
+    const device = stream.device;
+    const x = inputsOf(stream, shape, 17);
     const r = fiaGetWorkspaceSize(x);
     expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
     const ex = r.executor!;
@@ -170,12 +212,14 @@ describe('compile tiers', () => {
       return used;
     };
     const plan = ex.plan!;
-    const tiered = plan.kernel === 'decode' && plan.plan.quick !== null;
+    const tiered = plan.plan.quick !== null;
+    if (name === 'prefill') expect(tiered).toBe(true);
     const first = await runAndCheck();
     expect(await ex.prepare()).toBe(ACLNN_SUCCESS);
     const steady = pipelineSourcesOf(ex, 'steady').map((p) => pipelineOf(device, p));
     const later = await runAndCheck();
-    // Planned with a quick tier (SwiftShader): the first recording ran it; otherwise the plan's own pipelines throughout.
+    // Planned with a quick tier (decode: lanes on SwiftShader; prefill: wherever G fits a workgroup): the
+    // first recording ran it; otherwise the plan's own pipelines throughout.
     expect(first.some((p) => !steady.includes(p))).toBe(tiered);
     expect(later.every((p) => steady.includes(p))).toBe(true);
     device.destroy();

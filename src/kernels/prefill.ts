@@ -23,8 +23,8 @@ import {
 } from './kvSource.js';
 import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, uniformBuffer, wgsl, type WorkgroupArray,
-  workgroupBytes, workgroupDecls,
+  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline, specKey, UniformBlock, uniformBuffer, wgsl,
+  type WorkgroupArray, workgroupBytes, workgroupDecls,
 } from './shader.js';
 import { rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
@@ -35,8 +35,16 @@ const BATCHES_PER_DISPATCH = LENS_CAP * 2;
 /** Band bounds are clamped to ±BAND_CLAMP so i32 arithmetic on them cannot overflow (lengths < 2^29). */
 const BAND_CLAMP = 1 << 30;
 
+/**
+ * The two bodies of shaders/prefill.wgsl: 'blocked' (steady: register-blocked slots,
+ * shaders/common/prefill_blocked.wgsl) and 'quick' (the compile tier: one slot per invocation,
+ * rolled loops, shaders/common/prefill_quick.wgsl).
+ */
+export type PrefillVariant = 'blocked' | 'quick';
+
 /** Everything the WGSL text depends on (the pipeline cache key). */
 export interface PrefillSpec {
+  variant: PrefillVariant;
   queryDtype: DataType;
   kvDtype: DataType;
   outDtype: DataType;
@@ -76,6 +84,13 @@ export interface PrefillPlan {
   qTilesPerDispatch: number;
   batchesPerDispatch: number;
   workgroupStorageBytes: number;
+  /**
+   * A blocked plan chosen by the planner: the quick plan of the same problem (its own query tiles;
+   * same bindings, uniforms and workspace), which tiered encodes run until the blocked pipeline is
+   * compiled. null for a quick plan, a forced variant, or where one slot per invocation does not
+   * fit the device's workgroup size (G above it).
+   */
+  quick: PrefillPlan | null;
 }
 
 export interface PrefillRegions {
@@ -145,12 +160,18 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
 const SLOT_FLOATS = 512;
 
 export interface PrefillTune {
+  /** Force the variant (tests cover both); a forced plan has no quick plan. */
+  variant?: PrefillVariant;
   /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
   blockKv?: number;
   rowsPerThread?: number;
   headsPerThread?: number;
+  /** Invocations along the rows (quick: rows per workgroup). */
   rowThreads?: number;
 }
+
+/** Invocations a quick workgroup aims for (BLOCK_Q rows × G heads, one slot each). */
+const QUICK_INVOCATIONS = 64;
 
 /**
  * Tiles from the device limits and the head dim:
@@ -167,8 +188,14 @@ export interface PrefillTune {
  * `tune` fixes any of them instead (tests, benchmarks).
  */
 export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
-  const D = problem.headDim;
   const G = problem.groupSize;
+  const maxInvocations = Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
+  const quick = (): PrefillPlan => {
+    const rowThreads = tune.rowThreads ?? Math.max(1, Math.min(Math.floor(QUICK_INVOCATIONS / G), problem.qSeqLen));
+    return planOf(problem, caps, tune, { variant: 'quick', rowsPerThread: 1, headsPerThread: 1, rowThreads });
+  };
+  if (tune.variant === 'quick') return quick();
+  const D = problem.headDim;
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
   const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
   // No more rows per thread than the query needs (short queries would compute padding rows), then
@@ -181,25 +208,37 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const wantRowThreads = problem.band ? 4 : 8;
   const rowThreads = tune.rowThreads
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
-  const blockQ = rowThreads * rowsPerThread;
+  const blocked = planOf(problem, caps, tune, { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads });
+  if (tune.variant || G > maxInvocations) return blocked;
+  const q = quick();
+  return q.workgroupStorageBytes <= caps.maxWorkgroupStorageBytes ? { ...blocked, quick: q } : blocked;
+}
+
+/** A plan from its slot geometry: the largest KV tile that fits, the spec and the grid. */
+function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune,
+  g: { variant: PrefillVariant; rowsPerThread: number; headsPerThread: number; rowThreads: number }): PrefillPlan {
+  const D = problem.headDim;
+  const G = problem.groupSize;
+  const blockQ = g.rowThreads * g.rowsPerThread;
   const features = specFeatures(problem);
-  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, headDim: D, blockQ, blockKv }));
+  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, variant: g.variant, headDim: D, blockQ, blockKv }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
   // The largest tile that fits, up to the tuned one (1 when none does: prefillUnsupported then
   // reports the overflow).
   while (blockKv > 1 && bytesAt(blockKv) > caps.maxWorkgroupStorageBytes) blockKv--;
   const spec: PrefillSpec = {
-    ...features,
-    headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread, headsPerThread,
+    ...features, variant: g.variant,
+    headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread: g.rowsPerThread, headsPerThread: g.headsPerThread,
   };
   const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
   const maxGroups = caps.maxWorkgroupsPerDimension;
   return {
-    spec, workgroupSize: rowThreads * headThreads, numQTiles,
+    spec, workgroupSize: g.rowThreads * (G / g.headsPerThread), numQTiles,
     qTilesPerDispatch: Math.max(1, Math.min(numQTiles, maxGroups)),
     batchesPerDispatch: Math.max(1, Math.min(BATCHES_PER_DISPATCH, maxGroups)),
     workgroupStorageBytes: bytesAt(blockKv),
+    quick: null,
   };
 }
 
@@ -210,9 +249,10 @@ const MAX_BLOCK_KV = 32;
  * Every `var<workgroup>` variable of the prefill shader, declared from this list (WORKGROUP in
  * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles; the column-present
  * flags (paged K/V); the per-row kept-column bits (attenMask); the tag of the last tile whose V
- * holds NaN or Inf (rows keep different columns: band or mask).
+ * holds NaN or Inf (blocked body, rows keep different columns: band or mask; the quick body adds
+ * each slot's kept columns only and needs no flag).
  */
-export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
+export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
   const arrays: WorkgroupArray[] = [
     { name: 'kTile', elem: 'vec4<f32>', length: tile },
@@ -220,7 +260,7 @@ export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'headDim' | 'bloc
   ];
   if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
   if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
-  if (spec.mask || spec.band) arrays.push({ name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true });
+  if ((spec.mask || spec.band) && spec.variant === 'blocked') arrays.push({ name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true });
   return arrays;
 }
 
@@ -247,7 +287,9 @@ fn vBadTag() -> u32 { return 0u; }`,
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
-function specFeatures(problem: Problem): Omit<PrefillSpec, 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'> {
+type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>;
+
+function specFeatures(problem: Problem): SpecFeatures {
   return {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
     pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
@@ -288,13 +330,15 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   lseOffset: 'u32',
   btOffset: 'u32', btStrideB: 'u32', btStrideE: 'u32', blockSize: 'u32', numBlocks: 'u32',
   qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
+  // 0: the quick body's loop bounds (rolled() in shaders/prefill.wgsl).
+  rolled: 'u32',
   ...kvSourceUniformFields,
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
 const NO_KV_SOURCE = Object.fromEntries(Object.keys(kvSourceUniformFields).map((k) => [k, 0])) as KvSourceUniformValues;
 
 /** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
-function storageBindings(spec: Omit<PrefillSpec, 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>): { name: string; access: 'read' | 'read_write'; elem: string }[] {
+function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | 'read_write'; elem: string }[] {
   const list: { name: string; access: 'read' | 'read_write'; elem: string }[] = [
     { name: 'qBuf', access: 'read', elem: 'u32' },
     { name: 'kBuf', access: 'read', elem: 'u32' },
@@ -402,17 +446,23 @@ export function prefillShaderCode(spec: PrefillSpec): string {
       ? `${kvSourceWgsl(spec.kvs)}\n${wgsl('common/prefill_kv_source.wgsl')}`
       : wgsl('common/prefill_kv_direct.wgsl'),
     OUTPUT: outputBlock(spec),
+    BODY: wgsl(spec.variant === 'quick' ? 'common/prefill_quick.wgsl' : 'common/prefill_blocked.wgsl'),
   });
 }
 
 /**
  * Every pipeline an encode of `plan` uses (one: the prefill shader of plan.spec), keyed by the
- * whole specialization; encodePrefill asks for exactly these.
+ * whole specialization; encodePrefill asks for exactly these. `tier` 'first-call': the quick
+ * plan's shader when there is one.
  */
-export function prefillPipelineSources(_problem: Problem, plan: PrefillPlan): PipelineSource[] {
+export function prefillPipelineSources(_problem: Problem, plan: PrefillPlan, tier: PipelineTier = 'steady'): PipelineSource[] {
+  return [prefillSource(tier === 'first-call' && plan.quick ? plan.quick : plan)];
+}
+
+function prefillSource(plan: PrefillPlan): PipelineSource {
   const { kvs, ...rest } = plan.spec;
   const flat: Record<string, string | number | boolean> = { ...rest, ...(kvs ? kvSourceSpecKey(kvs) : {}) };
-  return [{ key: specKey('prefill', flat), build: () => ({ code: prefillShaderCode(plan.spec), label: 'fia.prefill' }) }];
+  return { key: specKey('prefill', flat), build: () => ({ code: prefillShaderCode(plan.spec), label: `fia.prefill.${plan.spec.variant}` }) };
 }
 
 /** The per-batch (qLen, kvLen) table for batches [base, base + count). */
@@ -429,10 +479,19 @@ function lensTable(problem: Problem, base: number, count: number): ArrayBuffer {
 export function encodePrefill(ctx: {
   device: GPUDevice; encoder: GPUCommandEncoder; problem: Problem; plan: PrefillPlan; tensors: KernelTensors;
   workspace: GPUBuffer | null; regions: PrefillRegions;
+  /**
+   * Run plan.quick while the plan's own pipeline compiles in the background (the executor's
+   * encodes). Unset: the plan's own pipeline, compiled in the call if needed (kernel tests).
+   */
+  tiered?: boolean;
 }): void {
-  const { device, encoder, problem, plan, workspace, regions } = ctx;
+  const { device, encoder, problem, workspace, regions } = ctx;
   const reason = prefillUnsupported(problem, capsOf(device));
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
+  // The quick plan has its own query tiles; bindings, uniforms and workspace are the same.
+  const steady = ctx.tiered && ctx.plan.quick ? readyPipeline(device, prefillSource(ctx.plan)) : null;
+  const plan = ctx.tiered && ctx.plan.quick && !steady ? ctx.plan.quick : ctx.plan;
+  const pipeline = steady ?? pipelineOf(device, prefillSource(plan));
   const { spec } = plan;
   // Copies read the caller's tensors (ctx.tensors); bindings and uniforms use each tensor's byte range.
   const tensors = rebaseTensors(ctx.tensors);
@@ -444,8 +503,6 @@ export function encodePrefill(ctx: {
   if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
   if (problem.batch === 0 || problem.qSeqLen === 0) return;
 
-  const [source] = prefillPipelineSources(problem, plan);
-  const pipeline = pipelineOf(device, source!);
   const D = problem.headDim;
   const query = tensors.query;
   const qs = axisStrides(query, problem.queryLayout, D);
@@ -504,6 +561,7 @@ export function encodePrefill(ctx: {
       blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
       qs2Offset: tensors.outScale?.offset ?? 0, qo2Offset: tensors.outOffset?.offset ?? 0,
       quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
+      rolled: 0,
       ...(regions.kvSource
         ? kvSourceUniformValues(problem, tensors, regions.kvSource, list ? chunk.base : 0)
         : NO_KV_SOURCE),

@@ -130,6 +130,8 @@ interface DevicePipelines {
   pending: Map<string, Promise<void>>;
   /** Background compilations (readyPipeline) that failed: later encodes compile them in the call. */
   failed: Set<string>;
+  /** Background compilations (readyPipeline) waiting for the work submitted with their call. */
+  deferred: Set<string>;
   modules: GPUShaderModule[];
   sync: number;
   async: number;
@@ -138,7 +140,7 @@ const perDevice = new WeakMap<GPUDevice, DevicePipelines>();
 
 function recordOf(device: GPUDevice): DevicePipelines {
   let r = perDevice.get(device);
-  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), failed: new Set(), modules: [], sync: 0, async: 0 }));
+  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), failed: new Set(), deferred: new Set(), modules: [], sync: 0, async: 0 }));
   return r;
 }
 
@@ -190,21 +192,32 @@ export function pipelineOf(device: GPUDevice, source: PipelineSource): GPUComput
 /** Where `source`'s pipeline stands on `device`: compiled, compiling off the thread, or neither. */
 export function pipelineState(device: GPUDevice, source: PipelineSource): 'ready' | 'compiling' | 'absent' {
   const r = recordOf(device);
-  return r.cache.has(source.key) ? 'ready' : r.pending.has(source.key) ? 'compiling' : 'absent';
+  return r.cache.has(source.key) ? 'ready' : r.pending.has(source.key) || r.deferred.has(source.key) ? 'compiling' : 'absent';
 }
 
 /**
- * A tiered kernel's steady pipeline if it is compiled, else null after starting its compilation
- * off the calling thread (the caller runs its quick tier meanwhile). A background compilation that
- * failed is not retried in the background: the pipeline is then compiled here, in the call, so
- * the call that uses it reports the error.
+ * A tiered kernel's steady pipeline if it is compiled, else null after scheduling its compilation
+ * off the calling thread (the caller runs its quick tier meanwhile). The compilation starts once
+ * the work submitted with this call is done: on a software adapter the compiler and the quick
+ * run share the CPU cores, and the first call should not wait for both. A background compilation
+ * that failed is not retried in the background: the pipeline is then compiled here, in the call,
+ * so the call that uses it reports the error.
  */
 export function readyPipeline(device: GPUDevice, source: PipelineSource): GPUComputePipeline | null {
   const r = recordOf(device);
   const hit = r.cache.get(source.key);
   if (hit) return hit;
   if (r.failed.has(source.key)) return pipelineOf(device, source);
-  if (!r.pending.has(source.key)) preparePipelines(device, [source]).catch(() => r.failed.add(source.key));
+  if (!r.pending.has(source.key) && !r.deferred.has(source.key)) {
+    r.deferred.add(source.key);
+    // The caller records and submits synchronously: after this task, onSubmittedWorkDone covers its work.
+    setTimeout(() => {
+      device.queue.onSubmittedWorkDone()
+        .then(() => preparePipelines(device, [source]))
+        .catch(() => r.failed.add(source.key))
+        .finally(() => r.deferred.delete(source.key));
+    }, 0);
+  }
   return null;
 }
 
