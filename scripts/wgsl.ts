@@ -23,6 +23,8 @@ const USAGE = `usage: npm run wgsl -- [options]
   --block-size N       paged block size (default 128)
   --causal / --no-causal
   --lse                softmaxLseFlag
+  --tier TIER          steady (default) | first-call: the pipelines a run uses before the steady
+                       ones are compiled (a kernel's quick compile tier, where it has one)
   --out DIR            write one .wgsl file per pipeline into DIR instead of printing
 ${DEVICE_USAGE}`;
 
@@ -40,7 +42,7 @@ async function main(): Promise<void> {
       batch: { type: 'string' }, heads: { type: 'string' }, 'kv-heads': { type: 'string' }, 'q-seq': { type: 'string' },
       'kv-seq': { type: 'string' }, dim: { type: 'string' }, dtype: { type: 'string' }, kv: { type: 'string' },
       'block-size': { type: 'string' }, causal: { type: 'boolean' }, 'no-causal': { type: 'boolean' },
-      lse: { type: 'boolean', default: false }, out: { type: 'string' },
+      lse: { type: 'boolean', default: false }, out: { type: 'string' }, tier: { type: 'string', default: 'steady' },
       help: { type: 'boolean', short: 'h', default: false },
       ...DEVICE_OPTIONS,
     },
@@ -79,7 +81,8 @@ async function main(): Promise<void> {
   }
   const r = fiaGetWorkspaceSize(inputs);
   if (r.status !== ACLNN_SUCCESS) throw new Error(`GetWorkspaceSize: status ${r.status}: ${aclGetRecentErrMsg()}`);
-  const sources = pipelineSourcesOf(r.executor!);
+  if (values.tier !== 'steady' && values.tier !== 'first-call') throw new Error(`--tier ${values.tier}: steady or first-call`);
+  const sources = pipelineSourcesOf(r.executor!, values.tier);
   const shape = `B${c.batch} N${c.numQoHeads} KVN${c.numKvHeads} Q_S${c.qSeqLen} KV_S${c.kvSeqLen} D${c.headDim} ${c.dtype} ${c.kvStorage}${c.causal ? ' causal' : ''}${values.lse ? ' lse' : ''}`;
   if (values.out) mkdirSync(values.out, { recursive: true });
   sources.forEach((s, i) => {
