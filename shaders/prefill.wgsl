@@ -51,7 +51,7 @@
 //   CONSTS     the shape constants and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
 //   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
 //              features that are off (absent bindings cannot be named), device scalars from aux
-//   KV_TILE    loadTileElem: K/V read directly (shaders/common/prefill_kv_direct.wgsl) or through
+//   KV_TILE    loadTileElem, loadTileElems: K/V read directly (shaders/common/prefill_kv_direct.wgsl) or through
 //              the KV source (shaders/common/kv_source.wgsl + prefill_kv_source.wgsl)
 //   OUTPUT     outStoreRun for the output dtype and outBits (f32 → output element bits)
 //   BODY       the plan's body (above)
@@ -80,10 +80,16 @@ const ROW_VARIES: bool = HAS_MASK || HAS_BAND;
 
 {{ACCESSORS}}
 
-// The K and V elements at one dim of one tile column, and whether the column exists.
+// The K and V elements at one dim (TileElem) or four dims (TileElems: d = 4·d4 ..) of one tile
+// column, and whether the column exists.
 struct TileElem {
   k: f32,
   v: f32,
+  present: bool,
+}
+struct TileElems {
+  k: vec4<f32>,
+  v: vec4<f32>,
   present: bool,
 }
 
@@ -144,22 +150,40 @@ fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 {
   return loadPse(u.pseOffset + b * u.pseStrideB + n * u.pseStrideN + row * u.pseStrideS + col * u.pseStrideC);
 }
 
-// Decode the K/V tile of columns [c0, c0 + BLOCK_KV); columns past colHi, and paged columns whose
+// Decode the K/V tile of columns [c0, c0 + BLOCK_KV) (four elements per iteration with TILE_VEC4,
+// the blocked body's choice: faster on SwiftShader; else one, the quick body's: fewer per-lane
+// sites for llvmpipe's compiler); columns past colHi, and paged columns whose
 // block id is invalid, are zero and flagged absent. With a mask, also each tile row's kept
 // columns (tileKeep[r]: range and mask; the mask is read once per (row, column)). A NaN or Inf in
 // V raises tileVBad to `tag` (the caller's count of loaded tiles: it never needs resetting).
 fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow0: u32, win: Window, tag: u32) {
-  // One element per iteration: a single load site each for K and V (per-lane code on CPU compilers).
-  for (var e = lid; e < BLOCK_KV * HEAD_DIM; e += WORKGROUP_SIZE) {
-    let col = e / HEAD_DIM;
-    let d = e % HEAD_DIM;
-    let c = c0 + i32(col);
-    var el = TileElem(0.0, 0.0, false);
-    if (c < colHi) { el = loadTileElem(b, h, u32(c), kvStart, d); }
-    kTile[col * D4 + d / 4u][d % 4u] = el.k;
-    vTile[col * D4 + d / 4u][d % 4u] = el.v;
-    if (d == 0u) { setColumnPresent(col, el.present); }
-    if (ROW_VARIES && (bitcast<u32>(el.v) & 0x7f800000u) == 0x7f800000u) { markVBad(tag); }
+  if (TILE_VEC4) {
+    // Four elements per iteration: fewer iterations, four load sites each for K and V.
+    for (var e = lid; e < BLOCK_KV * D4; e += WORKGROUP_SIZE) {
+      let col = e / D4;
+      let d4 = e % D4;
+      let c = c0 + i32(col);
+      var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
+      if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d4); }
+      kTile[e] = el.k;
+      vTile[e] = el.v;
+      if (d4 == 0u) { setColumnPresent(col, el.present); }
+      let nonFinite = (bitcast<vec4<u32>>(el.v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
+      if (ROW_VARIES && any(nonFinite)) { markVBad(tag); }
+    }
+  } else {
+    // One element per iteration: a single load site each for K and V.
+    for (var e = lid; e < BLOCK_KV * HEAD_DIM; e += WORKGROUP_SIZE) {
+      let col = e / HEAD_DIM;
+      let d = e % HEAD_DIM;
+      let c = c0 + i32(col);
+      var el = TileElem(0.0, 0.0, false);
+      if (c < colHi) { el = loadTileElem(b, h, u32(c), kvStart, d); }
+      kTile[col * D4 + d / 4u][d % 4u] = el.k;
+      vTile[col * D4 + d / 4u][d % 4u] = el.v;
+      if (d == 0u) { setColumnPresent(col, el.present); }
+      if (ROW_VARIES && (bitcast<u32>(el.v) & 0x7f800000u) == 0x7f800000u) { markVBad(tag); }
+    }
   }
   if (HAS_MASK) {
     for (var r = lid; r < BLOCK_Q; r += WORKGROUP_SIZE) {

@@ -377,6 +377,8 @@ function constsBlock(spec: PrefillSpec): string {
     // Column-present flags: paged K/V, read directly or through the KV source.
     ['PAGED', spec.paged || !!spec.kvs?.paged],
     ['INT8', spec.int8], ['OUT_INT8', spec.outDtype === 'INT8'],
+    // K/V tile loads four elements per iteration in the blocked body, one in the quick body (loadTile).
+    ['TILE_VEC4', spec.variant === 'blocked'],
   ];
   return [
     ...u32s.map(([name, v]) => `const ${name}: u32 = ${v}u;`),
