@@ -4,12 +4,13 @@
 // L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
 //
 // Per tile of TK columns (online softmax, m and l per head in f32; a fixed trip count):
-//   A  sc[g][t] = scale·dot(q_g, k_t) + pse, kept[t]                (all invocations over (g, t))
+//   A  sc[g][t] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (all invocations over (g, t))
 //   B1 cls_g |= classes, sc = softmaxScore(sc) (kept t only),
 //      m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
 //   B2 sc[g][t] = exp(sc[g][t] - m_g'), 0 where not kept           (all invocations over (g, t))
 //   C  acc = acc·alpha + Σ_kept p·v_t and l = l·alpha + Σ_t p       (each invocation owns ELEMS outputs)
 // Excluded columns' K and V are never read; non-finite scores follow shaders/common/softmax_rules.wgsl.
+// The epilogue folds in the learnable sink (split 0 only, withSink in decode_io.wgsl).
 // Output slots: invocation `lid` owns pairs p = lid + j·WG (j < ELEMS/2) of the flat index
 // e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1. Direct mode stores them through
 // outStoreRun, which merges any u32 word they share with other workgroups or other data.
@@ -45,6 +46,8 @@ const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
+const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
+const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
 
 {{SOFTMAX_RULES}}
@@ -109,7 +112,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           let kb = kBatch + col * u.kSeqStride;
           for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadK(kb + d * u.kDimStride); }
         }
-        s = dot + pseAt(b, n0 + g, col);
+        s = capScore(dot + pseAt(b, n0 + g, col));
       }
       sc[i] = s;
     }
@@ -166,18 +169,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
 
-  // Epilogue: normalize; an empty slice (no kept column) gives out 0, lse +Inf; a NaN row NaN.
+  // Epilogue: the sink (split 0), then normalize; an empty slice (no kept column, no sink) gives
+  // out 0, lse +Inf; a NaN row NaN.
   let rowBase = b * u.numQoHeads + n0;
   for (var k = 0u; k < ELEMS; k += 2u) {
     let e = (lid + (k >> 1u) * WG) * 2u;
     if (e >= GB * D) { continue; }
-    let o0 = finalOut(acc[k], lsum[k], clsW[e / D]);
-    let o1 = finalOut(acc[k + 1u], lsum[k + 1u], clsW[min(e + 1u, GB * D - 1u) / D]);
+    let g0 = e / D;
+    let g1 = min(e + 1u, GB * D - 1u) / D;
+    let st = array<SinkState, 2>(
+      withSink(n0 + g0, split, mW[g0], lsum[k], clsW[g0]),
+      withSink(n0 + g1, split, mW[g1], lsum[k + 1u], clsW[g1]));
+    let o0 = finalOut(acc[k] * st[0].scale, st[0].l, st[0].cls);
+    let o1 = finalOut(acc[k + 1u] * st[1].scale, st[1].l, st[1].cls);
     // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;
       if (ej < GB * D && ej % D == 0u) {
-        storeLse(rowBase, ej / D, split, bitcast<u32>(finalLse(mW[ej / D], lsum[k + j], clsW[ej / D])));
+        storeLse(rowBase, ej / D, split, bitcast<u32>(finalLse(st[j].m, st[j].l, st[j].cls)));
       }
     }
     storePair(rowBase, e, split, o0, o1);

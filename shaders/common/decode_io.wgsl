@@ -1,6 +1,7 @@
 // Decode split pass, shared by both variants (decode.wgsl 'tiles', decode_lanes.wgsl 'lanes'): the
-// batch's KV window and the stores of a workgroup's results. Needs the bindings, D, DIRECT,
-// LENS_SLOT, KV_PAD_SLOT, outBits and outStoreRun of the including shader.
+// batch's KV window, the learnable sink and the stores of a workgroup's results. Needs the
+// bindings, D, DIRECT, HAS_SINK, LENS_SLOT, KV_PAD_SLOT, outBits and outStoreRun of the including
+// shader and the softmax rules.
 
 // Batch b's KV window (SEMANTICS §2): its L_b = P + Skv_b logical columns (§7: prefix columns
 // first) start at storage row `start`; right padding starts at 0, left padding at
@@ -18,6 +19,27 @@ fn kvWindow(b: u32) -> KvWindow {
     if (need > u.kvRows) { w.total = 0u; } else { w.start = u.kvRows - need; }
   }
   return w;
+}
+
+// A head's softmax state (max m, finite: NEG_MAX when empty; sum l; classes cls) with the learnable
+// sink (extension, docs/semantics.md) folded in: one more kept column of score sink_n and value 0.
+// Split 0 alone adds it (in direct mode the only split; otherwise the combine merges the other
+// splits' partials into split 0's), so the merged row counts it once. The head's accumulators are
+// multiplied by `scale`; finalOut / finalLse then apply as without a sink.
+struct SinkState {
+  m: f32,
+  l: f32,
+  scale: f32,
+  cls: u32,
+}
+
+fn withSink(n: u32, split: u32, m: f32, l: f32, cls: u32) -> SinkState {
+  if (!HAS_SINK || split != 0u) { return SinkState(m, l, 1.0, cls); }
+  let raw = auxF32(u.sinkSlot + n);
+  let s = softmaxScore(raw);
+  let m1 = max(m, s);
+  let scale = exp(m - m1);
+  return SinkState(m1, l * scale + exp(s - m1), scale, cls | scoreClass(raw));
 }
 
 // Head g of the block at rowBase (row b·N + n0): its lse bits, to softmaxLse when the split pass

@@ -8,13 +8,14 @@
 // column and the GB·D accumulators are named scalars in generated straight-line code (the
 // Q_LOAD, QK and PV blocks), so K and V are each read exactly once, by one lane, with no
 // barrier until the end:
-//   pass 1: s_g = q_g·k_c + pse, its class OR-ed into cls_g, softmaxScore(s_g) stashed in
+//   pass 1: s_g = capScore(q_g·k_c + pse), its class OR-ed into cls_g, softmaxScore(s_g) stashed in
 //           sc[g][c - c0] (own slots only), m_g = lane max (kept columns only);
 //   pass 2: p_g = exp(s_g - m_g), l_g += p_g, a_g_d += p_g·v_c[d] (kept columns only: an
 //           excluded column's value is taken as 0, so NaN/Inf there never reach a);
 //   merge:  the WG lane states are merged by their max (the §11 rule): with subgroup operations
 //           when the device has them, else published in workgroup memory and merged per output
-//           element; outputs are written like decode.wgsl does.
+//           element; split 0 then folds in the learnable sink (withSink); outputs are
+//           written like decode.wgsl does.
 // Non-finite scores follow shaders/common/softmax_rules.wgsl. Loops have fixed trip counts.
 // Workgroup memory: decodeWorkgroupArrays (src/kernels/decode.ts): wmem of max(GB·SPLIT, WG·RED)
 // f32, RED = 3·GB + GB·D (the stash only with the subgroup merge), and two u32.
@@ -41,6 +42,8 @@ const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
 const HAS_PSE: bool = {{HAS_PSE}};
+const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
+const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
@@ -57,14 +60,15 @@ fn outBits(x: f32) -> u32 {
 
 {{DECODE_IO}}
 
-// Merged output and lse bits of flat element e ∈ [0, GB·D) over the WG lane states in wmem.
+// Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
+// head n0 over the WG lane states in wmem, with the learnable sink of split 0 (withSink).
 struct Merged {
   o: f32,
   lseBits: u32,
 }
 
 // Lane j publishes m_g at j·RED + g, l_g at + GB + g, f32(cls_g) at + 2·GB + g, a_g_d at + 3·GB + g·D + d.
-fn mergeLanes(e: u32) -> Merged {
+fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
   let g = e / D;
   var m = NEG_MAX;
   var cls = 0u;
@@ -80,9 +84,8 @@ fn mergeLanes(e: u32) -> Merged {
     l += w * wmem[j * RED + GB + g];
     a += w * wmem[j * RED + 3u * GB + e];
   }
-  if (rowIsNan(cls, l)) { return Merged(nanF32(), nanBits); }
-  if (l == 0.0) { return Merged(0.0, 0x7f800000u); }
-  return Merged(a / l, bitcast<u32>(m + log(l)));
+  let st = withSink(n0 + g, split, m, l, cls);
+  return Merged(finalOut(a * st.scale, st.l, st.cls), bitcast<u32>(finalLse(st.m, st.l, st.cls)));
 }
 
 @compute @workgroup_size(WG)
@@ -146,9 +149,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var j = 0u; j < PAIRS; j++) {
     let e = (lid + j * WG) * 2u;
     if (e >= GB * D) { break; }
-    let r0 = mergeLanes(e);
+    let r0 = mergeLanes(e, n0, split);
     var r1 = Merged(0.0, 0x7f800000u);
-    if (e + 1u < GB * D) { r1 = mergeLanes(e + 1u); }
+    if (e + 1u < GB * D) { r1 = mergeLanes(e + 1u, n0, split); }
     if (e % D == 0u) { storeLse(rowBase, e / D, split, r0.lseBits); }
     if (e + 1u < GB * D && (e + 1u) % D == 0u) { storeLse(rowBase, (e + 1u) / D, split, r1.lseBits); }
     storePair(rowBase, e, split, r0.o, r1.o);

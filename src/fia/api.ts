@@ -6,6 +6,8 @@
 //     → { status, workspaceSize, executor }
 //   aclnnFusedInferAttentionScoreV2(workspace, workspaceSize, executor, stream[, encoder]) → status
 //   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
+//     (also the extensions beyond the operator, learnableSink and softcap: FiaInputs.extensions,
+//     which the positional GetWorkspaceSize never sets)
 //
 // Every non-zero status records its message for aclGetRecentErrMsg(); a rejected call writes nothing.
 import { type DataType, isDataType, paddedByteLength } from '../codec/dtype.js';
@@ -181,6 +183,16 @@ export interface FusedInferAttentionScoreOptions extends Pick<FiaInputs,
    * the query dtype.
    */
   outDtype?: DataType;
+  /**
+   * Extension beyond the operator: FLOAT32 [N], a sink logit per query head that joins every
+   * row's softmax denominator (and softmaxLse) with no value. Q_S == 1 only for now (Q_S > 1: 561101).
+   */
+  learnableSink?: Tensor | null;
+  /**
+   * Extension beyond the operator: scores become softcap·tanh(s / softcap) after scaleValue and
+   * pseShift, before the mask. Default 0 (off); finite and ≥ 0. Q_S == 1 only for now (Q_S > 1: 561101).
+   */
+  softcap?: number;
 }
 
 export interface FusedInferAttentionScoreResult {
@@ -216,6 +228,7 @@ export function inputsFromOptions(o: FusedInferAttentionScoreOptions): FiaInputs
       // A scalar without a default (numHeads) stays as given: validation names a missing one.
       : v ?? spec.default;
   }
+  if (o.learnableSink != null || o.softcap !== undefined) inputs.extensions = { learnableSink: o.learnableSink ?? null, softcap: o.softcap };
   return inputs as unknown as FiaInputs;
 }
 
@@ -270,10 +283,10 @@ function fail(status: AclnnStatus): never {
   throw new AclnnError(status, aclGetRecentErrMsg());
 }
 
-/** Every option fusedInferAttentionScore knows: the table's inputs, then outDtype. */
+/** Every option fusedInferAttentionScore knows: the table's inputs, outDtype, then the extensions. */
 const OPTION_NAMES: readonly (keyof FusedInferAttentionScoreOptions)[] = [
   ...PARAM_NAMES.filter((n): n is Exclude<ParamName, 'attentionOut' | 'softmaxLse'> => !('output' in PARAMS[n])),
-  'outDtype',
+  'outDtype', 'learnableSink', 'softcap',
 ];
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(OPTION_NAMES);
 

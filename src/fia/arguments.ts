@@ -8,7 +8,8 @@ import { invalid, nullptr } from '../acl/status.js';
 import { USAGE, usageNames } from '../acl/usage.js';
 import { isContiguous, isFrozenDescriptor, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';
 import {
-  given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec, REQUIRED_PARAMS, TENSOR_PARAMS,
+  EXTENSION_TENSORS, type ExtensionTensor, given, INT_ARRAY_PARAMS, INT_PARAMS, type ParamName, PARAMS, type ParamSpec,
+  REQUIRED_PARAMS, TENSOR_PARAMS,
 } from '../problem/params.js';
 import type { FiaInputs } from '../problem/problem.js';
 
@@ -102,17 +103,32 @@ export function checkStructure(x: FiaInputs): void {
   }
   x.key!.tensors.forEach((t, i) => checkTensor(nk > 1 ? `key[${i}]` : 'key', t!, 'key'));
   x.value!.tensors.forEach((t, i) => checkTensor(nv > 1 ? `value[${i}]` : 'value', t!, 'value'));
+  checkExtensions(x);
   checkOutputAliasing(x);
+}
+
+/** The extensions (set by the named wrapper): JS types, and learnableSink's metadata against its buffer. */
+function checkExtensions(x: FiaInputs): void {
+  const e = x.extensions;
+  if (e == null) return;
+  if (typeof e !== 'object') reject('extensions', e, '(port) must be an object');
+  if (e.softcap != null && typeof e.softcap !== 'number') reject('softcap', e.softcap, '(port) must be a number');
+  if (e.learnableSink != null) checkTensor('learnableSink', e.learnableSink, 'learnableSink');
+}
+
+/** A tensor role's row: an operator parameter's, or an extension tensor's. */
+function specOf(role: ParamName | ExtensionTensor): ParamSpec {
+  return role in PARAMS ? PARAMS[role as ParamName] : EXTENSION_TENSORS[role as ExtensionTensor];
 }
 
 /**
  * Frozen tensors (aclCreateTensor's) that passed checkTensor, with the roles they passed for: what
  * it checks cannot change afterwards (a buffer's size and usage are fixed at its creation).
  */
-const checkedTensors = new WeakMap<Tensor, Set<ParamName>>();
+const checkedTensors = new WeakMap<Tensor, Set<ParamName | ExtensionTensor>>();
 
 /** One tensor's metadata: dtype, shape, strides, offset, format, buffer size and usage, contiguity. */
-function checkTensor(name: string, t: Tensor, role: ParamName): void {
+function checkTensor(name: string, t: Tensor, role: ParamName | ExtensionTensor): void {
   if (checkedTensors.get(t)?.has(role)) return;
   checkTensorOnce(name, t, role);
   if (isFrozenDescriptor(t)) {
@@ -122,7 +138,7 @@ function checkTensor(name: string, t: Tensor, role: ParamName): void {
   }
 }
 
-function checkTensorOnce(name: string, t: Tensor, role: ParamName): void {
+function checkTensorOnce(name: string, t: Tensor, role: ParamName | ExtensionTensor): void {
   if (typeof t !== 'object' || !Array.isArray(t.shape) || !Array.isArray(t.strides)) {
     reject(name, t, '(port) not an aclTensor: create it with aclCreateTensor or createTensor');
   }
@@ -131,7 +147,7 @@ function checkTensorOnce(name: string, t: Tensor, role: ParamName): void {
     reject(`${name}.shape`, t.shape, '(port) dims must be integers');
   }
   if (t.shape.some((d) => d < 0)) reject(`${name}.shape`, t.shape, 'a negative dim');
-  const spec: ParamSpec = PARAMS[role];
+  const spec = specOf(role);
   const empty = numel(t.shape) === 0;
   if (empty && spec.empty === 'absent') return; // counts as absent: nothing else is read
   if (t.strides.length !== t.shape.length || !t.strides.every((s) => typeof s === 'number' && Number.isInteger(s) && s >= 0)) {
@@ -188,6 +204,8 @@ function checkOutputAliasing(x: FiaInputs): void {
   }
   x.key!.tensors.forEach((t, i) => ins.push([`key[${i}]`, t!]));
   x.value!.tensors.forEach((t, i) => ins.push([`value[${i}]`, t!]));
+  const sink = x.extensions?.learnableSink;
+  if (given(sink)) ins.push(['learnableSink', sink]);
   for (const [outName, out] of outs) {
     for (const [inName, t] of ins) {
       if (t.buffer === out.buffer) reject(`${outName}.buffer`, 'shared', `(port) the output shares its buffer with ${inName}`);

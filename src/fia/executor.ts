@@ -204,6 +204,8 @@ export class FiaExecutor {
       if (v && typeof v === 'object' && (v as Tensor).kind === 'tensor') out.push(v as Tensor);
     }
     for (const list of [this.inputs.key, this.inputs.value]) for (const t of list?.tensors ?? []) if (t) out.push(t);
+    const sink = this.inputs.extensions?.learnableSink;
+    if (sink) out.push(sink);
     return out;
   }
 }

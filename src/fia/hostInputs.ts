@@ -56,6 +56,8 @@ export async function readHostInputs(stream: Stream, inputs: FiaInputs, problem:
     const t = inputs[name];
     if (used && given(t)) host[name] = (await readTensor(stream, t))[0]!;
   }
+  const sink = inputs.extensions?.learnableSink;
+  if (problem.learnableSink && given(sink)) host.learnableSink = await readTensor(stream, sink);
   if (problem.kv.kind === 'paged' && given(inputs.blockTable)) {
     host.blockTable = Int32Array.from(await readTensor(stream, inputs.blockTable));
   }

@@ -59,6 +59,8 @@ export function problemOf(c: Checked): Problem {
       dtype: x.quantScale2!.dtype,
       hasOffset: given(x.quantOffset2),
     } : null,
+    learnableSink: given(x.extensions?.learnableSink),
+    softcap: x.extensions?.softcap ?? 0,
   };
 }
 

@@ -99,8 +99,8 @@ function describe(v: unknown): string {
 
 /**
  * The cache key of a call's inputs: the description number of each of the 39 parameters in the
- * doc's order (other properties are read by nothing), actualSeqLengthsKv only as given or not
- * (see above).
+ * doc's order, then of the extensions' learnableSink and softcap (other properties are read by
+ * nothing), actualSeqLengthsKv only as given or not (see above).
  */
 export function planKey(inputs: FiaInputs): string {
   const x = inputs as unknown as Record<string, unknown>;
@@ -109,7 +109,8 @@ export function planKey(inputs: FiaInputs): string {
     const v = x[name];
     key += name === 'actualSeqLengthsKv' ? (v == null ? '-,' : '+,') : `${describeId(v)},`;
   }
-  return key;
+  const e = inputs.extensions;
+  return e == null ? key : `${key}${describeId(e.learnableSink)},${describeId(e.softcap)}`;
 }
 
 /**

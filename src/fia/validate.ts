@@ -96,6 +96,7 @@ function checkRules(inputs: FiaInputs): Checked {
   checkInnerPrecise(c);
   checkDecodeSpecifics(c);
   checkEmptyTensors(c);
+  checkExtensions(c);
   return c;
 }
 
@@ -780,4 +781,19 @@ function checkEmptyTensors(c: Checked): void {
       if (numel(k.shape) === 0) reject(`key[${i}].shape`, k.shape, 'a tensor-list entry with 0 elements: use actualSeqLengthsKv 0 instead');
     });
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// §20 (port) Extensions beyond the operator (the named wrapper's learnableSink and softcap)
+
+function checkExtensions(c: Checked): void {
+  const e = c.x.extensions;
+  if (e == null) return;
+  if (e.softcap != null && !(Number.isFinite(e.softcap) && e.softcap >= 0)) {
+    reject('softcap', e.softcap, '(port) must be finite and ≥ 0 (0: off)');
+  }
+  const sink = e.learnableSink;
+  if (sink == null) return;
+  if (sink.dtype !== 'FLOAT32') reject('learnableSink.dtype', sink.dtype, '(port) must be FLOAT32');
+  if (!sameShape(sink.shape, [c.N])) reject('learnableSink.shape', sink.shape, `(port) must be [N] = [${c.N}] (one sink per query head)`);
 }

@@ -16,6 +16,9 @@
 // pipeline compiles off the thread, so the first call of a shape waits for the fast compile only.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
+// Extensions beyond the operator: the soft cap (capScore, a uniform) and the learnable sink, copied
+// into the meta region (no binding of its own: the pass keeps its 8 storage buffers) and folded
+// into split 0's state, so the combine counts it once.
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import { type AxisStrides, axisStrides } from '../problem/dims.js';
@@ -132,6 +135,8 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   }
   if (problem.groupSize > 64) return `groupSize ${problem.groupSize} > 64 in decode`;
   if (problem.headDim > 512) return `headDim ${problem.headDim} > 512 in decode`;
+  const cap = Math.fround(problem.softcap);
+  if (problem.softcap > 0 && !(cap >= F32_MIN_NORMAL && cap <= F32_MAX)) return `softcap ${problem.softcap} outside f32's normal range`;
   const plan = planDecode(problem, caps);
   if (plan.workgroupStorageBytes > caps.maxWorkgroupStorageBytes) {
     return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one query head `
@@ -139,6 +144,9 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   }
   return null;
 }
+
+const F32_MIN_NORMAL = 2 ** -126;
+const F32_MAX = 3.4028234663852886e38;
 
 const MIN_SPLIT_KEYS = 128;
 /** Workgroups that keep an adapter busy; more splits than this only add combine work. */
@@ -331,8 +339,11 @@ export function kvRangeOf(problem: Problem, limitBytes: number): DecodePlan['kvR
   return null;
 }
 
-/** Words of the meta region before the KV source's copies: aux scalars, then kvLens[B]. */
-const metaStartWords = (problem: Problem): number => AUX_BYTES / 4 + problem.batch;
+/** The meta region's word of the learnable sink's first value (after the aux scalars and kvLens[B]). */
+const sinkSlot = (problem: Problem): number => AUX_BYTES / 4 + problem.batch;
+
+/** Words of the meta region before the KV source's copies: aux scalars, kvLens[B], then the learnable sink [N]. */
+const metaStartWords = (problem: Problem): number => sinkSlot(problem) + (problem.learnableSink ? problem.numQoHeads : 0);
 
 /**
  * The workspace: meta region (aux scalars, kvLens, KV-source copies), then in split mode the f32
@@ -376,6 +387,9 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   outOffset: 'u32',
   lseOffset: 'u32',
   writeLse: 'u32',
+  softcap: 'f32',
+  softcapClamp: 'f32',
+  sinkSlot: 'u32',
   ...kvSourceUniformFields,
 });
 
@@ -496,7 +510,7 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
     ...heads.map((g) => `    var s_${g} = ${dims.map((d) => `q_${g}_${d} * k${d}`).slice(0, 1)[0]};`),
     ...heads.flatMap((g) => dims.slice(1).map((d) => `    s_${g} = fma(q_${g}_${d}, k${d}, s_${g});`)),
     ...heads.flatMap((g) => [
-      `    let raw_${g} = s_${g} + pseAt(b, n0 + ${g}u, col);`,
+      `    let raw_${g} = capScore(s_${g} + pseAt(b, n0 + ${g}u, col));`,
       `    cls_${g} |= select(0u, scoreClass(raw_${g}), keep);`,
       `    s_${g} = select(NEG_MAX, softmaxScore(raw_${g}), keep);`,
     ]),
@@ -538,8 +552,9 @@ function subgroupMergeBlock(GB: number, D: number, WG: number): string {
     L.push(`    let w_${g} = exp(m_${g} - M_${g});`);
     L.push(`    let L_${g} = subgroupAdd(w_${g} * l_${g});`);
     L.push(`    let C_${g} = subgroupOr(cls_${g});`);
-    L.push(`    let lse_${g} = bitcast<u32>(finalLse(M_${g}, L_${g}, C_${g}));`);
-    for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d}), L_${g}, C_${g});`);
+    L.push(`    let S_${g} = withSink(n0 + ${g}u, split, M_${g}, L_${g}, C_${g});`);
+    L.push(`    let lse_${g} = bitcast<u32>(finalLse(S_${g}.m, S_${g}.l, S_${g}.cls));`);
+    for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d}) * S_${g}.scale, S_${g}.l, S_${g}.cls);`);
     L.push(`    if (lid == ${g % WG}u) { storeLse(rowBase, ${g}u, split, lse_${g}); }`);
   }
   const n = GB * D;
@@ -577,6 +592,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     variant: plan.variant,
     qDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: storeDtype,
     maskDtype: problem.mask?.dtype ?? 'none', pseDtype: problem.pse?.dtype ?? 'none',
+    softcap: problem.softcap > 0, sink: problem.learnableSink,
     headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys,
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
@@ -605,6 +621,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       KV_PAD_SLOT: AUX_SLOTS.kvPad,
       HAS_MASK: problem.mask ? 'true' : 'false',
       HAS_PSE: problem.pse ? 'true' : 'false',
+      HAS_SOFTCAP: problem.softcap > 0 ? 'true' : 'false',
+      HAS_SINK: problem.learnableSink ? 'true' : 'false',
       DIRECT: plan.direct ? 'true' : 'false',
       OUT_PACK: outBitsBody(storeDtype),
       OUT_STORE: outStoreWgsl(storeDtype),
@@ -694,6 +712,8 @@ export function encodeDecode(ctx: DecodeContext): void {
   // Copies read the caller's tensors (ctx.tensors); bindings and uniforms use each tensor's byte range.
   encodeAuxCopies(encoder, ctx.tensors, ws, { offset: regions.meta.offset, size: AUX_BYTES });
   encoder.copyBufferToBuffer(ctx.kvLens, 0, ws, regions.meta.offset + AUX_BYTES, B * 4);
+  const sink = ctx.tensors.sink;
+  if (sink) encoder.copyBufferToBuffer(sink.buffer, sink.offset * 4, ws, regions.meta.offset + sinkSlot(problem) * 4, N * 4);
   if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, ws, regions.meta.offset, regions.kvSource);
   const tensors = rebaseTensors(ctx.tensors);
 
@@ -740,6 +760,7 @@ export function encodeDecode(ctx: DecodeContext): void {
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
+      softcap: problem.softcap, softcapClamp: Math.min(10 * problem.softcap, F32_MAX), sinkSlot: sinkSlot(problem),
       ...kvSourceUniformValues(problem, tensors, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };
     const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);

@@ -52,7 +52,30 @@ export interface FiaInputs {
   valueAntiquantMode: number;
   attentionOut: Tensor | null;
   softmaxLse?: Tensor | null;
+  /**
+   * Port extensions beyond the operator (docs/semantics.md, "Extensions beyond the operator"):
+   * not one of the 39 parameters, so the positional GetWorkspaceSize never sets it; the named
+   * wrapper (fusedInferAttentionScore) fills it from its options.
+   */
+  extensions?: FiaExtensions | null;
 }
+
+/** The extensions beyond the operator (FiaInputs.extensions). */
+export interface FiaExtensions {
+  /** FLOAT32 [N]: a sink logit per query head that joins every row's softmax denominator. */
+  learnableSink?: Tensor | null;
+  /** Scores become softcap·tanh(s / softcap) after scaling and pseShift; 0 or absent: off. */
+  softcap?: number;
+}
+
+/**
+ * The extension tensors' rows, read like PARAMS rows by the argument checks: learnableSink is
+ * copied into the workspace (its N values beside the KV lengths), never bound.
+ */
+export const EXTENSION_TENSORS = {
+  learnableSink: { kind: 'tensor', empty: 'rejected', copied: 'always', host: 'values' },
+} as const satisfies { readonly [K in keyof FiaExtensions]?: ParamSpec };
+export type ExtensionTensor = keyof typeof EXTENSION_TENSORS;
 
 
 /**
@@ -78,8 +101,8 @@ export interface ParamSpec {
   host?: 'values' | 'kv' | 'scalar';
 }
 
-/** Every FiaInputs field exactly once (a missing or unknown name does not compile). */
-type ParamTable = { readonly [K in keyof FiaInputs]-?: ParamSpec };
+/** Every FiaInputs parameter exactly once (a missing or unknown name does not compile). */
+type ParamTable = { readonly [K in Exclude<keyof FiaInputs, 'extensions'>]-?: ParamSpec };
 
 export const PARAMS = {
   query: { kind: 'tensor', required: true, contiguous: 'doc' },

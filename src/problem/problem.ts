@@ -8,7 +8,7 @@ export type Layout = 'BSH' | 'BSND' | 'BNSD' | 'BNSD_BSND';
 export type StorageLayout = 'BSH' | 'BSND' | 'BNSD';
 
 // The operator's inputs are defined with their table in params.ts; they are read from here too.
-export { type FiaInputs, INT_MAX, type TensorParam } from './params.js';
+export { type FiaExtensions, type FiaInputs, INT_MAX, type TensorParam } from './params.js';
 
 /**
  * Affine element index into a parameter tensor (all parameter tensors are contiguous), counted
@@ -138,6 +138,12 @@ export interface Problem {
   int8Attention: { deqScale1Dtype: DataType; deqScale2Dtype: DataType } | null;
   /** INT8 attentionOut: out8 = sat(rint(o·scale + offset)); per-channel index n·D + d. */
   outQuant: { perChannel: boolean; dtype: DataType; hasOffset: boolean } | null;
+
+  // Extensions beyond the operator (docs/semantics.md, "Extensions beyond the operator").
+  /** A learnable sink logit per query head (the kernel tensors' `sink`, FLOAT32 [N]). */
+  learnableSink: boolean;
+  /** Scores become softcap·tanh(s / softcap) after scaling and pseShift; 0: off. */
+  softcap: number;
 }
 
 /**
@@ -168,6 +174,8 @@ export interface HostInputs {
   kvPaddingSize?: number;
   keySharedPrefix?: Float64Array;
   valueSharedPrefix?: Float64Array;
+  /** The learnable sink [N] (extensions.learnableSink). */
+  learnableSink?: Float64Array;
 }
 
 /** The reference's result: attentionOut row-major over its shape (INT8 out: integer values), lse [B,N,Q_S]. */

@@ -40,6 +40,8 @@ export interface KernelTensors {
   deqScale1: Tensor | null;
   quantScale1: Tensor | null;
   deqScale2: Tensor | null;
+  /** The learnable sink FLOAT32 [N] (extension), copied into the workspace's meta region. */
+  sink: Tensor | null;
 }
 
 /**
@@ -73,5 +75,6 @@ export function kernelTensors(problem: Problem, x: FiaInputs): KernelTensors {
     deqScale1: when(int8, x.deqScale1),
     quantScale1: when(int8, x.quantScale1),
     deqScale2: when(int8, x.deqScale2),
+    sink: when(problem.learnableSink, x.extensions?.learnableSink),
   };
 }

@@ -23,10 +23,16 @@ export interface ReferenceOptions {
   kvSplits?: number;
 }
 
+/** The soft cap (extension): s → softcap·tanh(s / softcap); softcap 0 leaves s as it is. */
+export function softcapped(s: number, softcap: number): number {
+  return softcap > 0 ? softcap * Math.tanh(s / softcap) : s;
+}
+
 /**
  * scores Float64 [L] of logical query row i (physical row qStart + i) of (b, n) against the
  * gathered K: s_c = scaleValue·dot(q, k_c) + pse_c (INT8 path: dot · deqScale1' · scaleValue + pse),
- * rounded by `round`. Masked columns get a score too; `kept` decides whether it is used.
+ * then the soft cap (extension), rounded by `round`. Masked columns get a score too; `kept`
+ * decides whether it is used.
  */
 function rowScores(
   problem: Problem, host: HostInputs, b: number, n: number, i: number, win: BatchWindow,
@@ -38,23 +44,26 @@ function rowScores(
   for (let c = 0; c < L; c++) {
     let dot = 0;
     for (let d = 0; d < D; d++) dot += q[d]! * kv.k[c * D + d]!;
-    s[c] = round(scoreScale * dot + pseValue(problem, host, b, n, i, c, win));
+    s[c] = round(softcapped(scoreScale * dot + pseValue(problem, host, b, n, i, c, win), problem.softcap));
   }
   return s;
 }
 
-/** One row through softmax: INT8 full-quant, split-KV partials + merge, or one dense pass. */
+/**
+ * One row through softmax: INT8 full-quant, split-KV partials + merge, or one dense pass. `sink`:
+ * head n's learnable sink (extension), null without one.
+ */
 function attendRow(
   problem: Problem, host: HostInputs, scores: Float64Array, kept: Uint8Array, v: Float64Array,
-  opts: ReferenceOptions, round: Rounder,
+  sink: number | null, opts: ReferenceOptions, round: Rounder,
 ): RowState {
   const D = problem.headDim;
   if (problem.int8Attention) {
-    return int8AttentionRow(scores, kept, v, D, host.quantScale1!, maskedDeqScale(host.deqScale2!), round);
+    return int8AttentionRow(scores, kept, v, D, host.quantScale1!, maskedDeqScale(host.deqScale2!), round, sink);
   }
   const splits = opts.kvSplits ?? 1;
-  if (splits <= 1) return denseAttentionRow(scores, kept, v, D, round);
-  const parts = splitKvPartials(scores, kept, v, D, splits, round);
+  if (splits <= 1) return denseAttentionRow(scores, kept, v, D, round, 0, scores.length, sink);
+  const parts = splitKvPartials(scores, kept, v, D, splits, round, sink);
   const merged = mergeStatesReference(parts.outs, parts.lses, 1, D);
   return { out: merged.out, lse: merged.lse[0]! };
 }
@@ -71,7 +80,9 @@ function scoreScaleOf(problem: Problem, host: HostInputs): number {
  * softmaxLse [B,N,Q_S] (natural log) when problem.softmaxLse, else null.
  * Conventions: GQA head h = ⌊n / groupSize⌋; masked columns are excluded; a row with no kept
  * column, a query row outside the valid window, or a batch whose padding window leaves [0, S)
- * gives out 0, lse +Inf. An empty query (0 elements) writes nothing: both outputs empty/null.
+ * gives out 0, lse +Inf (with a learnable sink, a row with no kept column gives out 0, lse =
+ * the sink; rows outside the valid window stay out 0, lse +Inf). An empty query (0 elements)
+ * writes nothing: both outputs empty/null.
  */
 export function attentionReference(problem: Problem, host: HostInputs, opts: ReferenceOptions = {}): ReferenceResult {
   const { batch: B, numQoHeads: N, qSeqLen: S, headDim: D, groupSize: G } = problem;
@@ -83,7 +94,14 @@ export function attentionReference(problem: Problem, host: HostInputs, opts: Ref
   const scoreScale = scoreScaleOf(problem, host);
   for (let b = 0; b < B; b++) {
     const win = batchWindow(problem, host, b);
-    if (!win.valid) continue;
+    if (!win.valid) {
+      // Only the KV window left [0, S): the query rows are there and keep no column, so with a
+      // learnable sink they are the sink's alone (out 0, lse = sink).
+      if (problem.learnableSink && win.qStart >= 0) {
+        for (let n = 0; n < N; n++) for (let i = 0; i < win.qLen; i++) lse[(b * N + n) * S + win.qStart + i] = host.learnableSink![n]!;
+      }
+      continue;
+    }
     for (let h = 0; h < problem.numKvHeads; h++) {
       const kv = gatherKv(problem, host, b, h, win);
       for (let n = h * G; n < (h + 1) * G; n++) {
@@ -92,7 +110,8 @@ export function attentionReference(problem: Problem, host: HostInputs, opts: Ref
           const q = loadQueryRow(problem, host, b, n, row);
           const scores = rowScores(problem, host, b, n, i, win, q, kv, scoreScale, round);
           const kept = keptColumns(problem, host, b, i, win, kv.present);
-          const state = attendRow(problem, host, scores, kept, kv.v, opts, round);
+          const sink = problem.learnableSink ? host.learnableSink![n]! : null;
+          const state = attendRow(problem, host, scores, kept, kv.v, sink, opts, round);
           for (let d = 0; d < D; d++) out[elementIndex(problem.outLayout, outDims, b, n, row, d)] = state.out[d]!;
           lse[(b * N + n) * S + row] = state.lse;
         }

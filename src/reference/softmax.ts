@@ -15,25 +15,38 @@ export function emptyRow(headDim: number): RowState {
 }
 
 /**
+ * The row max over the kept columns of [from, to), the learnable sink included (extension:
+ * `sink` non-null); null when there is neither a kept column nor a sink. A NaN anywhere makes the
+ * row's weights NaN whatever m holds.
+ */
+function rowMax(scores: Float64Array, kept: Uint8Array, from: number, to: number, sink: number | null): number | null {
+  let m = sink ?? -Infinity;
+  let any = sink !== null;
+  for (let c = from; c < to; c++) {
+    if (kept[c]) { any = true; if (!(scores[c]! <= m)) m = scores[c]!; }
+  }
+  return any ? m : null;
+}
+
+/**
  * denseAttentionRow over the columns [from, to) of one query row.
  *   scores Float64 [L]: s_c = scale·q·k_c + pse_c (already final; masked columns are ignored)
  *   kept   Uint8 [L]: 1 = kept (masked columns are excluded, never filled with a constant)
  *   v      Float64 [L, D]
- * m = max kept s, e_c = exp(s_c - m), l = Σ e_c, out = Σ e_c·v_c / l, lse = m + ln l.
- * No kept column in range: out 0, lse +Inf. `round` emulates storage precision on e_c and out.
+ *   sink   the learnable sink logit (extension), or null: one more term of the denominator
+ * m = max(max kept s, sink), e_c = exp(s_c - m), l = Σ e_c + exp(sink - m),
+ * out = Σ e_c·v_c / l, lse = m + ln l.
+ * No kept column in range and no sink: out 0, lse +Inf (with a sink: out 0, lse = sink).
+ * `round` emulates storage precision on e_c and out.
  */
 export function denseAttentionRow(
   scores: Float64Array, kept: Uint8Array, v: Float64Array, headDim: number,
-  round: Rounder = exact, from = 0, to = scores.length,
+  round: Rounder = exact, from = 0, to = scores.length, sink: number | null = null,
 ): RowState {
-  let m = -Infinity;
-  let any = false;
-  for (let c = from; c < to; c++) {
-    if (kept[c]) { any = true; if (!(scores[c]! <= m)) m = scores[c]!; }
-  }
-  if (!any) return emptyRow(headDim);
+  const m = rowMax(scores, kept, from, to, sink);
+  if (m === null) return emptyRow(headDim);
   const acc = new Float64Array(headDim);
-  let l = 0;
+  let l = sink === null ? 0 : round(Math.exp(sink - m));
   for (let c = from; c < to; c++) {
     if (!kept[c]) continue;
     const e = round(Math.exp(scores[c]! - m));
@@ -49,20 +62,17 @@ export function denseAttentionRow(
  * The INT8 full-quant row (§9). scores = int32 dot · deqScale1' · scaleValue + pse (kept only).
  *   e_c = exp(s_c - m), l = Σ e_c, P8_c = sat[-128,127](rint(e_c · quantScale1)) ∈ [0, 127],
  *   out = (Σ P8_c · v_c) · deqScale2' / l, lse = m + ln l.
- * v holds the INT8 values. No kept column: out 0, lse +Inf.
+ * v holds the INT8 values. No kept column: out 0, lse +Inf. A learnable sink (extension) joins m
+ * and l as in denseAttentionRow (it has no value, so no P8).
  */
 export function int8AttentionRow(
   scores: Float64Array, kept: Uint8Array, v: Float64Array, headDim: number,
-  quantScale1: number, deqScale2: number, round: Rounder = exact,
+  quantScale1: number, deqScale2: number, round: Rounder = exact, sink: number | null = null,
 ): RowState {
-  let m = -Infinity;
-  let any = false;
-  for (let c = 0; c < scores.length; c++) {
-    if (kept[c]) { any = true; if (!(scores[c]! <= m)) m = scores[c]!; }
-  }
-  if (!any) return emptyRow(headDim);
+  const m = rowMax(scores, kept, 0, scores.length, sink);
+  if (m === null) return emptyRow(headDim);
   const acc = new Float64Array(headDim);
-  let l = 0;
+  let l = sink === null ? 0 : Math.exp(sink - m);
   for (let c = 0; c < scores.length; c++) {
     if (!kept[c]) continue;
     const e = Math.exp(scores[c]! - m);
@@ -107,11 +117,12 @@ export function mergeStatesReference(
 /**
  * splitKvPartials: one row's partial states over `numSplits` contiguous column splits of
  * ⌈L / numSplits⌉ columns (the last ones may be short or empty: out 0, lse +Inf).
+ * A learnable sink (extension) joins the first partial only, so the merge counts it once.
  * Returns outs[k] Float64 [1, D] and lses[k] Float64 [1], ready for mergeStatesReference.
  */
 export function splitKvPartials(
   scores: Float64Array, kept: Uint8Array, v: Float64Array, headDim: number, numSplits: number,
-  round: Rounder = exact,
+  round: Rounder = exact, sink: number | null = null,
 ): { outs: Float64Array[]; lses: Float64Array[] } {
   const L = scores.length;
   const chunk = Math.max(1, Math.ceil(L / numSplits));
@@ -120,7 +131,7 @@ export function splitKvPartials(
   for (let k = 0; k < numSplits; k++) {
     const from = Math.min(L, k * chunk);
     const to = Math.min(L, from + chunk);
-    const part = denseAttentionRow(scores, kept, v, headDim, round, from, to);
+    const part = denseAttentionRow(scores, kept, v, headDim, round, from, to, k === 0 ? sink : null);
     outs.push(part.out);
     lses.push(Float64Array.of(part.lse));
   }

@@ -88,6 +88,9 @@ export interface CaseSpec {
   antiquant?: { kv: 'INT8' | 'INT4'; kMode: 0 | 1 | 2 | 3 | 4 | 5; vMode: 0 | 1 | 2 | 3 | 4 | 5; offset: boolean; combined?: boolean; perTensor?: boolean } | null;
   /** INT8 query/key/value (SEMANTICS §9): deqScale1, quantScale1 FLOAT32 [1], deqScale2 UINT64 [1]. */
   int8?: { deq1: number; qs1: number; deq2: number } | null;
+  /** Extensions beyond the operator: learnableSink FLOAT32 [N] with these values, softcap. */
+  sink?: number[] | null;
+  softcap?: number;
   /** Prefill plan overrides (tile shapes), else the default plan for the device. */
   tune?: PrefillTune;
   /** Decode plan choices (default: the plan's); noSubgroups: lanes merged through workgroup memory. */
@@ -266,6 +269,9 @@ export function buildCase(stream: Stream, specIn: CaseSpec, validate = true): Bu
     if (spec.outQuant.offset) {
       inputs.quantOffset2 = tensor(Float64Array.from({ length: count(shape) }, () => qr(uni(-20, 20))), shape, spec.outQuant.dtype, 'quantOffset2');
     }
+  }
+  if (spec.sink || spec.softcap !== undefined) {
+    inputs.extensions = { learnableSink: spec.sink ? tensor(spec.sink, [spec.sink.length], 'FLOAT32', 'learnableSink') : null, softcap: spec.softcap };
   }
   const destroy = (): void => { for (const t of created) t.buffer.destroy(); };
   try {
@@ -524,6 +530,8 @@ export function makeProblem(spec: ProblemSpec): Problem {
     antiquant: null,
     int8Attention: null,
     outQuant: null,
+    learnableSink: false,
+    softcap: 0,
     ...spec,
   };
 }
