@@ -3,4 +3,4 @@
 // combining partial results by their log-sum-exp (SEMANTICS §11).
 export * from './acl/index.js';
 export * from './fia/index.js';
-export { mergeAttentionStates } from './kernels/merge.js';
+export { mergeAttentionStates, type MergeOptions } from './kernels/merge.js';

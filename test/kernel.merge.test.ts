@@ -1,9 +1,10 @@
 // mergeAttentionStates vs mergeStatesReference (SEMANTICS §11), and as the last step of a
 // sequence-parallel decode: merging the decode kernel's results over two halves of the keys.
+// With learnable sinks (extension): the sink is counted once, however many partials.
 import { describe, expect, it } from 'vitest';
 import { createTensor, readTensor } from '../src/acl/tensor.js';
 import { mergeAttentionStates } from '../src/kernels/merge.js';
-import { compareOutputs, mergeStatesReference, rounderFor } from '../src/reference/index.js';
+import { compareOutputs, denseAttentionRow, mergeStatesReference, rounderFor } from '../src/reference/index.js';
 import { mulberry32 } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
@@ -48,5 +49,62 @@ describe('mergeAttentionStates', () => {
     const bad = createTensor(stream, new Float64Array(6), [2, 3], 'FLOAT32');
     await expect(mergeAttentionStates(stream, [a, bad], [l, l])).rejects.toThrow(/outs\[1\]/);
     await expect(mergeAttentionStates(stream, [a], [l, l])).rejects.toThrow(/same count/);
+  });
+});
+
+describe('mergeAttentionStates with learnable sinks (extension)', () => {
+  it('counts the sink once: two sink-free halves merged with the sink equal one pass with it', async () => {
+    // Per row: random scores over L columns; the partials are the halves without the sink, the
+    // expected result the whole row with the sink (denseAttentionRow, SEMANTICS "Extensions").
+    const stream = await testStream();
+    const rand = mulberry32(9);
+    const rows = 6;
+    const D = 8;
+    const L = 20;
+    const sinks = Float64Array.from({ length: rows }, (_, r) => Math.fround([-3, 0, 1.5, 4, -30, 2][r]!));
+    const halves: Float64Array[][] = [[], []];
+    const halfLses: number[][] = [[], []];
+    const wantOut = new Float64Array(rows * D);
+    const wantLse = new Float64Array(rows);
+    for (let r = 0; r < rows; r++) {
+      const scores = Float64Array.from({ length: L }, () => rand() * 6 - 3);
+      const v = Float64Array.from({ length: L * D }, () => Math.fround(rand() * 2 - 1));
+      // Row 4 keeps nothing in its second half: an empty partial (lse +Inf) beside the sink.
+      const kept = Uint8Array.from({ length: L }, (_, c) => (r === 4 && c >= L / 2 ? 0 : 1));
+      for (const [h, from, to] of [[0, 0, L / 2], [1, L / 2, L]] as const) {
+        const part = denseAttentionRow(scores, kept, v, D, undefined, from, to);
+        halves[h]!.push(part.out.map(Math.fround));
+        halfLses[h]!.push(Math.fround(part.lse));
+      }
+      const full = denseAttentionRow(scores, kept, v, D, undefined, 0, L, sinks[r]!);
+      wantOut.set(full.out, r * D);
+      wantLse[r] = full.lse;
+    }
+    const outT = halves.map((h) => createTensor(stream, Float64Array.from(h.flatMap((o) => [...o])), [rows, D], 'FLOAT32'));
+    const lseT = halfLses.map((l) => createTensor(stream, l, [rows], 'FLOAT32'));
+    const sinkT = createTensor(stream, sinks, [rows], 'FLOAT32');
+    const got = await mergeAttentionStates(stream, outT, lseT, { sinks: sinkT });
+    const o = compareOutputs(await readTensor(stream, got.out), wantOut, null, 1e-5);
+    expect(o.ok, o.message).toBe(true);
+    const l = compareOutputs(await readTensor(stream, got.lse), wantLse, null, 1e-5);
+    expect(l.ok, l.message).toBe(true);
+  });
+
+  it('all partials empty: the sink alone gives out 0, lse = sink', async () => {
+    const stream = await testStream();
+    const out = createTensor(stream, new Float64Array(4), [2, 2], 'FLOAT16');
+    const lse = createTensor(stream, [Infinity, Infinity], [2], 'FLOAT32');
+    const sinks = createTensor(stream, [0.5, -2], [2], 'FLOAT32');
+    const got = await mergeAttentionStates(stream, [out, out], [lse, lse], { sinks });
+    expect([...await readTensor(stream, got.out)]).toEqual([0, 0, 0, 0]);
+    expect([...await readTensor(stream, got.lse)]).toEqual([0.5, -2]);
+  });
+
+  it('rejects sinks that are not FLOAT32 with one value per row', async () => {
+    const stream = await testStream();
+    const a = createTensor(stream, new Float64Array(8), [2, 4], 'FLOAT32');
+    const l = createTensor(stream, new Float64Array(2), [2], 'FLOAT32');
+    const bad = createTensor(stream, new Float64Array(3), [3], 'FLOAT32');
+    await expect(mergeAttentionStates(stream, [a], [l], { sinks: bad })).rejects.toThrow(/sinks is FLOAT32 \[3\]/);
   });
 });

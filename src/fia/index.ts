@@ -10,5 +10,5 @@ export { type FiaPlan, kernelFor, planFia, unsupportedReason } from './plan.js';
 export { isEmptyOutput, validate } from './validate.js';
 export { WORKSPACE_USAGE } from './executor.js';
 export type {
-  FiaInputs, HostInputs, Layout, Problem, ReferenceResult, StorageLayout,
+  FiaExtensions, FiaInputs, HostInputs, Layout, Problem, ReferenceResult, StorageLayout,
 } from '../problem/problem.js';

@@ -784,7 +784,8 @@ function checkEmptyTensors(c: Checked): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// §20 (port) Extensions beyond the operator (the named wrapper's learnableSink and softcap)
+// (port) Extensions beyond the operator: the named wrapper's learnableSink and softcap
+// (docs/validation.md, "Extensions beyond the operator")
 
 function checkExtensions(c: Checked): void {
   const e = c.x.extensions;

@@ -80,9 +80,9 @@ function scoreScaleOf(problem: Problem, host: HostInputs): number {
  * softmaxLse [B,N,Q_S] (natural log) when problem.softmaxLse, else null.
  * Conventions: GQA head h = ⌊n / groupSize⌋; masked columns are excluded; a row with no kept
  * column, a query row outside the valid window, or a batch whose padding window leaves [0, S)
- * gives out 0, lse +Inf (with a learnable sink, a row with no kept column gives out 0, lse =
- * the sink; rows outside the valid window stay out 0, lse +Inf). An empty query (0 elements)
- * writes nothing: both outputs empty/null.
+ * gives out 0, lse +Inf; with a learnable sink a query row with no kept column (a KV window
+ * outside [0, S) included) gives out 0, lse = the sink. An empty query (0 elements) writes
+ * nothing: both outputs empty/null.
  */
 export function attentionReference(problem: Problem, host: HostInputs, opts: ReferenceOptions = {}): ReferenceResult {
   const { batch: B, numQoHeads: N, qSeqLen: S, headDim: D, groupSize: G } = problem;
