@@ -26,6 +26,10 @@ const CASES: [string, Partial<CaseSpec>][] = [
     sink: SINKS, softcap: 1.5, qScale: 5, dtype: 'FLOAT16', kvSeqLen: 96, kvLens: [96, 40, 7],
     paged: { blockSize: 32, cache: 'BSH', spare: 1 }, antiquant: { kv: 'INT8', kMode: 4, vMode: 4, offset: true }, numSplits: 4,
   }],
+  ['sink + softcap with every binding in use: mask, pse, paged, lse, 3 splits', {
+    sink: SINKS, softcap: 2, qScale: 4, dtype: 'FLOAT16', layout: 'BNSD', kvLens: [64, 9, 40], mask: { shape: 'B,S', dtype: 'BOOL', density: 0.3 },
+    pse: { batch1: true }, paged: { blockSize: 16, cache: 'BNSD', spare: 1 }, numSplits: 3,
+  }],
   ['sink + softcap, odd D bf16 G 3', { sink: [2, -1, 0.5, 4, -3, 1], softcap: 3, qScale: 5, dtype: 'BFLOAT16', headDim: 9, numQoHeads: 6, numKvHeads: 2, numSplits: 2 }],
 ];
 

@@ -491,8 +491,11 @@ function rowLoads(kind: 'k' | 'v', D: number, dtype: DataType, access: KvAccess)
   return lines;
 }
 
-/** The generated straight-line blocks of decode_lanes.wgsl for GB heads × D dims. */
-function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): Record<string, string> {
+/**
+ * The generated straight-line blocks of decode_lanes.wgsl for GB heads × D dims; the soft cap's
+ * call only where the problem has one (the lanes' hot loop carries nothing it does not use).
+ */
+function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess, softcap: boolean): Record<string, string> {
   const heads = [...Array(GB).keys()];
   const dims = [...Array(D).keys()];
   const qLoad = heads.flatMap((g) => dims.map((d) =>
@@ -510,7 +513,7 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
     ...heads.map((g) => `    var s_${g} = ${dims.map((d) => `q_${g}_${d} * k${d}`).slice(0, 1)[0]};`),
     ...heads.flatMap((g) => dims.slice(1).map((d) => `    s_${g} = fma(q_${g}_${d}, k${d}, s_${g});`)),
     ...heads.flatMap((g) => [
-      `    let raw_${g} = capScore(s_${g} + pseAt(b, n0 + ${g}u, col));`,
+      softcap ? `    let raw_${g} = capScore(s_${g} + pseAt(b, n0 + ${g}u, col));` : `    let raw_${g} = s_${g} + pseAt(b, n0 + ${g}u, col);`,
       `    cls_${g} |= select(0u, scoreClass(raw_${g}), keep);`,
       `    s_${g} = select(NEG_MAX, softmaxScore(raw_${g}), keep);`,
     ]),
@@ -541,8 +544,9 @@ function lanesBlocks(GB: number, D: number, dtype: DataType, access: KvAccess): 
 /**
  * The lanes variant's subgroup merge: every lane gets the merged (out, lse) of all GB·D outputs by
  * subgroupMax/subgroupAdd, and lane p % WG writes output pair p (merged stores) and lse g % WG.
+ * With a learnable sink, split 0 folds it into each head's merged state (withSink).
  */
-function subgroupMergeBlock(GB: number, D: number, WG: number): string {
+function subgroupMergeBlock(GB: number, D: number, WG: number, sink: boolean): string {
   const heads = [...Array(GB).keys()];
   const dims = [...Array(D).keys()];
   const L: string[] = [];
@@ -552,9 +556,10 @@ function subgroupMergeBlock(GB: number, D: number, WG: number): string {
     L.push(`    let w_${g} = exp(m_${g} - M_${g});`);
     L.push(`    let L_${g} = subgroupAdd(w_${g} * l_${g});`);
     L.push(`    let C_${g} = subgroupOr(cls_${g});`);
-    L.push(`    let S_${g} = withSink(n0 + ${g}u, split, M_${g}, L_${g}, C_${g});`);
-    L.push(`    let lse_${g} = bitcast<u32>(finalLse(S_${g}.m, S_${g}.l, S_${g}.cls));`);
-    for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d}) * S_${g}.scale, S_${g}.l, S_${g}.cls);`);
+    if (sink) L.push(`    let S_${g} = withSink(n0 + ${g}u, split, M_${g}, L_${g}, C_${g});`);
+    const [m, l, cls, scale] = sink ? [`S_${g}.m`, `S_${g}.l`, `S_${g}.cls`, ` * S_${g}.scale`] : [`M_${g}`, `L_${g}`, `C_${g}`, ''];
+    L.push(`    let lse_${g} = bitcast<u32>(finalLse(${m}, ${l}, ${cls}));`);
+    for (const d of dims) L.push(`    let o_${g}_${d} = finalOut(subgroupAdd(w_${g} * a_${g}_${d})${scale}, ${l}, ${cls});`);
     L.push(`    if (lid == ${g % WG}u) { storeLse(rowBase, ${g}u, split, lse_${g}); }`);
   }
   const n = GB * D;
@@ -638,7 +643,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       const D = problem.headDim;
       const code = fill(wgsl('common/decode_lanes.wgsl'), {
         ...common,
-        ...lanesBlocks(GB, D, problem.kvDtype, access),
+        ...lanesBlocks(GB, D, problem.kvDtype, access, problem.softcap > 0),
         WG: plan.workgroupSize,
         SPLIT: stashLen(plan),
         PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
@@ -646,7 +651,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
-          ? subgroupMergeBlock(GB, D, plan.workgroupSize) : '',
+          ? subgroupMergeBlock(GB, D, plan.workgroupSize, problem.learnableSink) : '',
       });
       return { code, label };
     }
