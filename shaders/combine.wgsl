@@ -1,6 +1,7 @@
 // Merge K partial attention states per row by their log-sum-exp (SEMANTICS §11):
 //   m = max_k lse_k, w_k = exp(lse_k - m), out = Σ_k w_k·o_k / Σ_k w_k, lse = m + ln Σ_k w_k;
-//   a partial with lse = +Inf is empty and contributes nothing; all empty → out 0, lse +Inf;
+//   a partial with lse = +Inf is empty and one with lse = −Inf holds no mass: neither contributes;
+//   all such → out 0, lse +Inf;
 //   a partial with lse NaN (a NaN row, shaders/common/softmax_rules.wgsl) makes the row NaN.
 //   Tested on the lse bits: compilers may assume NaN and Inf never occur in float compares.
 // Used by decode (partials of the KV splits, f32 in the workspace) and by mergeAttentionStates.
@@ -52,7 +53,7 @@ fn merged(e: u32) -> vec2<f32> {
   for (var k = 0u; k < u.numParts; k++) {
     let bits = lses[lb + k * u.lseSplitStride];
     if ((bits & 0x7fffffffu) > 0x7f800000u) { nan = true; }
-    else if (bits != 0x7f800000u) { m = max(m, bitcast<f32>(bits)); any = true; }
+    else if ((bits & 0x7fffffffu) != 0x7f800000u) { m = max(m, bitcast<f32>(bits)); any = true; }
   }
   if (nan) { let x = bitcast<f32>(u.posInfBits | 0x400000u); return vec2<f32>(x, x); }
   if (!any) { return vec2<f32>(0.0, bitcast<f32>(u.posInfBits)); }
@@ -61,7 +62,7 @@ fn merged(e: u32) -> vec2<f32> {
   let pb = u.partBase + r * u.partRowStride + d;
   for (var k = 0u; k < u.numParts; k++) {
     let bits = lses[lb + k * u.lseSplitStride];
-    if (bits == 0x7f800000u) { continue; }
+    if ((bits & 0x7fffffffu) == 0x7f800000u) { continue; }
     let w = exp(bitcast<f32>(bits) - m);
     sum += w;
     acc += w * loadPart(pb + k * u.partSplitStride);

@@ -18,6 +18,7 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['sink, f16, tensor-list KV', { sink: SINKS, dtype: 'FLOAT16', list: [17, 64, 5], layout: 'BNSD', numSplits: 2 }],
   ['sink, bf16, paged BNSD cache, ragged', { sink: SINKS, dtype: 'BFLOAT16', layout: 'BNSD', paged: { blockSize: 16, cache: 'BNSD', spare: 2 }, kvLens: [40, 70, 0], numSplits: 3 }],
   ['sink, f16, INT8 antiquant per-channel with offset, 3 splits', { sink: SINKS, dtype: 'FLOAT16', antiquant: { kv: 'INT8', kMode: 0, vMode: 0, offset: true }, numSplits: 3 }],
+  ['non-finite sinks (NaN, +Inf: NaN rows; −Inf: no sink), empty rows, 3 splits', { sink: [NaN, Infinity, -Infinity, 0.5], kvLens: [0, 33, 70], numSplits: 3 }],
   ['softcap 2, peaky scores, one split', { softcap: 2, qScale: 6, numSplits: 1 }],
   ['softcap 0.5 after pse, 3 splits', { softcap: 0.5, qScale: 4, pse: { batch1: false }, numSplits: 3 }],
   ['softcap 1 with mask, f16', { softcap: 1, qScale: 5, dtype: 'FLOAT16', mask: { shape: 'B,1,S', dtype: 'UINT8', density: 0.4 } }],

@@ -90,14 +90,29 @@ describe('mergeAttentionStates with learnable sinks (extension)', () => {
     expect(l.ok, l.message).toBe(true);
   });
 
-  it('all partials empty: the sink alone gives out 0, lse = sink', async () => {
+  it('all partials empty: the sink alone gives out 0, lse = sink; a −Inf sink is none (out 0, lse +Inf)', async () => {
     const stream = await testStream();
-    const out = createTensor(stream, new Float64Array(4), [2, 2], 'FLOAT16');
-    const lse = createTensor(stream, [Infinity, Infinity], [2], 'FLOAT32');
-    const sinks = createTensor(stream, [0.5, -2], [2], 'FLOAT32');
+    const out = createTensor(stream, new Float64Array(6), [3, 2], 'FLOAT16');
+    const lse = createTensor(stream, [Infinity, Infinity, Infinity], [3], 'FLOAT32');
+    const sinks = createTensor(stream, [0.5, -2, -Infinity], [3], 'FLOAT32');
     const got = await mergeAttentionStates(stream, [out, out], [lse, lse], { sinks });
-    expect([...await readTensor(stream, got.out)]).toEqual([0, 0, 0, 0]);
-    expect([...await readTensor(stream, got.lse)]).toEqual([0.5, -2]);
+    expect([...await readTensor(stream, got.out)]).toEqual([0, 0, 0, 0, 0, 0]);
+    expect([...await readTensor(stream, got.lse)]).toEqual([0.5, -2, Infinity]);
+  });
+
+  it('a partial with lse −Inf holds no mass, as in mergeStatesReference', async () => {
+    // Row 0: partials (o 3, lse −Inf) and (o 5, lse 1) → out 5, lse 1; row 1: only −Inf and +Inf → out 0, lse +Inf.
+    const stream = await testStream();
+    const a = createTensor(stream, [3, 7], [2, 1], 'FLOAT32');
+    const b = createTensor(stream, [5, 9], [2, 1], 'FLOAT32');
+    const la = createTensor(stream, [-Infinity, -Infinity], [2], 'FLOAT32');
+    const lb = createTensor(stream, [1, Infinity], [2], 'FLOAT32');
+    const got = await mergeAttentionStates(stream, [a, b], [la, lb]);
+    const ref = mergeStatesReference([Float64Array.of(3, 7), Float64Array.of(5, 9)], [Float64Array.of(-Infinity, -Infinity), Float64Array.of(1, Infinity)], 2, 1);
+    expect([...ref.out]).toEqual([5, 0]);
+    expect([...ref.lse]).toEqual([1, Infinity]);
+    expect([...await readTensor(stream, got.out)]).toEqual([...ref.out]);
+    expect([...await readTensor(stream, got.lse)]).toEqual([...ref.lse]);
   });
 
   it('rejects sinks that are not FLOAT32 with one value per row', async () => {

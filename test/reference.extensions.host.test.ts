@@ -51,11 +51,15 @@ describe('learnable sink', () => {
     expectClose(r.softmaxLse!, [0.5]);
   });
 
-  it('a sink of −Inf changes nothing in a row with kept columns', () => {
+  it('a sink of −Inf is no sink: a row with kept columns is unchanged, one without is out 0, lse +Inf', () => {
     // Weight e^(−Inf) = 0: s = [0, ln3] → out = (1/4)·4 + (3/4)·8 = 7, lse = ln 4 (as without a sink).
     const r = attentionReference(decode1(2, { learnableSink: true }), host([1], [0, LN3], [4, 8], { learnableSink: f64([-Infinity]) }));
     expectClose(r.attentionOut, [7]);
     expectClose(r.softmaxLse!, [LN4]);
+    // kvLens 0: nothing kept and no sink → the row-invalid rule.
+    const e = attentionReference(decode1(2, { learnableSink: true, kvLens: [0] }), host([1], [0, 0], [4, 8], { learnableSink: f64([-Infinity]) }));
+    expectClose(e.attentionOut, [0]);
+    expectClose(e.softmaxLse!, [Infinity]);
   });
 
   it('a NaN or +Inf sink makes the row NaN', () => {

@@ -22,7 +22,8 @@ export interface MergeOptions {
  *   outs[i]: [rows, D] (or any shape whose last dim is D), FLOAT32 / FLOAT16 / BFLOAT16, all the same dtype;
  *   lses[i]: [rows] (or any shape with `rows` elements) FLOAT32, natural-log LSE of partial i, +Inf = empty.
  * Per row: m = max lse_i, w_i = exp(lse_i - m), out = Σ w_i·o_i / Σ w_i, lse = m + ln Σ w_i; empty
- * partials (lse +Inf) are skipped and a row with none left gives out 0, lse +Inf. `options.sinks`
+ * partials (lse +Inf) and massless ones (lse −Inf) are skipped and a row with none left gives
+ * out 0, lse +Inf. `options.sinks`
  * adds a learnable sink once (MergeOptions).
  * Returns new contiguous tensors out [rows, D] (dtype of outs) and lse [rows] FLOAT32; the work is
  * queued on `stream` (read them with readTensor, or synchronize). Inputs must be contiguous with

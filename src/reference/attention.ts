@@ -23,6 +23,11 @@ export interface ReferenceOptions {
   kvSplits?: number;
 }
 
+/** A head's learnable sink as the softmax reads it: −Inf weighs exactly 0, so it is no sink at all. */
+function sinkOf(value: number): number | null {
+  return value === -Infinity ? null : value;
+}
+
 /** The soft cap (extension): s → softcap·tanh(s / softcap); softcap 0 leaves s as it is. */
 export function softcapped(s: number, softcap: number): number {
   return softcap > 0 ? softcap * Math.tanh(s / softcap) : s;
@@ -98,7 +103,10 @@ export function attentionReference(problem: Problem, host: HostInputs, opts: Ref
       // Only the KV window left [0, S): the query rows are there and keep no column, so with a
       // learnable sink they are the sink's alone (out 0, lse = sink).
       if (problem.learnableSink && win.qStart >= 0) {
-        for (let n = 0; n < N; n++) for (let i = 0; i < win.qLen; i++) lse[(b * N + n) * S + win.qStart + i] = host.learnableSink![n]!;
+        for (let n = 0; n < N; n++) {
+          const sink = sinkOf(host.learnableSink![n]!);
+          if (sink !== null) for (let i = 0; i < win.qLen; i++) lse[(b * N + n) * S + win.qStart + i] = sink;
+        }
       }
       continue;
     }
@@ -110,7 +118,7 @@ export function attentionReference(problem: Problem, host: HostInputs, opts: Ref
           const q = loadQueryRow(problem, host, b, n, row);
           const scores = rowScores(problem, host, b, n, i, win, q, kv, scoreScale, round);
           const kept = keptColumns(problem, host, b, i, win, kv.present);
-          const sink = problem.learnableSink ? host.learnableSink![n]! : null;
+          const sink = problem.learnableSink ? sinkOf(host.learnableSink![n]!) : null;
           const state = attendRow(problem, host, scores, kept, kv.v, sink, opts, round);
           for (let d = 0; d < D; d++) out[elementIndex(problem.outLayout, outDims, b, n, row, d)] = state.out[d]!;
           lse[(b * N + n) * S + row] = state.lse;

@@ -89,7 +89,8 @@ export function int8AttentionRow(
  * mergeStatesReference (§11): K partial states of `rows` query rows over disjoint key sets.
  *   outs[k] Float64 [rows, headDim], lses[k] Float64 [rows]
  * Per row: m = max_k lse_k, w_k = exp(lse_k - m), out = Σ w_k·o_k / Σ w_k, lse = m + ln Σ w_k.
- * A partial with lse = +Inf (empty) contributes nothing; all empty → out 0, lse +Inf.
+ * A partial with lse = +Inf (empty) contributes nothing, nor does one with lse = −Inf (no mass:
+ * w = 0); all such → out 0, lse +Inf.
  */
 export function mergeStatesReference(
   outs: Float64Array[], lses: Float64Array[], rows: number, headDim: number,
