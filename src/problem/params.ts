@@ -73,7 +73,7 @@ export interface FiaExtensions {
  * copied into the workspace (its N values beside the KV lengths), never bound.
  */
 export const EXTENSION_TENSORS = {
-  learnableSink: { kind: 'tensor', empty: 'rejected', copied: 'always', host: 'values' },
+  learnableSink: { kind: 'tensor', empty: 'rejected', copied: 'always' },
 } as const satisfies { readonly [K in keyof FiaExtensions]?: ParamSpec };
 export type ExtensionTensor = keyof typeof EXTENSION_TENSORS;
 
