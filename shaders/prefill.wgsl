@@ -20,12 +20,15 @@
 //   V once into f32 workgroup tiles (loadTile: each element read from memory once, then used by
 //   every slot of every invocation), marks absent columns (paged) and, with an attenMask, each
 //   tile row's kept columns as bits (tileKeep). Then each slot:
-//     scores    s_j = q·k_j + pse, kept iff j is in the row's range, the mask keeps it, present;
+//     scores    s_j = q·k_j + pse (then capScore: the soft cap, an extension), kept iff j is in
+//               the row's range, the mask keeps it, present;
 //     update    m' = max(m, max_kept s);  α = e^(m - m');  l = l·α;
 //     weights   p_j = e^(s_j - m') for kept j, else 0;  l += Σ p_j;
 //     accumulate acc = α·acc + Σ_j p_j · v_j.
 //   Non-finite kept scores follow shaders/common/softmax_rules.wgsl (m starts at NEG_MAX and stays
-//   finite; the classes in cls make the row NaN where the float64 rules say so).
+//   finite; the classes in cls make the row NaN where the float64 rules say so). A learnable sink
+//   (extension) is folded into each query row's state before the first tile (foldSink,
+//   shaders/common/extensions.wgsl): a kept column of score sink_n and value 0.
 // - Compile cost. CPU compilers vectorize across invocations, so every *site* that indexes a private
 //   array with a per-invocation index, or reads a buffer at a per-invocation address, becomes
 //   per-lane code (llvmpipe: 8 lanes of extract/address/load, masked scatters for stores), and
@@ -107,12 +110,15 @@ fn rolled(n: u32) -> u32 { return n + u.rolled; }
 fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }
 fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
 
-// A batch's query window and KV length (logical rows i = row - qStart, columns j < kvLen).
+// A batch's query window and KV length (logical rows i = row - qStart, columns j < kvLen). valid:
+// both padding windows lie in [0, S); qValid: the query window does (its rows then exist, and
+// with a learnable sink they are the sink's when they keep no column).
 struct Window {
   qStart: u32,
   qLen: u32,
   kvLen: u32,
   valid: bool,
+  qValid: bool,
 }
 
 // Kept logical columns [x, y) of physical query row `row` before the mask: the column bound,
@@ -129,6 +135,13 @@ fn columnRange(row: u32, w: Window) -> vec2<i32> {
     hi = min(hi, i + anchor + u.nextTokens + 1i);
   }
   return vec2<i32>(lo, hi);
+}
+
+// Whether physical row `row` is one of the batch's query rows (the learnable sink joins its softmax
+// even when it keeps no column; docs/semantics.md, "Extensions beyond the operator").
+fn sinkRow(row: u32, w: Window) -> bool {
+  let i = i32(row) - i32(w.qStart);
+  return w.qValid && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
 }
 
 // attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
@@ -226,10 +239,11 @@ fn workgroupSpan(wid: vec3<u32>) -> Span {
   // Left padding: rows [S - pad - len, S - pad); a window leaving [0, S) invalidates the batch.
   let qPad = queryPad();
   let kvPad = kvPad();
-  let batchValid = (!HAS_QUERY_PAD || qPad + qLen <= u.qSeqLen) && (!HAS_KV_PAD || kvPad + kvLen <= u.kvRows);
-  let qStart = select(0u, u.qSeqLen - qPad - qLen, HAS_QUERY_PAD && batchValid);
+  let qValid = !HAS_QUERY_PAD || qPad + qLen <= u.qSeqLen;
+  let batchValid = qValid && (!HAS_KV_PAD || kvPad + kvLen <= u.kvRows);
+  let qStart = select(0u, u.qSeqLen - qPad - qLen, HAS_QUERY_PAD && qValid);
   kvBase = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
-  let win = Window(qStart, qLen, kvLen, batchValid);
+  let win = Window(qStart, qLen, kvLen, batchValid, qValid);
 
   // Both ends of a row's range grow with the row, so the first and last rows of the tile that
   // lie in the window bound the union (a superset is harmless: extra columns are not kept).

@@ -1,7 +1,7 @@
 // The extensions beyond the operator through the named wrapper (docs/semantics.md, "Extensions
-// beyond the operator"): learnableSink and softcap reach the decode kernel and match the float64
-// reference (also after a plan without them on the same shapes); their validation (161002), the
-// prefill kernel's refusal (561101) and the unchanged positional GetWorkspaceSize.
+// beyond the operator"): learnableSink and softcap reach the decode and prefill kernels and match
+// the float64 reference (also after a plan without them on the same shapes); their validation
+// (161002), an unsupported soft cap (561101) and the unchanged positional GetWorkspaceSize.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
 import { aclrtSetDevice, type Stream } from '../src/acl/stream.js';
@@ -33,7 +33,8 @@ function optionsOf(x: FiaInputs, ext: Pick<FusedInferAttentionScoreOptions, 'lea
   return {
     query: x.query!, key: x.key!, value: x.value!, actualSeqLengthsKv: x.actualSeqLengthsKv, actualSeqLengths: x.actualSeqLengths,
     numHeads: x.numHeads, scaleValue: x.scaleValue, inputLayout: x.inputLayout as FusedInferAttentionScoreOptions['inputLayout'],
-    numKeyValueHeads: x.numKeyValueHeads, softmaxLseFlag: x.softmaxLseFlag, ...ext,
+    numKeyValueHeads: x.numKeyValueHeads, softmaxLseFlag: x.softmaxLseFlag,
+    attenMask: x.attenMask, sparseMode: x.sparseMode, preTokens: x.preTokens, nextTokens: x.nextTokens, ...ext,
   };
 }
 
@@ -83,6 +84,15 @@ describe('extensions through fusedInferAttentionScore (decode)', () => {
   });
 });
 
+describe('extensions through fusedInferAttentionScore (prefill)', () => {
+  const prefill: CaseSpec = { ...base, headDim: 16, qSeqLen: 7, kvSeqLen: 40, kvLens: [40, 13], qLens: [7, 5], sparseMode: 3,
+    mask: { shape: 'Q,S', dtype: 'BOOL', density: 0, size2048: true } };
+  it('without, then with a sink and a soft cap, causal with ragged lengths: each matches the reference', async () => {
+    expect(await wrapperVsReference(prefill)).toBe('');
+    expect(await wrapperVsReference({ ...prefill, sink: SINKS, softcap: 1.5 })).toBe('');
+  });
+});
+
 describe('extension validation and support', () => {
   /** A valid call's options (FLOAT16 BSH, N 4, KV_N 2, D 16), Q_S 1 unless told. */
   function decodeOptions(qSeqLen = 1): FusedInferAttentionScoreOptions {
@@ -120,12 +130,10 @@ describe('extension validation and support', () => {
     }
   });
 
-  it('Q_S > 1: the prefill kernel refuses a sink or a soft cap (561101), never a silent wrong answer', async () => {
-    for (const ext of [{ learnableSink: sink([4]) }, { softcap: 2 }]) {
-      const r = await rejection({ ...decodeOptions(3), ...ext });
-      expect(r.status, r.message).toBe(ACLNN_ERR_INNER_NOT_SUPPORTED);
-      expect(r.message).toContain('learnableSink/softcap are not supported by the prefill kernel yet');
-    }
+  it('Q_S > 1: a soft cap outside f32\'s normal range is not supported by the prefill kernel either (561101)', async () => {
+    const r = await rejection({ ...decodeOptions(3), softcap: 1e39 });
+    expect(r.status, r.message).toBe(ACLNN_ERR_INNER_NOT_SUPPORTED);
+    expect(r.message).toContain('softcap 1e+39 outside f32\'s normal range');
   });
 
   it('a misspelt extension option names the closest one', async () => {

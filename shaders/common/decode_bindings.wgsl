@@ -1,6 +1,6 @@
 // The decode kernels' bindings and per-column helpers, shared by both variants (decode.wgsl and
 // decode_lanes.wgsl): 8 storage buffers (the learnable sink is read from the meta region, `aux`).
-// The helpers read HAS_MASK / HAS_PSE / HAS_SOFTCAP and the loaders each variant declares.
+// The helpers read HAS_MASK / HAS_PSE and the loaders each variant declares.
 @group(0) @binding(0) var<storage, read> qBuf: array<u32>;
 @group(0) @binding(1) var<storage, read> kBuf: array<u32>;
 @group(0) @binding(2) var<storage, read> vBuf: array<u32>;
@@ -23,17 +23,4 @@ fn keepColumn(b: u32, col: u32) -> bool {
 fn pseAt(b: u32, n: u32, col: u32) -> f32 {
   if (!HAS_PSE) { return 0.0; }
   return loadPse(u.pseOffset + b * u.pseBatchStride + n * u.pseHeadStride + col * u.pseColStride);
-}
-
-// The soft cap (extension, docs/semantics.md) of a score after scale and pse: softcap·tanh(s /
-// softcap). tanh is 1 in f32 beyond ±9.01, so its argument is clamped to ±10 (u.softcapClamp =
-// 10·softcap on the host) and never overflows. Non-finite scores are decided on their bits
-// (softmax_rules.wgsl): NaN stays NaN, ±Inf becomes ±softcap, as tanh(±Inf) = ±1.
-fn capScore(s: f32) -> f32 {
-  if (!HAS_SOFTCAP) { return s; }
-  let bits = bitcast<u32>(s);
-  if ((bits & 0x7f800000u) == 0x7f800000u) {
-    return select(select(u.softcap, -u.softcap, (bits & 0x80000000u) != 0u), s, (bits & 0x7fffffu) != 0u);
-  }
-  return u.softcap * tanh(clamp(s, -u.softcapClamp, u.softcapClamp) / u.softcap);
 }

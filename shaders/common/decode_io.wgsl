@@ -21,28 +21,16 @@ fn kvWindow(b: u32) -> KvWindow {
   return w;
 }
 
-// A head's softmax state (max m, finite: NEG_MAX when empty; sum l; classes cls) with the learnable
-// sink (extension, docs/semantics.md) folded in: one more kept column of score sink_n and value 0
-// (a sink of −Inf weighs 0: no sink at all). Split 0 alone adds it (in direct mode the only split;
-// otherwise the combine merges the other splits' partials into split 0's), so the merged row
-// counts it once. The head's accumulators are multiplied by `scale`; finalOut / finalLse then
-// apply as without a sink.
-struct SinkState {
-  m: f32,
-  l: f32,
-  scale: f32,
-  cls: u32,
+// A head's softmax state with the learnable sink folded in (foldSink, extensions.wgsl) in split 0
+// alone (in direct mode the only split; otherwise the combine merges the other splits' partials
+// into split 0's), so the merged row counts it once.
+fn withSink(n: u32, split: u32, m: f32, l: f32, cls: u32) -> SinkState {
+  if (split != 0u) { return SinkState(m, l, 1.0, cls); }
+  return foldSink(n, m, l, cls);
 }
 
-fn withSink(n: u32, split: u32, m: f32, l: f32, cls: u32) -> SinkState {
-  if (!HAS_SINK || split != 0u) { return SinkState(m, l, 1.0, cls); }
-  let raw = auxF32(u.sinkSlot + n);
-  if (bitcast<u32>(raw) == 0xff800000u) { return SinkState(m, l, 1.0, cls); }
-  let s = softmaxScore(raw);
-  let m1 = max(m, s);
-  let scale = exp(m - m1);
-  return SinkState(m1, l * scale + exp(s - m1), scale, cls | scoreClass(raw));
-}
+// Head n's sink logit (extensions.wgsl): copied into the meta region at u.sinkSlot.
+fn sinkLogit(n: u32) -> f32 { return auxF32(u.sinkSlot + n); }
 
 // Head g of the block at rowBase (row b·N + n0): its lse bits, to softmaxLse when the split pass
 // writes the output directly (and the call asked for it), else to the split's partial lse.

@@ -71,9 +71,10 @@ fn groupColumns(g: u32) -> vec4<u32> {
   return min(vec4<u32>(4u * g) + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(BLOCK_KV - 1u)) * D4;
 }
 
-// One tile column's scores for the quad: raw = q·k + pse, kept where isKept (else NEG_MAX, the
+// One tile column's scores for the quad: raw = capScore(q·k + pse), kept where isKept (else NEG_MAX, the
 // softmax's finite stand-in); the kept classes are OR-ed into *classes.
-fn keptScores(raw: vec4<f32>, isKept: vec4<bool>, classes: ptr<function, vec4<u32>>) -> vec4<f32> {
+fn keptScores(sum: vec4<f32>, isKept: vec4<bool>, classes: ptr<function, vec4<u32>>) -> vec4<f32> {
+  let raw = vec4<f32>(capScore(sum.x), capScore(sum.y), capScore(sum.z), capScore(sum.w));
   let c = vec4<u32>(scoreClass(raw.x), scoreClass(raw.y), scoreClass(raw.z), scoreClass(raw.w));
   *classes |= select(vec4<u32>(0u), c, isKept);
   let s = vec4<f32>(softmaxScore(raw.x), softmaxScore(raw.y), softmaxScore(raw.z), softmaxScore(raw.w));
@@ -288,6 +289,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     qT[(slot / 4u) * D4 + d / 4u][d % 4u][slot % 4u] = x * qScale;
   }
   for (var quad = 0u; quad < QUADS; quad++) { m[quad] = vec4<f32>(NEG_MAX); }
+  if (HAS_SINK) {
+    for (var slot = 0u; slot < SLOTS; slot++) {
+      if (!sinkRow(slotRow(slot), span.win)) { continue; }
+      let quad = slot / 4u;
+      let j = slot % 4u;
+      let st = foldSink(slotHead(slot), m[quad][j], l[quad][j], cls[quad][j]);
+      m[quad][j] = st.m;
+      l[quad][j] = st.l;
+      cls[quad][j] = st.cls;
+    }
+  }
 
   let numTiles = tileCount(span.colLo, span.colHi);
   var tag = 0u;

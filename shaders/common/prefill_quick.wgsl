@@ -35,6 +35,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var m = NEG_MAX;
   var l = 0.0;
   var cls = 0u;
+  if (HAS_SINK && sinkRow(row, span.win)) {
+    let st = foldSink(n, m, l, cls);
+    m = st.m;
+    l = st.l;
+    cls = st.cls;
+  }
   let numTiles = tileCount(span.colLo, span.colHi);
   var tag = 0u;
   // One pass over the tiles; two with INT8 (as in the blocked body): the first (stats) computes
@@ -56,12 +62,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
       }
 
-      // Scores s = q·k + pse, NEG_MAX where not kept; the kept classes into cls.
+      // Scores s = capScore(q·k + pse), NEG_MAX where not kept; the kept classes into cls.
       var tileMax = NEG_MAX;
       for (var col = 0u; col < cols; col++) {
         var dot = vec4<f32>(0.0);
         for (var d4 = 0u; d4 < d4s; d4++) { dot += qv[d4] * kTile[col * D4 + d4]; }
-        let raw = dot.x + dot.y + dot.z + dot.w + pseAt(batch, n, row, kvBase + u32(c0) + col);
+        let raw = capScore(dot.x + dot.y + dot.z + dot.w + pseAt(batch, n, row, kvBase + u32(c0) + col));
         let kept = keptCol(keep, col);
         cls |= select(0u, scoreClass(raw), kept);
         let s = select(NEG_MAX, softmaxScore(raw), kept);

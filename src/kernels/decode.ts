@@ -19,6 +19,7 @@
 // Extensions beyond the operator: the soft cap (capScore, a uniform) and the learnable sink, copied
 // into the meta region (no binding of its own: the pass keeps its 8 storage buffers) and folded
 // into split 0's state, so the combine counts it once.
+import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUnsupported } from './extensions.js';
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import { type AxisStrides, axisStrides } from '../problem/dims.js';
@@ -135,8 +136,8 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   }
   if (problem.groupSize > 64) return `groupSize ${problem.groupSize} > 64 in decode`;
   if (problem.headDim > 512) return `headDim ${problem.headDim} > 512 in decode`;
-  const cap = Math.fround(problem.softcap);
-  if (problem.softcap > 0 && !(cap >= F32_MIN_NORMAL && cap <= F32_MAX)) return `softcap ${problem.softcap} outside f32's normal range`;
+  const softcap = softcapUnsupported(problem);
+  if (softcap) return softcap;
   const plan = planDecode(problem, caps);
   if (plan.workgroupStorageBytes > caps.maxWorkgroupStorageBytes) {
     return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one query head `
@@ -144,9 +145,6 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   }
   return null;
 }
-
-const F32_MIN_NORMAL = 2 ** -126;
-const F32_MAX = 3.4028234663852886e38;
 
 const MIN_SPLIT_KEYS = 128;
 /** Workgroups that keep an adapter busy; more splits than this only add combine work. */
@@ -387,9 +385,7 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   outOffset: 'u32',
   lseOffset: 'u32',
   writeLse: 'u32',
-  softcap: 'f32',
-  softcapClamp: 'f32',
-  sinkSlot: 'u32',
+  ...EXTENSION_UNIFORM_FIELDS,
   ...kvSourceUniformFields,
 });
 
@@ -631,7 +627,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       DIRECT: plan.direct ? 'true' : 'false',
       OUT_PACK: outBitsBody(storeDtype),
       OUT_STORE: outStoreWgsl(storeDtype),
-      SOFTMAX_RULES: wgsl('common/softmax_rules.wgsl'),
+      // The extensions' helpers (capScore, foldSink) read the softmax rules: pasted after them.
+      SOFTMAX_RULES: `${wgsl('common/softmax_rules.wgsl')}\n${wgsl('common/extensions.wgsl')}`,
       DECODE_IO: wgsl('common/decode_io.wgsl'),
       KV_SOURCE: access.source
         ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
@@ -717,8 +714,7 @@ export function encodeDecode(ctx: DecodeContext): void {
   // Copies read the caller's tensors (ctx.tensors); bindings and uniforms use each tensor's byte range.
   encodeAuxCopies(encoder, ctx.tensors, ws, { offset: regions.meta.offset, size: AUX_BYTES });
   encoder.copyBufferToBuffer(ctx.kvLens, 0, ws, regions.meta.offset + AUX_BYTES, B * 4);
-  const sink = ctx.tensors.sink;
-  if (sink) encoder.copyBufferToBuffer(sink.buffer, sink.offset * 4, ws, regions.meta.offset + sinkSlot(problem) * 4, N * 4);
+  encodeSinkCopy(encoder, ctx.tensors.sink, ws, regions.meta.offset, sinkSlot(problem), N);
   if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, ws, regions.meta.offset, regions.kvSource);
   const tensors = rebaseTensors(ctx.tensors);
 
@@ -765,7 +761,7 @@ export function encodeDecode(ctx: DecodeContext): void {
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
-      softcap: problem.softcap, softcapClamp: Math.min(10 * problem.softcap, F32_MAX), sinkSlot: sinkSlot(problem),
+      ...extensionUniforms(problem, sinkSlot(problem)),
       ...kvSourceUniformValues(problem, tensors, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };
     const outBinding: GPUBufferBinding = plan.direct ? tensorBinding(out) : bindingOf(ws, regions.partOut!);

@@ -52,13 +52,8 @@ export interface KernelFamily<Plan, Regions, Options> {
   encode(ctx: EncodeContext<Plan, Regions>): void;
 }
 
-/** The extensions beyond the operator the prefill kernel does not compute yet (decode does). */
-function prefillExtensionsUnsupported(problem: Problem): string | null {
-  return problem.learnableSink || problem.softcap > 0 ? 'learnableSink/softcap are not supported by the prefill kernel yet (Q_S > 1)' : null;
-}
-
 const prefill: KernelFamily<PrefillPlan, PrefillRegions, PrefillTune> = {
-  unsupported: (problem, caps) => prefillExtensionsUnsupported(problem) ?? prefillUnsupported(problem, caps),
+  unsupported: prefillUnsupported,
   plan: (problem, caps, _tensors, options) => planPrefill(problem, caps, options),
   layoutWorkspace: layoutPrefillWorkspace,
   pipelineSources: prefillPipelineSources,

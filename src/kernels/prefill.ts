@@ -27,6 +27,7 @@ import {
   type WorkgroupArray, workgroupBytes, workgroupDecls,
 } from './shader.js';
 import { rebased, rebaseTensors, tensorBinding } from './binding.js';
+import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUnsupported } from './extensions.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 /** Batches per dispatch: the per-batch length table is a uniform array of LENS_CAP vec4 (2 batches each). */
@@ -61,6 +62,9 @@ export interface PrefillSpec {
   outQuantOffset: boolean;
   /** INT8 query, key and value (SEMANTICS §9): two passes, P8 quantized against the row max. */
   int8: boolean;
+  /** Extensions (docs/semantics.md): the logit soft cap; the learnable sink, copied into aux. */
+  softcap: boolean;
+  sink: boolean;
   /** K/V through the KV source (prefix / antiquant); its own spec goes into the cache key. */
   kvSource: boolean;
   kvs: KvSourceSpec | null;
@@ -115,6 +119,8 @@ export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_
   }
   if (problem.headDim % 4 !== 0 || problem.headDim === 0) return `headDim ${problem.headDim} (needs a multiple of 4)`;
   if (problem.pse && !isFloatType(problem.pse.dtype)) return `pseShift dtype ${problem.pse.dtype}`;
+  const softcap = softcapUnsupported(problem);
+  if (softcap) return softcap;
   if (usesKvSource(problem)) {
     if (problem.kv.kind === 'list') return 'tensor-list KV with a shared prefix or antiquant';
     const reason = kvSourceUnsupported(problem);
@@ -298,25 +304,30 @@ function specFeatures(problem: Problem): SpecFeatures {
     outQuantDtype: problem.outQuant ? problem.outQuant.dtype : 'none',
     outQuantOffset: !!problem.outQuant?.hasOffset,
     int8: !!problem.int8Attention,
+    softcap: problem.softcap > 0, sink: problem.learnableSink,
     kvSource: usesKvSource(problem),
     kvs: usesKvSource(problem) ? kvSourceSpec(problem) : null,
   };
 }
 
 /**
- * Workspace: one aux region when the kernel reads device scalars (left padding) or the KV source
- * (prefix / antiquant: `tensors` required, their copies follow the AUX_BYTES scalars).
+ * Workspace: one aux region when the kernel reads device scalars (left padding, INT8 scales), the
+ * learnable sink (N words at SINK_SLOT) or the KV source (prefix / antiquant: `tensors` required,
+ * its copies follow).
  */
 export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
+  const words = new MetaWordAllocator(SINK_SLOT + (problem.learnableSink ? problem.numQoHeads : 0));
   if (usesKvSource(problem)) {
     if (!tensors) throw new Error('prefill: a shared prefix or antiquant needs the tensors to lay out the workspace (KV source copies)');
-    const words = new MetaWordAllocator(AUX_BYTES / 4);
     const kvSource = layoutKvSource(problem, tensors, words);
     return { aux: ws.alloc(words.words * 4), kvSource };
   }
-  const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention;
-  return { aux: aux ? ws.alloc(AUX_BYTES) : null, kvSource: null };
+  const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention || problem.learnableSink;
+  return { aux: aux ? ws.alloc(words.words * 4) : null, kvSource: null };
 }
+
+/** The aux region's word of the learnable sink's first logit (after the aux scalars). */
+const SINK_SLOT = AUX_BYTES / 4;
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
   batchBase: 'u32', qTileBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',
@@ -332,6 +343,7 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
   // 0: the quick body's loop bounds (rolled() in shaders/prefill.wgsl).
   rolled: 'u32',
+  ...EXTENSION_UNIFORM_FIELDS,
   ...kvSourceUniformFields,
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
@@ -347,7 +359,7 @@ function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | '
   if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
-  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8) list.push({ name: 'aux', access: 'read', elem: 'u32' });
+  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8 || spec.sink) list.push({ name: 'aux', access: 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'atomic<u32>' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
@@ -377,6 +389,7 @@ function constsBlock(spec: PrefillSpec): string {
     // Column-present flags: paged K/V, read directly or through the KV source.
     ['PAGED', spec.paged || !!spec.kvs?.paged],
     ['INT8', spec.int8], ['OUT_INT8', spec.outDtype === 'INT8'],
+    ['HAS_SOFTCAP', spec.softcap], ['HAS_SINK', spec.sink],
     // K/V tile loads four elements per iteration in the blocked body, one in the quick body (loadTile).
     ['TILE_VEC4', spec.variant === 'blocked'],
   ];
@@ -404,7 +417,7 @@ function accessorsBlock(spec: PrefillSpec): string {
     ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
     : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
   parts.push(spec.lse ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }' : 'fn writeLse(i: u32, v: f32) { }');
-  const aux = spec.queryPad || spec.kvPad || spec.int8 || spec.kvSource;
+  const aux = spec.queryPad || spec.kvPad || spec.int8 || spec.kvSource || spec.sink;
   if (aux) parts.push(wgsl('common/aux.wgsl'));
   parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
   parts.push(`fn kvPad() -> u32 { return ${spec.kvPad ? `auxPad(${AUX_SLOTS.kvPad}u)` : '0u'}; }`);
@@ -417,7 +430,8 @@ fn outScale() -> f32 { return auxDeqScale(${AUX_SLOTS.deqScale2}u); }`
     : `fn scoreScale() -> f32 { return u.scaleValue; }
 fn quantScale1() -> f32 { return 0.0; }
 fn outScale() -> f32 { return 1.0; }`);
-  parts.push(wgsl('common/softmax_rules.wgsl'));
+  parts.push(wgsl('common/softmax_rules.wgsl'), wgsl('common/extensions.wgsl'));
+  parts.push(spec.sink ? 'fn sinkLogit(n: u32) -> f32 { return auxF32(u.sinkSlot + n); }' : 'fn sinkLogit(n: u32) -> f32 { return 0.0; }');
   return parts.join('\n');
 }
 
@@ -500,6 +514,7 @@ export function encodePrefill(ctx: {
   const out = tensors.out;
   if (regions.aux) {
     encodeAuxCopies(encoder, ctx.tensors, workspace!, { offset: regions.aux.offset, size: AUX_BYTES });
+    encodeSinkCopy(encoder, ctx.tensors.sink, workspace!, regions.aux.offset, SINK_SLOT, problem.numQoHeads);
     if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, workspace!, regions.aux.offset, regions.kvSource);
   }
   if (spec.kvSource && !regions.kvSource) throw new Error('prefill: the workspace layout has no KV source copies');
@@ -564,6 +579,7 @@ export function encodePrefill(ctx: {
       qs2Offset: tensors.outScale?.offset ?? 0, qo2Offset: tensors.outOffset?.offset ?? 0,
       quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
       rolled: 0,
+      ...extensionUniforms(problem, SINK_SLOT),
       ...(regions.kvSource
         ? kvSourceUniformValues(problem, tensors, regions.kvSource, list ? chunk.base : 0)
         : NO_KV_SOURCE),
