@@ -4,7 +4,7 @@
 // L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
 //
 // Per tile of TK columns (online softmax, m and l per head in f32; a fixed trip count):
-//   A  sc[g][t] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (all invocations over (g, t))
+//   A  sc[g][t] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (invocations over t, all g each)
 //   B1 cls_g |= classes, sc = softmaxScore(sc) (kept t only),
 //      m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
 //   B2 sc[g][t] = exp(sc[g][t] - m_g'), 0 where not kept           (all invocations over (g, t))
@@ -94,27 +94,35 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var tile = 0u; tile < numTiles; tile++) {
     let t0 = c0 + tile * TK;
     let nk = min(TK, c1 - t0);
-    // A: scores.
-    for (var i = lid; i < GB * TK; i += WG) {
-      let g = i / TK;
-      let t = i % TK;
-      var s = NEG_MAX;
+    // A: scores, one column per invocation for every head of the block: each K element is read
+    // once per workgroup (not once per head), and the q reads are the same for every invocation.
+    for (var t = lid; t < TK; t += WG) {
       let c = t0 + t;
       let col = kvStart + c;
       let kept = t < nk && keepColumn(b, col) && kvPresent(b, c);
-      if (g == 0u) { keptW[t] = select(0u, 1u, kept); }
+      keptW[t] = select(0u, 1u, kept);
+      // Zeroed explicitly: a variable declared in a loop body is zero-initialized each iteration
+      // by WGSL's rules, but SwiftShader kept the previous column's sums.
+      var dots: array<f32, GB>;
+      for (var g = 0u; g < GB; g++) { dots[g] = 0.0; }
       if (kept) {
-        var dot = 0.0;
         if (KV_SRC) {
           let r = kvRow(b, h, c, kvStart);
-          for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadKeyAt(r, d); }
+          for (var d = 0u; d < D; d++) {
+            let k = loadKeyAt(r, d);
+            for (var g = 0u; g < GB; g++) { dots[g] += qs[g * D + d] * k; }
+          }
         } else {
           let kb = kBatch + col * u.kSeqStride;
-          for (var d = 0u; d < D; d++) { dot += qs[g * D + d] * loadK(kb + d * u.kDimStride); }
+          for (var d = 0u; d < D; d++) {
+            let k = loadK(kb + d * u.kDimStride);
+            for (var g = 0u; g < GB; g++) { dots[g] += qs[g * D + d] * k; }
+          }
         }
-        s = capScore(dot + pseAt(b, n0 + g, col));
       }
-      sc[i] = s;
+      for (var g = 0u; g < GB; g++) {
+        sc[g * TK + t] = select(NEG_MAX, capScore(dots[g] + pseAt(b, n0 + g, col)), kept);
+      }
     }
     workgroupBarrier();
     // B1: score classes, running max and the rescale factor per head.
