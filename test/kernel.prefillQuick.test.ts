@@ -15,7 +15,7 @@ async function check(c: CaseSpec): Promise<void> {
   if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(quickVariant(c))}`).toBe(true);
 }
 
-const NUM_RANDOM = 30;
+const NUM_RANDOM = 20;
 
 describe('prefill kernel, quick tier: basics', () => {
   for (const [name, c] of PREFILL_BASICS) it(name, () => check(c));
