@@ -22,7 +22,7 @@
 // workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf; NaN row: NaN.
 //
 // Workgroup memory: the arrays of decodeWorkgroupArrays (src/kernels/decode.ts), declared in
-// WORKGROUP from the list the plan counts (qs GB·D, sc GB·TK, per-head m, alpha, classes, kept[TK]).
+// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc GB·TK, per-head m, alpha, classes, kept[TK]).
 
 {{UNIFORMS}}
 
@@ -39,6 +39,7 @@
 
 override WG: u32 = 64u;
 const GB: u32 = {{GB}}u;
+const GB4: u32 = (GB + 3u) / 4u;
 const D: u32 = {{HEAD_DIM}}u;
 const TK: u32 = {{TK}}u;
 const ELEMS: u32 = {{ELEMS}}u;
@@ -81,7 +82,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 
   for (var i = lid; i < GB * D; i += WG) {
     let g = i / D;
-    qs[i] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + (i % D) * u.qDimStride) * u.scaleValue;
+    let d = i % D;
+    qs[d * GB4 + g / 4u][g % 4u] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + d * u.qDimStride) * u.scaleValue;
   }
   if (lid < GB) { mW[lid] = NEG_MAX; clsW[lid] = 0u; }
   var acc: array<f32, ELEMS>;
@@ -101,27 +103,28 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       let col = kvStart + c;
       let kept = t < nk && keepColumn(b, col) && kvPresent(b, c);
       keptW[t] = select(0u, 1u, kept);
-      // Zeroed explicitly: a variable declared in a loop body is zero-initialized each iteration
-      // by WGSL's rules, but SwiftShader kept the previous column's sums.
-      var dots: array<f32, GB>;
-      for (var g = 0u; g < GB; g++) { dots[g] = 0.0; }
+      // Four heads per vec4 (qs holds dim d of heads 4·g4 .. at qs[d·GB4 + g4]; padding heads are
+      // zero). Zeroed explicitly: a variable declared in a loop body is zero-initialized each
+      // iteration by WGSL's rules, but SwiftShader kept the previous column's sums.
+      var dots: array<vec4<f32>, GB4>;
+      for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] = vec4<f32>(0.0); }
       if (kept) {
         if (KV_SRC) {
           let r = kvRow(b, h, c, kvStart);
           for (var d = 0u; d < D; d++) {
             let k = loadKeyAt(r, d);
-            for (var g = 0u; g < GB; g++) { dots[g] += qs[g * D + d] * k; }
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
           }
         } else {
           let kb = kBatch + col * u.kSeqStride;
           for (var d = 0u; d < D; d++) {
             let k = loadK(kb + d * u.kDimStride);
-            for (var g = 0u; g < GB; g++) { dots[g] += qs[g * D + d] * k; }
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
           }
         }
       }
       for (var g = 0u; g < GB; g++) {
-        sc[g * TK + t] = select(NEG_MAX, capScore(dots[g] + pseAt(b, n0 + g, col)), kept);
+        sc[g * TK + t] = select(NEG_MAX, capScore(dots[g / 4u][g % 4u] + pseAt(b, n0 + g, col)), kept);
       }
     }
     workgroupBarrier();

@@ -185,7 +185,8 @@ export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
     return [{ name: 'wmem', elem: 'f32', length: w.subgroupMerge ? stash : Math.max(stash, laneStates) }, ...window];
   }
   return [
-    { name: 'qs', elem: 'f32', length: GB * w.headDim },
+    // q of 4 heads per vec4: dim d of heads 4·g4 .. at d·⌈GB/4⌉ + g4 (phase A's layout).
+    { name: 'qs', elem: 'vec4<f32>', length: Math.ceil(GB / 4) * w.headDim },
     { name: 'sc', elem: 'f32', length: GB * w.tileKeys },
     { name: 'mW', elem: 'f32', length: GB },
     { name: 'alphaW', elem: 'f32', length: GB },
