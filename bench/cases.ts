@@ -236,7 +236,7 @@ function referenceProblem(c: BenchCase, x: CaseInputs): Problem {
     qLeftPadding: false, kvLeftPadding: false, kv: { kind: 'dense', kvLayout: 'BNSD', seqLen: kvSeqLen }, prefix: null,
     mask: null, band: c.causal ? { anchor: 'rightDown', preTokens: INT_MAX, nextTokens: 0 } : null, sparseMode: c.causal ? 3 : 0,
     pse: null, innerPrecise: 1, softmaxLse: false, antiquant: null, int8Attention: null, outQuant: null,
-    learnableSink: false, softcap: 0,
+    learnableSink: false, softcap: 0, slidingWindow: 0,
   };
 }
 

@@ -532,6 +532,7 @@ export function makeProblem(spec: ProblemSpec): Problem {
     outQuant: null,
     learnableSink: false,
     softcap: 0,
+    slidingWindow: 0,
     ...spec,
   };
 }
