@@ -2,8 +2,12 @@
 // and prefill kernels vs the float64 reference: alone and with GQA, paged KV, INT8 antiquant and
 // INT8 query/key/value, learnable sinks, the soft cap, masks and every sparse mode, softmaxLse,
 // split-KV, ragged and left-padded lengths, a shared prefix, windows wider than the KV and KV
-// lengths far beyond the window. Decode runs on every path its planner can choose, prefill on
-// both bodies. The decode plan of a long KV with a window is the plan of a KV of the window's length.
+// lengths far beyond the window. Decode runs on every path its planner can choose. Prefill runs
+// every case on the quick compile tier; the blocked body, whose pipelines cost lavapipe seconds
+// each, runs the cases marked `blocked`: the window alone (its band that keeps every column), with
+// a mask (tileKeep), with a sink (rows that keep nothing) and with the planner's tiles over a long
+// KV (whole tiles skipped). The window itself lives in the frame both bodies share (columnRange).
+// The decode plan of a long KV with a window is the plan of a KV of the window's length.
 import { describe, expect, it } from 'vitest';
 import { capsOf, DEFAULT_CAPS } from '../src/kernels/caps.js';
 import { planDecode } from '../src/kernels/decode.js';
@@ -66,15 +70,15 @@ const prefillBase: CaseSpec = {
   tune: { rowsPerThread: 2, rowThreads: 4, blockKv: 8 },
 };
 
-const PREFILL_CASES: [string, Partial<CaseSpec>][] = [
-  ['window 5 alone (no mask: causal to the end of the KV, windowed)', { window: 5 }],
+const PREFILL_CASES: [string, Partial<CaseSpec>, 'blocked'?][] = [
+  ['window 5 alone (no mask: causal to the end of the KV, windowed)', { window: 5 }, 'blocked'],
   ['window 8 with causal sparseMode 3, ragged lengths incl. kvLen < qLen (rows before the KV keep nothing)', { window: 8, ...CAUSAL, qLens: [13, 9], kvLens: [45, 4] }],
   ['window 6 with top-left causal sparseMode 2, ragged', { window: 6, sparseMode: 2, mask: { shape: 'Q,S', dtype: 'BOOL', density: 0 }, qLens: [10, 13], kvLens: [30, 45] }],
   ['window 10 with a band (sparseMode 4, pre 5 next 2), BSH G 4 bf16', {
     window: 10, numKvHeads: 1, layout: 'BSH', dtype: 'BFLOAT16', sparseMode: 4, preTokens: 5, nextTokens: 2, mask: { shape: 'Q,S', dtype: 'BOOL', density: 0 },
   }],
-  ['window 4 with a mask (sparseMode 1), f16 BNSD, lse', { window: 4, dtype: 'FLOAT16', layout: 'BNSD', mask: { shape: 'Q,S', dtype: 'BOOL', density: 0.3 }, sparseMode: 1 }],
-  ['window 7 + sink + softcap, rows that keep nothing are the sink\'s', { window: 7, sink: SINKS, softcap: 2, qScale: 4, qLens: [13, 9], kvLens: [45, 3] }],
+  ['window 4 with a mask (sparseMode 1), f16 BNSD, lse', { window: 4, dtype: 'FLOAT16', layout: 'BNSD', mask: { shape: 'Q,S', dtype: 'BOOL', density: 0.3 }, sparseMode: 1 }, 'blocked'],
+  ['window 7 + sink + softcap, rows that keep nothing are the sink\'s', { window: 7, sink: SINKS, softcap: 2, qScale: 4, qLens: [13, 9], kvLens: [45, 3] }, 'blocked'],
   ['window wider than the KV', { window: 1000, ...CAUSAL }],
   ['window, query and KV left padding', { window: 6, qLens: [9, 4], kvLens: [30, 40], qPad: 2, kvPad: 3 }],
   ['window, paged BSH cache, INT8 antiquant per-token, f16', {
@@ -83,12 +87,13 @@ const PREFILL_CASES: [string, Partial<CaseSpec>][] = [
   }],
   ['window over a shared prefix, causal', { window: 12, dtype: 'FLOAT16', kvSeqLen: 20, kvLens: [20, 0], prefix: { rows: 13, len: 9 }, ...CAUSAL }],
   ['window, INT8 query/key/value, f16 output', { window: 9, dtype: 'FLOAT16', outDtype: 'FLOAT16', int8: { deq1: 3e-4, qs1: 127, deq2: 6e-5 }, ...CAUSAL }],
-  ['kvLen ≫ window: Q_S 40, KV_S 300, window 16, default plan', { window: 16, qSeqLen: 40, kvSeqLen: 300, kvLens: [300, 170], qLens: [40, 33], tune: undefined }],
+  ['kvLen ≫ window: Q_S 40, KV_S 300, window 16, default plan', { window: 16, qSeqLen: 40, kvSeqLen: 300, kvLens: [300, 170], qLens: [40, 33], tune: undefined }, 'blocked'],
 ];
 
 describe('prefill sliding window vs reference', () => {
   for (const [variant, of] of [['blocked', (c: CaseSpec) => c], ['quick', quickVariant]] as const) {
-    for (const [name, over] of PREFILL_CASES) {
+    for (const [name, over, bodies] of PREFILL_CASES) {
+      if (variant === 'blocked' && bodies !== 'blocked') continue;
       it(`${variant}: ${name}`, async () => {
         const c = of({ ...prefillBase, ...over });
         const r = await runCase(await testStream(), c, { validate: false });
