@@ -33,7 +33,12 @@ export interface BenchCase {
   kvStorage: KvStorage;
   /** Paged KV only: tokens per block. */
   blockSize?: number;
-  /** Selection tags: 'smoke' (the page's and the e2e test's case), 'quick', 'peers', 'gqa-sweep', 'long'. */
+  /**
+   * Sliding window (the named wrapper's extension `slidingWindow`): query i keeps keys j with
+   * i + KV_S − Q_S − W < j ≤ i + KV_S − Q_S. Absent: no window.
+   */
+  slidingWindow?: number;
+  /** Selection tags: 'smoke' (the page's and the e2e test's case), 'quick', 'peers', 'gqa-sweep', 'long', 'window'. */
   tags: readonly string[];
 }
 
@@ -75,8 +80,14 @@ export const CASES: readonly BenchCase[] = [
     ['paged'], { kvStorage: 'paged', blockSize: 128 }),
   decode('decode_gqa_f16_int8kv', 'decode B4 N8 KVN2 Skv1024 D64, fp16 query, int8 KV (per-channel)', 'FLOAT16',
     ['quant'], { kvStorage: 'int8' }),
-  decode('decode_long_f16', 'long-context decode B1 N8 KVN2 Skv16384 D64, fp16', 'FLOAT16', ['long'],
+  // 'window': a sliding-window decode reads only its window, so it should cost about the plain
+  // decode of the window's length, not the full decode of the same KV (decode_long_f16).
+  decode('decode_long_f16', 'long-context decode B1 N8 KVN2 Skv16384 D64, fp16', 'FLOAT16', ['long', 'window'],
     { batch: 1, kvSeqLen: 16384 }),
+  decode('decode_window_f16', 'sliding-window decode B1 N8 KVN2 Skv16384 D64, window 1024, fp16', 'FLOAT16', ['window'],
+    { batch: 1, kvSeqLen: 16384, slidingWindow: 1024 }),
+  decode('decode_window_plain_f16', 'decode B1 N8 KVN2 Skv1024 D64, fp16 (the window\'s length, no window)', 'FLOAT16', ['window'],
+    { batch: 1, kvSeqLen: 1024 }),
   decode('decode_mha', 'GQA sweep: decode B4 N8 KVN8 (G=1, MHA) Skv1024 D64', 'FLOAT32', ['gqa-sweep', 'peers'], { numKvHeads: 8 }),
   decode('decode_gqa_g2', 'GQA sweep: decode B4 N8 KVN4 (G=2) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 4 }),
   decode('decode_gqa_g8', 'GQA sweep: decode B4 N8 KVN1 (G=8) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 1 }),
@@ -113,13 +124,23 @@ export function kvElementBytes(c: BenchCase): number {
   return c.kvStorage === 'int8' ? 1 : dtypeBytes(c.dtype);
 }
 
-/** Kept (query, key) pairs: all of them, or the causal lower-right triangle. */
+/** Kept (query, key) pairs: all of them, the causal lower-right triangle, or the sliding window's band. */
 export function keptPairs(c: BenchCase): number {
-  if (!c.causal) return c.qSeqLen * c.kvSeqLen;
+  const W = c.slidingWindow ?? 0;
+  if (!c.causal && W === 0) return c.qSeqLen * c.kvSeqLen;
   let kept = 0;
   const offset = c.kvSeqLen - c.qSeqLen;
-  for (let i = 0; i < c.qSeqLen; i++) kept += Math.max(0, Math.min(c.kvSeqLen, i + offset + 1));
+  for (let i = 0; i < c.qSeqLen; i++) {
+    const lo = W > 0 ? Math.max(0, i + offset - W + 1) : 0;
+    kept += Math.max(0, Math.min(c.kvSeqLen, i + offset + 1) - lo);
+  }
   return kept;
+}
+
+/** K/V rows (per batch and KV head) a kernel must read: all, or those inside some query's sliding window. */
+export function kvRowsRead(c: BenchCase): number {
+  const W = c.slidingWindow ?? 0;
+  return W > 0 ? Math.min(c.kvSeqLen, c.qSeqLen + W - 1) : c.kvSeqLen;
 }
 
 /**
@@ -128,19 +149,20 @@ export function keptPairs(c: BenchCase): number {
  * Softmax exps are not counted (Triton/FlashInfer convention).
  */
 export function flopCount(c: BenchCase): number {
-  return 4 * c.batch * c.numQoHeads * c.headDim * (c.causal ? c.qSeqLen * c.kvSeqLen / 2 : keptPairs(c));
+  return 4 * c.batch * c.numQoHeads * c.headDim * (c.causal && !c.slidingWindow ? c.qSeqLen * c.kvSeqLen / 2 : keptPairs(c));
 }
 
 /**
  * Bytes a perfect kernel must move (each input read once, the output written once):
  *   Q: B·N·Q_S·D·q  +  K, V: 2·B·KV_N·KV_S·D·kv  +  O: B·N·Q_S·D·q
+ *   (KV_S: the rows inside a sliding window, kvRowsRead)
  *   + int8: the two per-channel scale tables 2·KV_N·D·q   + paged: the block table B·⌈KV_S/bs⌉·4.
  * Decode GB/s is this over the measured time (GB = 1e9 bytes).
  */
 export function bytesMoved(c: BenchCase): number {
   const q = dtypeBytes(c.dtype);
   const qo = 2 * c.batch * c.numQoHeads * c.qSeqLen * c.headDim * q;
-  const kv = 2 * c.batch * c.numKvHeads * c.kvSeqLen * c.headDim * kvElementBytes(c);
+  const kv = 2 * c.batch * c.numKvHeads * kvRowsRead(c) * c.headDim * kvElementBytes(c);
   const scales = c.kvStorage === 'int8' ? 2 * c.numKvHeads * c.headDim * q : 0;
   const table = c.kvStorage === 'paged' ? c.batch * Math.ceil(c.kvSeqLen / (c.blockSize ?? 128)) * 4 : 0;
   return qo + kv + scales + table;
@@ -224,7 +246,7 @@ function quantizePerChannel(c: BenchCase, x: Float64Array, round: (x: number) =>
 /**
  * The operator problem `c` stands for: BNSD dense K/V holding the logical values (int8 KV already
  * dequantized in CaseInputs), causal as sparseMode 3 (the right-down band: key j kept for query i
- * iff j ≤ i + KV_S − Q_S).
+ * iff j ≤ i + KV_S − Q_S), and the case's sliding window.
  */
 function referenceProblem(c: BenchCase, x: CaseInputs): Problem {
   const { batch, qSeqLen, kvSeqLen } = c;
@@ -236,7 +258,7 @@ function referenceProblem(c: BenchCase, x: CaseInputs): Problem {
     qLeftPadding: false, kvLeftPadding: false, kv: { kind: 'dense', kvLayout: 'BNSD', seqLen: kvSeqLen }, prefix: null,
     mask: null, band: c.causal ? { anchor: 'rightDown', preTokens: INT_MAX, nextTokens: 0 } : null, sparseMode: c.causal ? 3 : 0,
     pse: null, innerPrecise: 1, softmaxLse: false, antiquant: null, int8Attention: null, outQuant: null,
-    learnableSink: false, softcap: 0,
+    learnableSink: false, softcap: 0, slidingWindow: c.slidingWindow ?? 0,
   };
 }
 

@@ -8,7 +8,7 @@ import { fill, getPipeline, loaderFn, specKey, UniformBlock } from '../src/kerne
 import { benchWgsl as wgsl } from './shaders.js';
 import type { BenchCase, CaseInputs } from './cases.js';
 import { groupSize, tolerance } from './cases.js';
-import type { PreparedRun, Runner } from './core.js';
+import { type PreparedRun, type Runner, UnsupportedCaseError } from './core.js';
 
 const NAIVE_UNIFORMS = new UniformBlock('NaiveUniforms', {
   batch: 'u32', numQoHeads: 'u32', numKvHeads: 'u32', groupSize: 'u32',
@@ -56,6 +56,7 @@ function pipelines(device: GPUDevice, qDtype: DataType, kvDtype: DataType) {
 
 /** Prepares the three-pass baseline for one case: buffers, bind groups, and the call. */
 export async function prepareNaive(device: GPUDevice, c: BenchCase, x: CaseInputs): Promise<PreparedRun> {
+  if (c.slidingWindow) throw new UnsupportedCaseError('naive baseline: no sliding window');
   const qDtype: DataType = c.dtype;
   const kvDtype: DataType = c.kvStorage === 'int8' ? 'FLOAT32' : c.dtype;
   const rows = c.batch * c.numQoHeads * c.qSeqLen;

@@ -88,6 +88,8 @@ export function buildInputs(stream: Stream, c: BenchCase, x: CaseInputs): { inpu
     inputs.sparseMode = 3; // right-down causal: j ≤ i + Skv − Sq, the bench's convention
     inputs.attenMask = causalMask(stream);
   }
+  // The named wrapper's extension, handed on as fusedInferAttentionScore does.
+  if (c.slidingWindow) inputs.extensions = { slidingWindow: c.slidingWindow };
   if (c.kvStorage === 'paged') {
     const { table, blockNum } = shuffledTable(c);
     const perSeq = table.length / B;

@@ -1,7 +1,8 @@
 // Decode (Q_S == 1), flash-decoding split pass. Workgroup (x, y, z) + (batchBase, yBase, splitBase)
 // = (batch, KV head · numHeadBlocks + head block, KV split). It owns GB query heads of one KV head's group
 // (GB divides G; usually GB = G) and the logical KV columns [split·splitLen, +splitLen) ∩ [0, L_b),
-// L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first). K and V rows of the slice are read once per workgroup.
+// L_b = P + Skv_b (SEMANTICS §1-3, §7: prefix columns first), counted from the first column of a
+// sliding window (splitColumns, decode_io.wgsl). K and V rows of the slice are read once per workgroup.
 //
 // Per tile of TK columns (online softmax, m and l per head in f32; a fixed trip count):
 //   A  sc[g][t] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (invocations over t, all g each)
@@ -74,11 +75,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let w = kvWindow(b);
     wgTotal = w.total;
     wgStart = w.start;
+    wgFirst = w.first;
   }
-  let total = workgroupUniformLoad(&wgTotal);
+  let range = splitColumns(workgroupUniformLoad(&wgFirst), workgroupUniformLoad(&wgTotal), split);
   let kvStart = wgStart;
-  let c0 = min(split * u.splitLen, total);
-  let c1 = min(c0 + u.splitLen, total);
+  let c0 = range.x;
+  let c1 = range.y;
 
   for (var i = lid; i < GB * D; i += WG) {
     let g = i / D;

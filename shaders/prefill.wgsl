@@ -122,8 +122,10 @@ struct Window {
 }
 
 // Kept logical columns [x, y) of physical query row `row` before the mask: the column bound,
-// the band (SEMANTICS §4: -pre ≤ j - (i + anchor) ≤ next) and the row-validity rule. Empty
-// (x ≥ y) for rows outside the window. pre/next are clamped to ±2^30 by the host: no overflow.
+// the band (SEMANTICS §4: -pre ≤ j - (i + anchor) ≤ next), the sliding window (extension:
+// p - W < j ≤ p, p = i + kvLen - qLen) and the row-validity rule. Empty (x ≥ y) for rows
+// outside the window. pre/next and W are clamped to 2^30 by the host: no overflow. A window
+// alone runs with HAS_BAND and a band that keeps every column.
 fn columnRange(row: u32, w: Window) -> vec2<i32> {
   let i = i32(row) - i32(w.qStart);
   let valid = w.valid && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
@@ -133,6 +135,11 @@ fn columnRange(row: u32, w: Window) -> vec2<i32> {
     let anchor = select(0i, i32(w.kvLen) - i32(w.qLen), u.bandRightDown != 0u);
     lo = max(lo, i + anchor - u.preTokens);
     hi = min(hi, i + anchor + u.nextTokens + 1i);
+    if (u.slidingWindow > 0i) {
+      let p = i + i32(w.kvLen) - i32(w.qLen);
+      lo = max(lo, p - u.slidingWindow + 1i);
+      hi = min(hi, p + 1i);
+    }
   }
   return vec2<i32>(lo, hi);
 }
@@ -245,7 +252,7 @@ fn workgroupSpan(wid: vec3<u32>) -> Span {
   kvBase = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
   let win = Window(qStart, qLen, kvLen, batchValid, qValid);
 
-  // Both ends of a row's range grow with the row, so the first and last rows of the tile that
+  // Both ends of a row's range (band and window) grow with the row, so the first and last rows of the tile that
   // lie in the window bound the union (a superset is harmless: extra columns are not kept).
   let rowHiInTile = min(tileRow0 + BLOCK_Q, u.qSeqLen) - 1u;
   let iLo = max(tileRow0, qStart);

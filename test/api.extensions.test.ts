@@ -1,7 +1,8 @@
 // The extensions beyond the operator through the named wrapper (docs/semantics.md, "Extensions
-// beyond the operator"): learnableSink and softcap reach the decode and prefill kernels and match
-// the float64 reference (also after a plan without them on the same shapes); their validation
-// (161002), an unsupported soft cap (561101) and the unchanged positional GetWorkspaceSize.
+// beyond the operator"): learnableSink, softcap and slidingWindow reach the decode and prefill
+// kernels and match the float64 reference (also after a plan without them on the same shapes);
+// their validation (161002), an unsupported soft cap (561101) and the unchanged positional
+// GetWorkspaceSize.
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACLNN_ERR_INNER_NOT_SUPPORTED, ACLNN_ERR_PARAM_INVALID, AclnnError } from '../src/acl/status.js';
 import { aclrtSetDevice, type Stream } from '../src/acl/stream.js';
@@ -29,7 +30,7 @@ const base: CaseSpec = {
 };
 
 /** The wrapper's options for a built case's inputs: the inputs without the outputs, plus the extensions. */
-function optionsOf(x: FiaInputs, ext: Pick<FusedInferAttentionScoreOptions, 'learnableSink' | 'softcap'>): FusedInferAttentionScoreOptions {
+function optionsOf(x: FiaInputs, ext: Pick<FusedInferAttentionScoreOptions, 'learnableSink' | 'softcap' | 'slidingWindow'>): FusedInferAttentionScoreOptions {
   return {
     query: x.query!, key: x.key!, value: x.value!, actualSeqLengthsKv: x.actualSeqLengthsKv, actualSeqLengths: x.actualSeqLengths,
     numHeads: x.numHeads, scaleValue: x.scaleValue, inputLayout: x.inputLayout as FusedInferAttentionScoreOptions['inputLayout'],
@@ -43,7 +44,7 @@ async function wrapperVsReference(spec: CaseSpec): Promise<string> {
   const c = buildCase(stream, spec);
   try {
     const ext = c.inputs.extensions ?? {};
-    const r = await fusedInferAttentionScore(stream, optionsOf(c.inputs, { learnableSink: ext.learnableSink, softcap: ext.softcap }));
+    const r = await fusedInferAttentionScore(stream, optionsOf(c.inputs, { learnableSink: ext.learnableSink, softcap: ext.softcap, slidingWindow: ext.slidingWindow }));
     const ran: FiaInputs = { ...c.inputs, attentionOut: r.attentionOut, softmaxLse: r.softmaxLse };
     const problem = normalize(ran);
     const host = await readHostInputs(stream, ran, problem);
@@ -82,6 +83,13 @@ describe('extensions through fusedInferAttentionScore (decode)', () => {
     expect(await wrapperVsReference({ ...spec, sink: SINKS })).toBe('');
     expect(await wrapperVsReference({ ...spec, softcap: 0.75 })).toBe('');
   });
+
+  it('without, then with sliding windows of 64 and 16 on the same shapes (each its own plan), then with a sink too', async () => {
+    expect(await wrapperVsReference(base)).toBe('');
+    expect(await wrapperVsReference({ ...base, window: 64 })).toBe('');
+    expect(await wrapperVsReference({ ...base, window: 16 })).toBe('');
+    expect(await wrapperVsReference({ ...base, window: 16, sink: SINKS })).toBe('');
+  });
 });
 
 describe('extensions through fusedInferAttentionScore (prefill)', () => {
@@ -90,6 +98,10 @@ describe('extensions through fusedInferAttentionScore (prefill)', () => {
   it('without, then with a sink and a soft cap, causal with ragged lengths: each matches the reference', async () => {
     expect(await wrapperVsReference(prefill)).toBe('');
     expect(await wrapperVsReference({ ...prefill, sink: SINKS, softcap: 1.5 })).toBe('');
+  });
+  it('a sliding window of 4 with the causal mask, then without a mask (sparseMode 0)', async () => {
+    expect(await wrapperVsReference({ ...prefill, window: 4 })).toBe('');
+    expect(await wrapperVsReference({ ...prefill, window: 4, sparseMode: 0, mask: null })).toBe('');
   });
 });
 
@@ -120,6 +132,15 @@ describe('extension validation and support', () => {
     }
     expect(await rejection({ ...decodeOptions(), softcap: '2' as unknown as number }))
       .toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'softcap=2: (port) must be a number' });
+  });
+
+  it('slidingWindow must be an integer in [0, INT_MAX]', async () => {
+    for (const slidingWindow of [-1, 2.5, NaN, Infinity, 2 ** 31]) {
+      expect(await rejection({ ...decodeOptions(), slidingWindow }))
+        .toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: `slidingWindow=${slidingWindow}: (port) must be an integer in [0, 2147483647] (0: off)` });
+    }
+    expect(await rejection({ ...decodeOptions(), slidingWindow: '8' as unknown as number }))
+      .toEqual({ status: ACLNN_ERR_PARAM_INVALID, message: 'slidingWindow=8: (port) must be a number' });
   });
 
   it('a soft cap outside f32\'s normal range is not supported (561101)', async () => {

@@ -107,9 +107,11 @@ describe('K/V whose own range exceeds the binding limit', () => {
 
 describe('decode over a dense K/V larger than one binding: bound per split', () => {
   // A fake binding limit of 4 KiB (the plan's caps): each dispatch binds one batch's rows of its
-  // splits; every storage binding the kernels create is recorded and must fit.
-  for (const layout of ['BNSD', 'BSH'] as const) {
-    it(`${layout}: B 2, N 4, KV_N 2, KV_S 300, D 16 (K/V 38400 bytes each), K/V at odd offsets`, async () => {
+  // splits; every storage binding the kernels create is recorded and must fit. With a sliding
+  // window (extension) the splits stay at absolute columns and are clipped to each batch's window.
+  for (const [layout, window] of [['BNSD', 0], ['BSH', 0], ['BNSD', 70]] as const) {
+    const windowed = window > 0 ? `, sliding window ${window}, kvLens [300, 150]` : '';
+    it(`${layout}: B 2, N 4, KV_N 2, KV_S 300, D 16 (K/V 38400 bytes each), K/V at odd offsets${windowed}`, async () => {
       const [B, N, KVN, S, D] = [2, 4, 2, 300, 16];
       const qShape = layout === 'BNSD' ? [B, N, 1, D] : [B, 1, N * D];
       const kvShape = layout === 'BNSD' ? [B, KVN, S, D] : [B, S, KVN * D];
@@ -119,6 +121,7 @@ describe('decode over a dense K/V larger than one binding: bound per split', () 
         ...inputs(1, kv(1), kv(2), D, placedTensor(stream, qShape, 'FLOAT16', 1)),
         query: createTensor(stream, randomValues(mulberry32(9), B * N * D, 'FLOAT16'), qShape, 'FLOAT16'),
         numHeads: N, numKeyValueHeads: KVN, inputLayout: layout,
+        ...(window > 0 ? { extensions: { slidingWindow: window }, actualSeqLengthsKv: { kind: 'intArray', values: [300, 150] } } : {}),
       };
       const problem = normalize(x);
       const plan = planFia(problem, { ...capsOf(stream.device), maxStorageBindingBytes: 4096 }, x);

@@ -1,9 +1,10 @@
 // Hand-computed cases for the extensions beyond the operator in the float64 reference
 // (docs/semantics.md, "Extensions beyond the operator"): the learnable sink (a per-head logit in
-// every row's denominator, counted once by the split-KV reference) and the soft cap (after scale
-// and pse). Every expected value is derived in the comments.
+// every row's denominator, counted once by the split-KV reference), the soft cap (after scale
+// and pse) and the sliding window (the last W positions up to the row's own, aligned to the end of
+// its KV, intersected with the sparse mode). Every expected value is derived in the comments.
 import { describe, expect, it } from 'vitest';
-import type { HostInputs, Problem } from '../src/problem/problem.js';
+import { type HostInputs, INT_MAX, type Problem } from '../src/problem/problem.js';
 import { attentionReference, denseAttentionRow, int8AttentionRow, splitKvReference } from '../src/reference/index.js';
 import { makeProblem } from './helpers/cases.js';
 import { expectClose, f64, LN2, LN3, LN4 } from './helpers/handChecks.js';
@@ -152,5 +153,78 @@ describe('soft cap', () => {
     const r = attentionReference(p, host([1], [0, Infinity], [4, 8], { learnableSink: f64([0]) }));
     expectClose(r.attentionOut, [28 / 5]);
     expectClose(r.softmaxLse!, [LN5]);
+  });
+});
+
+describe('sliding window', () => {
+  // Decode: keys [0, 0, 0, ln3] (q = [1], scale 1: the scores), values [4, 4, 4, 8].
+  const keys = [0, 0, 0, LN3];
+  const values = [4, 4, 4, 8];
+
+  it('decode attends the last W keys', () => {
+    // W 2: columns 2, 3: s = [0, ln3] → weights 1/4, 3/4: out = 1 + 6 = 7, lse = ln 4.
+    const w2 = attentionReference(decode1(4, { slidingWindow: 2 }), host([1], keys, values));
+    expectClose(w2.attentionOut, [7]);
+    expectClose(w2.softmaxLse!, [LN4]);
+    // W 1: column 3 alone: out 8, lse ln 3.
+    const w1 = attentionReference(decode1(4, { slidingWindow: 1 }), host([1], keys, values));
+    expectClose(w1.attentionOut, [8]);
+    expectClose(w1.softmaxLse!, [LN3]);
+  });
+
+  it('a window wider than the KV, or 0, attends every key', () => {
+    // Weights 1, 1, 1, 3: l = 6, out = (4 + 4 + 4 + 24) / 6 = 6, lse = ln 6.
+    for (const slidingWindow of [0, 4, 10]) {
+      const r = attentionReference(decode1(4, { slidingWindow }), host([1], keys, values));
+      expectClose(r.attentionOut, [6]);
+      expectClose(r.softmaxLse!, [Math.log(6)]);
+    }
+  });
+
+  it('decode: the window ends at the actual KV length', () => {
+    // kvLens [3], W 2: columns 1, 2: s = [0, 0], v = [4, 4] → out 4, lse ln 2.
+    const r = attentionReference(decode1(4, { slidingWindow: 2, kvLens: [3] }), host([1], keys, values));
+    expectClose(r.attentionOut, [4]);
+    expectClose(r.softmaxLse!, [LN2]);
+  });
+
+  it('decode: the shared prefix counts in the window', () => {
+    // Prefix keys [5, ln3], values [100, 8]; KV key [0], value [4]: columns s = [5, ln3, 0].
+    // W 2: columns 1, 2: s = [ln3, 0], v = [8, 4] → out (3·8 + 4) / 4 = 7, lse ln 4.
+    const p = decode1(1, { slidingWindow: 2, prefix: { len: 2, seqLen: 2 } });
+    const r = attentionReference(p, host([1], [0], [4], { keySharedPrefix: f64([5, LN3]), valueSharedPrefix: f64([100, 8]) }));
+    expectClose(r.attentionOut, [7]);
+    expectClose(r.softmaxLse!, [LN4]);
+  });
+
+  // Prefill: Q_S 3 over KV 4, q = 1 per row: row i sits at p = i + 4 − 3 = i + 1.
+  const prefill = (over: Partial<Problem>): Problem =>
+    makeProblem({ batch: 1, numQoHeads: 1, headDim: 1, qSeqLen: 3, kvSeqLen: 4, scaleValue: 1, ...over });
+  const pKeys = [0, LN3, 0, LN3];
+  const pValues = [4, 8, 12, 0];
+
+  it('prefill: row i keeps p − W < j ≤ p, aligned to the end of the KV', () => {
+    // W 2: row 0 keeps {0, 1}: s [0, ln3], v [4, 8] → (4 + 24)/4 = 7; row 1 {1, 2}: s [ln3, 0],
+    // v [8, 12] → (24 + 12)/4 = 9; row 2 {2, 3}: s [0, ln3], v [12, 0] → 12/4 = 3. lse ln 4 each.
+    const r = attentionReference(prefill({ slidingWindow: 2 }), host([1, 1, 1], pKeys, pValues));
+    expectClose(r.attentionOut, [7, 9, 3]);
+    expectClose(r.softmaxLse!, [LN4, LN4, LN4]);
+  });
+
+  it('prefill: intersected with a top-left causal band (sparseMode 2)', () => {
+    // j ≤ i as well: row 0 {0,1} ∩ {0} = {0}: out 4, lse 0; row 1 {1,2} ∩ {0,1} = {1}: out 8,
+    // lse ln3; row 2 {2,3} ∩ {0,1,2} = {2}: out 12, lse 0.
+    const p = prefill({ slidingWindow: 2, sparseMode: 2, band: { anchor: 'topLeft', preTokens: INT_MAX, nextTokens: 0 } });
+    const r = attentionReference(p, host([1, 1, 1], pKeys, pValues));
+    expectClose(r.attentionOut, [4, 8, 12]);
+    expectClose(r.softmaxLse!, [0, LN3, 0]);
+  });
+
+  it('prefill: rows before the start of a short KV keep nothing (out 0, lse +Inf)', () => {
+    // kvLens [1], W 5: p = i + 1 − 3 = i − 2: rows 0, 1 have p < 0 (nothing kept); row 2 keeps
+    // column 0 alone: s 0, v 4 → out 4, lse 0.
+    const r = attentionReference(prefill({ slidingWindow: 5, kvLens: [1] }), host([1, 1, 1], pKeys, pValues));
+    expectClose(r.attentionOut, [0, 0, 4]);
+    expectClose(r.softmaxLse!, [Infinity, Infinity, 0]);
   });
 });

@@ -5,20 +5,34 @@
 
 // Batch b's KV window (SEMANTICS §2): its L_b = P + Skv_b logical columns (§7: prefix columns
 // first) start at storage row `start`; right padding starts at 0, left padding at
-// kvRows - pad - Skv_b, and a window leaving [0, kvRows) empties the batch (total 0).
+// kvRows - pad - Skv_b, and a window leaving [0, kvRows) empties the batch (total 0). The row
+// attends the columns [first, total): with a sliding window W (extension) the last W, else all.
 struct KvWindow {
   total: u32,
   start: u32,
+  first: u32,
 }
 
 fn kvWindow(b: u32) -> KvWindow {
   let kvLen = aux[LENS_SLOT + b];
-  var w = KvWindow(kvLen + kvsPrefixLen(), 0u);
+  var w = KvWindow(kvLen + kvsPrefixLen(), 0u, 0u);
   if (u.kvLeftPadding != 0u) {
     let need = auxPad(KV_PAD_SLOT) + kvLen;
     if (need > u.kvRows) { w.total = 0u; } else { w.start = u.kvRows - need; }
   }
+  if (u.slidingWindow != 0u && w.total > u.slidingWindow) { w.first = w.total - u.slidingWindow; }
   return w;
+}
+
+// The logical columns [x, y) of split `split` of a batch attending [first, total). The plan's
+// splits cover the window: they start at `first` (u.splitsFromWindow), so a decode with a window
+// of W plans and reads about W columns whatever its KV length; a plan that binds K/V ranges per
+// dispatch (DecodePlan.kvRange: rows known on the host) keeps splits at absolute columns and
+// clips them to the window instead.
+fn splitColumns(first: u32, total: u32, split: u32) -> vec2<u32> {
+  let base = select(0u, first, u.splitsFromWindow != 0u) + split * u.splitLen;
+  let c0 = min(max(base, first), total);
+  return vec2<u32>(c0, max(c0, min(base + u.splitLen, total)));
 }
 
 // A head's softmax state with the learnable sink folded in (foldSink, extensions.wgsl) in split 0

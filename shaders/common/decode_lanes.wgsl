@@ -99,11 +99,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let w = kvWindow(b);
     wgTotal = w.total;
     wgStart = w.start;
+    wgFirst = w.first;
   }
-  let total = workgroupUniformLoad(&wgTotal);
+  let range = splitColumns(workgroupUniformLoad(&wgFirst), workgroupUniformLoad(&wgTotal), split);
   let kvStart = wgStart;
-  let c0 = min(split * u.splitLen, total);
-  let c1 = min(c0 + u.splitLen, total);
+  let c0 = range.x;
+  let c1 = range.y;
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
   let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
   let qb = u.qOffset + b * u.qBatchStride + n0 * u.qHeadStride;

@@ -6,7 +6,7 @@
 //     → { status, workspaceSize, executor }
 //   aclnnFusedInferAttentionScoreV2(workspace, workspaceSize, executor, stream[, encoder]) → status
 //   fusedInferAttentionScore(stream, { query, key, value, ...options }) → { attentionOut, softmaxLse }
-//     (also the extensions beyond the operator, learnableSink and softcap: FiaInputs.extensions,
+//     (also the extensions beyond the operator, learnableSink, softcap and slidingWindow: FiaInputs.extensions,
 //     which the positional GetWorkspaceSize never sets)
 //
 // Every non-zero status records its message for aclGetRecentErrMsg(); a rejected call writes nothing.
@@ -185,14 +185,21 @@ export interface FusedInferAttentionScoreOptions extends Pick<FiaInputs,
   outDtype?: DataType;
   /**
    * Extension beyond the operator: FLOAT32 [N], a sink logit per query head that joins every
-   * row's softmax denominator (and softmaxLse) with no value. Q_S == 1 only for now (Q_S > 1: 561101).
+   * row's softmax denominator (and softmaxLse) with no value.
    */
   learnableSink?: Tensor | null;
   /**
    * Extension beyond the operator: scores become softcap·tanh(s / softcap) after scaleValue and
-   * pseShift, before the mask. Default 0 (off); finite and ≥ 0. Q_S == 1 only for now (Q_S > 1: 561101).
+   * pseShift, before the mask. Default 0 (off); finite and ≥ 0.
    */
   softcap?: number;
+  /**
+   * Extension beyond the operator: query row i attends only the keys j with p − W < j ≤ p, where
+   * p = i + kvLen − qLen is its position aligned to the end of its KV (the shared prefix counted),
+   * on top of the mask, sparseMode and lengths. Decode attends the last W keys, and reads and
+   * plans only those. Default 0 (off); an integer ≥ 0.
+   */
+  slidingWindow?: number;
 }
 
 export interface FusedInferAttentionScoreResult {
@@ -228,7 +235,9 @@ export function inputsFromOptions(o: FusedInferAttentionScoreOptions): FiaInputs
       // A scalar without a default (numHeads) stays as given: validation names a missing one.
       : v ?? spec.default;
   }
-  if (o.learnableSink != null || o.softcap !== undefined) inputs.extensions = { learnableSink: o.learnableSink ?? null, softcap: o.softcap };
+  if (o.learnableSink != null || o.softcap !== undefined || o.slidingWindow !== undefined) {
+    inputs.extensions = { learnableSink: o.learnableSink ?? null, softcap: o.softcap, slidingWindow: o.slidingWindow };
+  }
   return inputs as unknown as FiaInputs;
 }
 
@@ -286,7 +295,7 @@ function fail(status: AclnnStatus): never {
 /** Every option fusedInferAttentionScore knows: the table's inputs, outDtype, then the extensions. */
 const OPTION_NAMES: readonly (keyof FusedInferAttentionScoreOptions)[] = [
   ...PARAM_NAMES.filter((n): n is Exclude<ParamName, 'attentionOut' | 'softmaxLse'> => !('output' in PARAMS[n])),
-  'outDtype', 'learnableSink', 'softcap',
+  'outDtype', 'learnableSink', 'softcap', 'slidingWindow',
 ];
 const KNOWN_OPTIONS: ReadonlySet<string> = new Set(OPTION_NAMES);
 

@@ -113,6 +113,7 @@ function checkExtensions(x: FiaInputs): void {
   if (e == null) return;
   if (typeof e !== 'object') reject('extensions', e, '(port) must be an object');
   if (e.softcap != null && typeof e.softcap !== 'number') reject('softcap', e.softcap, '(port) must be a number');
+  if (e.slidingWindow != null && typeof e.slidingWindow !== 'number') reject('slidingWindow', e.slidingWindow, '(port) must be a number');
   if (e.learnableSink != null) checkTensor('learnableSink', e.learnableSink, 'learnableSink');
 }
 

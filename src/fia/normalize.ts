@@ -61,6 +61,7 @@ export function problemOf(c: Checked): Problem {
     } : null,
     learnableSink: given(x.extensions?.learnableSink),
     softcap: x.extensions?.softcap ?? 0,
+    slidingWindow: x.extensions?.slidingWindow ?? 0,
   };
 }
 

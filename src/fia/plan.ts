@@ -99,7 +99,7 @@ function describe(v: unknown): string {
 
 /**
  * The cache key of a call's inputs: the description number of each of the 39 parameters in the
- * doc's order, then of the extensions' learnableSink and softcap (other properties are read by
+ * doc's order, then of the extensions' learnableSink, softcap and slidingWindow (other properties are read by
  * nothing), actualSeqLengthsKv only as given or not (see above).
  */
 export function planKey(inputs: FiaInputs): string {
@@ -110,7 +110,7 @@ export function planKey(inputs: FiaInputs): string {
     key += name === 'actualSeqLengthsKv' ? (v == null ? '-,' : '+,') : `${describeId(v)},`;
   }
   const e = inputs.extensions;
-  return e == null ? key : `${key}${describeId(e.learnableSink)},${describeId(e.softcap)}`;
+  return e == null ? key : `${key}${describeId(e.learnableSink)},${describeId(e.softcap)},${describeId(e.slidingWindow)}`;
 }
 
 /**

@@ -784,7 +784,7 @@ function checkEmptyTensors(c: Checked): void {
 }
 
 // ---------------------------------------------------------------------------------------------
-// (port) Extensions beyond the operator: the named wrapper's learnableSink and softcap
+// (port) Extensions beyond the operator: the named wrapper's learnableSink, softcap and slidingWindow
 // (docs/validation.md, "Extensions beyond the operator")
 
 function checkExtensions(c: Checked): void {
@@ -792,6 +792,10 @@ function checkExtensions(c: Checked): void {
   if (e == null) return;
   if (e.softcap != null && !(Number.isFinite(e.softcap) && e.softcap >= 0)) {
     reject('softcap', e.softcap, '(port) must be finite and ≥ 0 (0: off)');
+  }
+  const w = e.slidingWindow;
+  if (w != null && !(Number.isInteger(w) && w >= 0 && w <= INT_MAX)) {
+    reject('slidingWindow', w, `(port) must be an integer in [0, ${INT_MAX}] (0: off)`);
   }
   const sink = e.learnableSink;
   if (sink == null) return;

@@ -18,7 +18,9 @@
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 // Extensions beyond the operator: the soft cap (capScore, a uniform) and the learnable sink, copied
 // into the meta region (no binding of its own: the pass keeps its 8 storage buffers) and folded
-// into split 0's state, so the combine counts it once.
+// into split 0's state, so the combine counts it once. The sliding window: the splits cover only the
+// window's last W columns (planned over min(P + KV_S, W) columns, started at each batch's first
+// window column on the device), so a long KV with a short window costs a short decode.
 import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUnsupported } from './extensions.js';
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
@@ -55,7 +57,11 @@ export interface DecodePlan {
   numHeadBlocks: number;
   /** Output elements each invocation accumulates (even). */
   elemsPerInvocation: number;
-  /** KV splits: split s covers logical columns [s·splitLen, (s+1)·splitLen). */
+  /**
+   * KV splits: split s covers logical columns [s·splitLen, (s+1)·splitLen), counted from the
+   * batch's first sliding-window column (from column 0 when kvRange is set: splitColumns in
+   * shaders/common/decode_io.wgsl); planned over the window's columns only.
+   */
   numSplits: number;
   splitLen: number;
   /** One split written straight to attentionOut: no partials, no combine pass. */
@@ -100,7 +106,7 @@ export interface DecodeRegions {
 }
 
 export interface DecodePlanOptions {
-  /** Force the number of KV splits (tests); the plan still clamps it to [1, KV_S]. */
+  /** Force the number of KV splits (tests); the plan still clamps it to [1, the columns the splits cover]. */
   numSplits?: number;
   /** Force the KV tile (tuning). */
   tileKeys?: number;
@@ -178,7 +184,7 @@ interface WorkgroupShape {
  */
 export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
   const GB = w.headBlock;
-  const window: WorkgroupArray[] = [{ name: 'wgTotal', elem: 'u32', length: 1, scalar: true }, { name: 'wgStart', elem: 'u32', length: 1, scalar: true }];
+  const window: WorkgroupArray[] = ['wgTotal', 'wgStart', 'wgFirst'].map((name) => ({ name, elem: 'u32', length: 1, scalar: true }));
   if (w.variant === 'lanes') {
     const stash = GB * w.stash;
     const laneStates = w.workgroupSize * (3 * GB + GB * w.headDim);
@@ -223,7 +229,11 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const lanesBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && lanesBytes(gb, STASH_ROUND) <= budget);
   const lanesFit = D <= LANES_MAX_DIM && lanesBlock > 0;
   const variant = lanesFit ? (opts.variant ?? (caps.straightLineLanes || opts.tier === 'quick' ? 'lanes' : 'tiles')) : 'tiles';
-  const kvCols = Math.max(1, kvSeqLen + (problem.prefix?.len ?? 0));
+  const kvRange = kvRangeOf(problem, caps.maxStorageBindingBytes);
+  // The columns the splits cover: a sliding window's W at most (unless K/V ranges are bound per
+  // dispatch: their rows are fixed on the host, so the splits stay at absolute columns).
+  const allCols = kvSeqLen + (problem.prefix?.len ?? 0);
+  const kvCols = Math.max(1, problem.slidingWindow > 0 && !kvRange ? Math.min(allCols, problem.slidingWindow) : allCols);
   const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
   let tileKeys: number;
@@ -253,7 +263,6 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
 
   const baseGroups = Math.max(1, B * KVN * numHeadBlocks);
   const maxSplits = Math.max(1, Math.ceil(kvCols / MIN_SPLIT_KEYS));
-  const kvRange = kvRangeOf(problem, caps.maxStorageBindingBytes);
   if (kvRange) maxSplitLen = Math.min(maxSplitLen, kvRange.rowsPerDispatch);
   let numSplits = opts.numSplits ?? Math.min(maxSplits, Math.ceil(target / baseGroups));
   numSplits = Math.max(numSplits, Math.ceil(kvCols / maxSplitLen));
@@ -386,6 +395,9 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   outOffset: 'u32',
   lseOffset: 'u32',
   writeLse: 'u32',
+  // Sliding window W (0: off) and whether the splits start at its first column (splitColumns).
+  slidingWindow: 'u32',
+  splitsFromWindow: 'u32',
   ...EXTENSION_UNIFORM_FIELDS,
   ...kvSourceUniformFields,
 });
@@ -762,6 +774,7 @@ export function encodeDecode(ctx: DecodeContext): void {
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
+      slidingWindow: problem.slidingWindow, splitsFromWindow: plan.kvRange ? 0 : 1,
       ...extensionUniforms(problem, sinkSlot(problem)),
       ...kvSourceUniformValues(problem, tensors, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };

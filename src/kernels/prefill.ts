@@ -51,6 +51,7 @@ export interface PrefillSpec {
   outDtype: DataType;
   pseDtype: DataType | 'none';
   mask: boolean;
+  /** A band or a sliding window limits each row's column range (HAS_BAND). */
   band: boolean;
   lse: boolean;
   queryPad: boolean;
@@ -189,8 +190,9 @@ const QUICK_INVOCATIONS = 64;
  *   slots per invocation did not pay on SwiftShader (B1 N8 S256 D64: 8 and 16 rows per invocation
  *   run alike), and private arrays cost pipeline-compile time there (each is zero-initialized by
  *   unrolled stores: 16 rows of D64 compile in 0.58 s, 8 rows in 0.35 s);
- * - blockQ = rowThreads · rowsPerThread rows × G heads per workgroup. With a band (causal), fewer
- *   rows per workgroup so more whole KV tiles fall outside a tile's column range and are skipped.
+ * - blockQ = rowThreads · rowsPerThread rows × G heads per workgroup. With a band (causal) or a
+ *   sliding window, fewer rows per workgroup so more whole KV tiles fall outside a tile's column
+ *   range and are skipped.
  * `tune` fixes any of them instead (tests, benchmarks).
  */
 export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
@@ -211,7 +213,7 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
     ?? Math.ceil(Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2))) / pairRows) * pairRows;
   const headThreads = G / headsPerThread;
   const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
-  const wantRowThreads = problem.band ? 4 : 8;
+  const wantRowThreads = problem.band || problem.slidingWindow > 0 ? 4 : 8;
   const rowThreads = tune.rowThreads
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
   const blocked = planOf(problem, caps, tune, { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads });
@@ -298,7 +300,8 @@ type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blo
 function specFeatures(problem: Problem): SpecFeatures {
   return {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
-    pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band,
+    // A sliding window limits each row's columns as a band does (columnRange, shaders/prefill.wgsl).
+    pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band || problem.slidingWindow > 0,
     lse: problem.softmaxLse, queryPad: problem.qLeftPadding, kvPad: problem.kvLeftPadding,
     paged: problem.kv.kind === 'paged' && !usesKvSource(problem),
     outQuantDtype: problem.outQuant ? problem.outQuant.dtype : 'none',
@@ -332,6 +335,8 @@ const SINK_SLOT = AUX_BYTES / 4;
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
   batchBase: 'u32', qTileBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',
   bandRightDown: 'u32', preTokens: 'i32', nextTokens: 'i32',
+  // The sliding window W (extension; 0: off), part of the column range as the band is.
+  slidingWindow: 'i32',
   qOffset: 'u32', qStrideB: 'u32', qStrideN: 'u32', qStrideS: 'u32', qStrideD: 'u32',
   kOffset: 'u32', kStrideB: 'u32', kStrideN: 'u32', kStrideS: 'u32', kStrideD: 'u32',
   vOffset: 'u32', vStrideB: 'u32', vStrideN: 'u32', vStrideS: 'u32', vStrideD: 'u32',
@@ -562,8 +567,10 @@ export function encodePrefill(ctx: {
       batchBase: chunk.base, numQoHeads: problem.numQoHeads, qSeqLen: problem.qSeqLen,
       kvRows: problem.kv.kind === 'dense' ? problem.kv.seqLen : problem.kvSeqLen,
       scaleValue: problem.scaleValue,
+      // Without a band (a sliding window alone) the band keeps every column.
       bandRightDown: band?.anchor === 'rightDown' ? 1 : 0,
-      preTokens: clampBand(band?.preTokens ?? 0), nextTokens: clampBand(band?.nextTokens ?? 0),
+      preTokens: clampBand(band?.preTokens ?? BAND_CLAMP), nextTokens: clampBand(band?.nextTokens ?? BAND_CLAMP),
+      slidingWindow: clampBand(problem.slidingWindow),
       qOffset: query.offset, qStrideB: qs.batch, qStrideN: qs.head, qStrideS: qs.seq, qStrideD: qs.dim,
       // Tensor list: the batch's own tensor (batch 1), so the batch index must not move the base.
       kOffset: key.offset, kStrideB: list ? 0 : ks.batch, kStrideN: ks.head, kStrideS: ks.seq, kStrideD: ks.dim,

@@ -66,6 +66,11 @@ export interface FiaExtensions {
   learnableSink?: Tensor | null;
   /** Scores become softcap·tanh(s / softcap) after scaling and pseShift; 0 or absent: off. */
   softcap?: number;
+  /**
+   * Each query row attends only the last `slidingWindow` keys up to its own position (aligned to
+   * the end of its KV, as sparseMode 3), on top of every other rule; 0 or absent: off.
+   */
+  slidingWindow?: number;
 }
 
 /**

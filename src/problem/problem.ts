@@ -144,6 +144,11 @@ export interface Problem {
   learnableSink: boolean;
   /** Scores become softcap·tanh(s / softcap) after scaling and pseShift; 0: off. */
   softcap: number;
+  /**
+   * Sliding window W (0: off): logical row i of batch b keeps only columns j with
+   * p − W < j ≤ p, p = i + (P + Skv_b) − Sq_b (decode: p = P + Skv_b − 1), on top of mask and band.
+   */
+  slidingWindow: number;
 }
 
 /**

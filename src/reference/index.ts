@@ -3,7 +3,7 @@
 export { attentionReference, splitKvReference, type ReferenceOptions } from './attention.js';
 export { gatherKv, loadQueryRow, type GatheredKv } from './gather.js';
 export { batchWindow, padCount, type BatchWindow } from './lengths.js';
-export { anchorOffset, bandKeeps, keptColumns, maskKeeps, pseValue } from './mask.js';
+export { anchorOffset, bandKeeps, keptColumns, maskKeeps, pseValue, windowKeeps } from './mask.js';
 export {
   denseAttentionRow, emptyRow, int8AttentionRow, mergeStatesReference, splitKvPartials, type RowState,
 } from './softmax.js';

@@ -34,16 +34,27 @@ export function bandKeeps(problem: Problem, i: number, c: number, anchor: number
 }
 
 /**
+ * Sliding window (extension) on logical indices: p − W < c ≤ p with p = i + (P + Skv_b) − Sq_b,
+ * the row's position aligned to the end of its KV (decode: Sq_b = 1, p = P + Skv_b − 1); W 0 keeps all.
+ */
+export function windowKeeps(problem: Problem, i: number, c: number, win: BatchWindow): boolean {
+  const W = problem.slidingWindow;
+  if (W === 0) return true;
+  const p = i + win.prefixLen + win.kvLen - win.qLen;
+  return p - W < c && c <= p;
+}
+
+/**
  * keptColumns: Uint8 [L] (L = P + Skv_b) for logical query row i of batch b: 1 where
- * mask rule ∧ band rule ∧ the column could be read (present: paged block id valid).
- * The bound c < P + Skv_b is implicit in L.
+ * mask rule ∧ band rule ∧ sliding window ∧ the column could be read (present: paged block id
+ * valid). The bound c < P + Skv_b is implicit in L.
  */
 export function keptColumns(problem: Problem, host: HostInputs, b: number, i: number, win: BatchWindow, present: Uint8Array): Uint8Array {
   const L = win.prefixLen + win.kvLen;
   const kept = new Uint8Array(L);
   const anchor = anchorOffset(problem, win);
   for (let c = 0; c < L; c++) {
-    kept[c] = present[c] && maskKeeps(problem, host, b, i, c, win) && bandKeeps(problem, i, c, anchor) ? 1 : 0;
+    kept[c] = present[c] && maskKeeps(problem, host, b, i, c, win) && bandKeeps(problem, i, c, anchor) && windowKeeps(problem, i, c, win) ? 1 : 0;
   }
   return kept;
 }

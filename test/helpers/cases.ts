@@ -88,9 +88,10 @@ export interface CaseSpec {
   antiquant?: { kv: 'INT8' | 'INT4'; kMode: 0 | 1 | 2 | 3 | 4 | 5; vMode: 0 | 1 | 2 | 3 | 4 | 5; offset: boolean; combined?: boolean; perTensor?: boolean } | null;
   /** INT8 query/key/value (SEMANTICS §9): deqScale1, quantScale1 FLOAT32 [1], deqScale2 UINT64 [1]. */
   int8?: { deq1: number; qs1: number; deq2: number } | null;
-  /** Extensions beyond the operator: learnableSink FLOAT32 [N] with these values, softcap. */
+  /** Extensions beyond the operator: learnableSink FLOAT32 [N] with these values, softcap, slidingWindow. */
   sink?: number[] | null;
   softcap?: number;
+  window?: number;
   /** Prefill plan overrides (tile shapes), else the default plan for the device. */
   tune?: PrefillTune;
   /** Decode plan choices (default: the plan's); noSubgroups: lanes merged through workgroup memory. */
@@ -270,8 +271,11 @@ export function buildCase(stream: Stream, specIn: CaseSpec, validate = true): Bu
       inputs.quantOffset2 = tensor(Float64Array.from({ length: count(shape) }, () => qr(uni(-20, 20))), shape, spec.outQuant.dtype, 'quantOffset2');
     }
   }
-  if (spec.sink || spec.softcap !== undefined) {
-    inputs.extensions = { learnableSink: spec.sink ? tensor(spec.sink, [spec.sink.length], 'FLOAT32', 'learnableSink') : null, softcap: spec.softcap };
+  if (spec.sink || spec.softcap !== undefined || spec.window !== undefined) {
+    inputs.extensions = {
+      learnableSink: spec.sink ? tensor(spec.sink, [spec.sink.length], 'FLOAT32', 'learnableSink') : null,
+      softcap: spec.softcap, slidingWindow: spec.window,
+    };
   }
   const destroy = (): void => { for (const t of created) t.buffer.destroy(); };
   try {
@@ -532,6 +536,7 @@ export function makeProblem(spec: ProblemSpec): Problem {
     outQuant: null,
     learnableSink: false,
     softcap: 0,
+    slidingWindow: 0,
     ...spec,
   };
 }
