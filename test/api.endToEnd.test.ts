@@ -145,7 +145,7 @@ describe('the doc sample through the two-phase API', () => {
   }
 
   it('an executor runs again with the same result (re-use allowed)', async () => {
-    const { inputs, out, r, ws } = await planned(false);
+    const { out, r, ws } = await planned(false);
     expect(aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream)).toBe(0);
     expect(await aclrtSynchronizeStream(stream)).toBe(0);
     const first = await bytesOf(out);
@@ -228,7 +228,7 @@ describe('a caller encoder survives a failure while encoding', () => {
   });
 
   it('with its own encoder the failed run submits nothing', async () => {
-    const { inputs, out, r, ws, before } = await planned(false);
+    const { out, r, ws, before } = await planned(false);
     expect(withFailingBindGroups(() => aclnnFusedInferAttentionScoreV2(ws, r.workspaceSize, r.executor, stream))).toBe(561000);
     expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(0);
     expect(await bytesOf(out)).toEqual(before);

@@ -13,7 +13,7 @@ import type { FiaInputs } from '../src/problem/problem.js';
 import { capsOf } from '../src/kernels/caps.js';
 import { decodePipelineSources, encodeDecode, kvLensBuffer, layoutDecodeWorkspace, planDecode } from '../src/kernels/decode.js';
 import { encodePrefill, layoutPrefillWorkspace, planPrefill, prefillPipelineSources } from '../src/kernels/prefill.js';
-import { pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
+import { type PipelineSource, pipelineCompileCounts, pipelineOf, pipelineState, preparePipelines } from '../src/kernels/shader.js';
 import { pipelineSourcesOf, recordedPipelines } from '../src/fia/executor.js';
 import { WorkspaceAllocator } from '../src/kernels/workspace.js';
 import { requestDevice } from '../src/node.js';
@@ -111,6 +111,31 @@ describe('FiaExecutor.prepare', () => {
 // a tiered encode (the executor's) runs it until the lanes pipeline, compiling off the thread, is
 // ready. Forced here on every adapter (the planner picks lanes on SwiftShader only). Prefill: the
 // blocked plan carries the quick body's plan on every adapter.
+/**
+ * A tiered encode run twice, each run checked against the reference: the first compiles the quick
+ * pipeline `first` in the call (only a tiered encode asks for it) and starts `steady` behind it;
+ * once `steady` is prepared, the second run compiles nothing.
+ */
+async function expectTierSwitch(stream: Stream, x: FiaInputs, encode: (encoder: GPUCommandEncoder) => void,
+  first: PipelineSource, steady: PipelineSource): Promise<void> {
+  const device = stream.device;
+  const run = async (): Promise<void> => {
+    const encoder = device.createCommandEncoder();
+    encode(encoder);
+    device.queue.submit([encoder.finish()]);
+    await device.queue.onSubmittedWorkDone();
+    await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
+  };
+  expect(first.key).not.toBe(steady.key);
+  await run();
+  expect(pipelineState(device, first)).toBe('ready');
+  expect(pipelineState(device, steady)).not.toBe('absent');
+  await preparePipelines(device, [steady]);
+  const before = pipelineCompileCounts(device);
+  await run();
+  expect(pipelineCompileCounts(device)).toEqual(before);
+}
+
 describe('compile tiers', () => {
   const shapes: Omit<CaseSpec, 'seed'>[] = [
     // Small head blocks: lavapipe's compile of the lanes code grows fast with GB·D (GB 4 × D 32: 49 s cold).
@@ -133,24 +158,8 @@ describe('compile tiers', () => {
       const regions = layoutDecodeWorkspace(problem, plan, ws, tensors);
       const kvLens = kvLensBuffer(device, problem.kvLens);
       const workspace = createBuffer(stream, Math.max(4, ws.bytes));
-      const run = async (): Promise<void> => {
-        const encoder = device.createCommandEncoder();
-        encodeDecode({ device, encoder, problem, plan, tensors, workspace, regions, kvLens, tiered: true });
-        device.queue.submit([encoder.finish()]);
-        await device.queue.onSubmittedWorkDone();
-        await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
-      };
-      const [steady] = decodePipelineSources(problem, plan);
-      const [first] = decodePipelineSources(problem, plan, 'first-call');
-      expect(first!.key).not.toBe(steady!.key);
-      await run();
-      // The quick split pass was compiled in the call (only a tiered encode asks for it), the steady one started behind it.
-      expect(pipelineState(device, first!)).toBe('ready');
-      expect(pipelineState(device, steady!)).not.toBe('absent');
-      await preparePipelines(device, [steady!]);
-      const before = pipelineCompileCounts(device);
-      await run();
-      expect(pipelineCompileCounts(device)).toEqual(before);
+      await expectTierSwitch(stream, x, (encoder) => encodeDecode({ device, encoder, problem, plan, tensors, workspace, regions, kvLens, tiered: true }),
+        decodePipelineSources(problem, plan, 'first-call')[0]!, decodePipelineSources(problem, plan)[0]!);
       device.destroy();
     });
   }
@@ -171,23 +180,8 @@ describe('compile tiers', () => {
     const ws = new WorkspaceAllocator();
     const regions = layoutPrefillWorkspace(problem, plan, ws, tensors);
     const workspace = ws.bytes > 0 ? createBuffer(stream, ws.bytes) : null;
-    const run = async (): Promise<void> => {
-      const encoder = device.createCommandEncoder();
-      encodePrefill({ device, encoder, problem, plan, tensors, workspace, regions, tiered: true });
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-      await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
-    };
-    const [steady] = prefillPipelineSources(problem, plan);
-    const [first] = prefillPipelineSources(problem, plan, 'first-call');
-    expect(first!.key).not.toBe(steady!.key);
-    await run();
-    expect(pipelineState(device, first!)).toBe('ready');
-    expect(pipelineState(device, steady!)).not.toBe('absent');
-    await preparePipelines(device, [steady!]);
-    const before = pipelineCompileCounts(device);
-    await run();
-    expect(pipelineCompileCounts(device)).toEqual(before);
+    await expectTierSwitch(stream, x, (encoder) => encodePrefill({ device, encoder, problem, plan, tensors, workspace, regions, tiered: true }),
+      prefillPipelineSources(problem, plan, 'first-call')[0]!, prefillPipelineSources(problem, plan)[0]!);
     device.destroy();
   });
 

@@ -62,7 +62,7 @@ export function randomSpec(seed: number): CaseSpec {
   return spec;
 }
 
-const SEEDS = Array.from({ length: 40 }, (_, i) => i + 1);
+const SEEDS = Array.from({ length: 28 }, (_, i) => i + 1);
 
 describe('decode randomized matrix', () => {
   it(`${SEEDS.length} seeded cases`, async () => {

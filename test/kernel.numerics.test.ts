@@ -4,7 +4,7 @@
 // decode variant (lanes with and without subgroups, tiles; one split and several + combine).
 import { describe, expect, it } from 'vitest';
 import type { Stream } from '../src/acl/stream.js';
-import { aclCreateIntArray, aclCreateTensorList, createTensor, readTensor, type Tensor } from '../src/acl/tensor.js';
+import { aclCreateIntArray, aclCreateTensorList, createTensor, type Tensor } from '../src/acl/tensor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import type { DecodePlan } from '../src/kernels/decode.js';
 import { normalize } from '../src/fia/normalize.js';

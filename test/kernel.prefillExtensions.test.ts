@@ -6,10 +6,8 @@
 // on the quick compile tier; the blocked body (the steady state), whose pipelines cost lavapipe
 // seconds each, runs the cases marked `blocked`, which reach each of its extension sites (the
 // sink folded into quads of slots, capScore in keptScores) with the features around them.
-import { describe, expect, it } from 'vitest';
-import { type CaseSpec, repro, runCase } from './helpers/cases.js';
-import { testStream } from './helpers/gpu.js';
-import { quickVariant } from './helpers/prefillCases.js';
+import type { CaseSpec } from './helpers/cases.js';
+import { describePrefillBodies } from './helpers/prefillCases.js';
 
 // N = 4 query heads over KV_N = 2: sinks from dominant (6) to negligible (-30).
 const SINKS = [0.75, -1.5, 6, -30];
@@ -41,16 +39,4 @@ const CASES: [string, Partial<CaseSpec>, 'blocked'?][] = [
     qSeqLen: 40, kvSeqLen: 50, tune: undefined }, 'blocked'],
 ];
 
-describe('prefill extensions vs reference', () => {
-  for (const [variant, of] of [['blocked', (c: CaseSpec) => c], ['quick', quickVariant]] as const) {
-    for (const [name, over, bodies] of CASES) {
-      if (variant === 'blocked' && bodies !== 'blocked') continue;
-      it(`${variant}: ${name}`, async () => {
-        const c = of({ ...base, ...over });
-        const r = await runCase(await testStream(), c, { validate: false });
-        expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
-        if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
-      });
-    }
-  }
-});
+describePrefillBodies('prefill extensions vs reference', base, CASES);

@@ -11,9 +11,9 @@
 import { describe, expect, it } from 'vitest';
 import { capsOf, DEFAULT_CAPS } from '../src/kernels/caps.js';
 import { planDecode } from '../src/kernels/decode.js';
-import { type CaseSpec, checkCase, describeDecodeCases, makeProblem, repro, runCase } from './helpers/cases.js';
+import { type CaseSpec, checkCase, describeDecodeCases, makeProblem } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
-import { quickVariant } from './helpers/prefillCases.js';
+import { describePrefillBodies } from './helpers/prefillCases.js';
 
 const SINKS = [0.75, -1.5, 6, -30];
 const CAUSAL = { sparseMode: 3, mask: { shape: 'Q,S', dtype: 'BOOL', density: 0 } } as const;
@@ -90,16 +90,4 @@ const PREFILL_CASES: [string, Partial<CaseSpec>, 'blocked'?][] = [
   ['kvLen ≫ window: Q_S 40, KV_S 300, window 16, default plan', { window: 16, qSeqLen: 40, kvSeqLen: 300, kvLens: [300, 170], qLens: [40, 33], tune: undefined }, 'blocked'],
 ];
 
-describe('prefill sliding window vs reference', () => {
-  for (const [variant, of] of [['blocked', (c: CaseSpec) => c], ['quick', quickVariant]] as const) {
-    for (const [name, over, bodies] of PREFILL_CASES) {
-      if (variant === 'blocked' && bodies !== 'blocked') continue;
-      it(`${variant}: ${name}`, async () => {
-        const c = of({ ...prefillBase, ...over });
-        const r = await runCase(await testStream(), c, { validate: false });
-        expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
-        if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
-      });
-    }
-  }
-});
+describePrefillBodies('prefill sliding window vs reference', prefillBase, PREFILL_CASES);

@@ -3,7 +3,7 @@
 // tensor's metadata against its GPUBuffer (size, usage, strides, offset, format, contiguity) and
 // output aliasing. Messages of port-only rules say "(port)". The operator's own rules (dtypes,
 // shapes, combinations) are in validate.ts, which runs these first.
-import { type DataType, elementBits, isDataType } from '../codec/dtype.js';
+import { elementBits, isDataType } from '../codec/dtype.js';
 import { invalid, nullptr } from '../acl/status.js';
 import { USAGE, usageNames } from '../acl/usage.js';
 import { isContiguous, isFrozenDescriptor, isGpuBuffer, numel, type Tensor, type TensorList } from '../acl/tensor.js';

@@ -25,7 +25,7 @@ import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUns
 import { type DataType, elementBits, isFloatType, kvElementsPerStored, wgslOf } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import { type AxisStrides, axisStrides } from '../problem/dims.js';
-import type { Antiquant, Problem, StorageLayout } from '../problem/problem.js';
+import type { Antiquant, Problem } from '../problem/problem.js';
 import type { KernelTensors } from '../problem/tensors.js';
 import { USAGE } from '../acl/usage.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';

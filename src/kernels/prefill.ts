@@ -14,7 +14,7 @@
 import { type DataType, isFloatType } from '../codec/dtype.js';
 import type { Tensor } from '../acl/tensor.js';
 import { axisStrides } from '../problem/dims.js';
-import type { Problem, StorageLayout } from '../problem/problem.js';
+import type { Problem } from '../problem/problem.js';
 import type { KernelTensors } from '../problem/tensors.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
 import {
@@ -313,6 +313,9 @@ function specFeatures(problem: Problem): SpecFeatures {
   };
 }
 
+/** The aux region's word of the learnable sink's first logit (after the aux scalars). */
+const SINK_SLOT = AUX_BYTES / 4;
+
 /**
  * Workspace: one aux region when the kernel reads device scalars (left padding, INT8 scales), the
  * learnable sink (N words at SINK_SLOT) or the KV source (prefix / antiquant: `tensors` required,
@@ -328,9 +331,6 @@ export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws:
   const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention || problem.learnableSink;
   return { aux: aux ? ws.alloc(words.words * 4) : null, kvSource: null };
 }
-
-/** The aux region's word of the learnable sink's first logit (after the aux scalars). */
-const SINK_SLOT = AUX_BYTES / 4;
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
   batchBase: 'u32', qTileBase: 'u32', numQoHeads: 'u32', qSeqLen: 'u32', kvRows: 'u32', scaleValue: 'f32',

@@ -2,9 +2,11 @@
 // GQA, lengths, every feature once) and the seeded random case generator. Each file runs them
 // with its own plan variant (kernel.prefill / kernel.prefillRandom: the blocked body the planner
 // runs in the steady state; kernel.prefillQuick: the quick compile tier).
+import { describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/problem/problem.js';
 import type { PrefillTune } from '../../src/kernels/prefill.js';
-import { type CaseSpec, type FloatDtype, type MaskShape, mulberry32 } from './cases.js';
+import { type CaseSpec, type FloatDtype, type MaskShape, mulberry32, repro, runCase } from './cases.js';
+import { testStream } from './gpu.js';
 
 const INT_MAX = 2147483647;
 
@@ -56,6 +58,28 @@ export const PREFILL_BASICS: readonly (readonly [string, CaseSpec])[] = [
   ['attenMask (B,1,S,S) INT8 with holes + pseShift', { ...base, mask: { shape: 'B,1,Q,S', dtype: 'INT8', extraRows: 2, extraCols: 3, density: 0.4 },
       pse: { batch1: false, extraCols: 2 } }],
 ];
+
+/**
+ * Declares a describe block with one test per (prefill body, case): `base` with the case's fields,
+ * checked against the reference. Every case runs on the quick compile tier; the cases marked
+ * 'blocked' also run on the blocked body (its pipelines cost lavapipe seconds each, so files pick
+ * the cases that reach its code paths).
+ */
+export function describePrefillBodies(title: string, base: CaseSpec, cases: readonly (readonly [string, Partial<CaseSpec>, 'blocked'?])[]): void {
+  describe(title, () => {
+    for (const [variant, of] of [['blocked', (c: CaseSpec) => c], ['quick', quickVariant]] as const) {
+      for (const [name, over, bodies] of cases) {
+        if (variant === 'blocked' && bodies !== 'blocked') continue;
+        it(`${variant}: ${name}`, async () => {
+          const c = of({ ...base, ...over });
+          const r = await runCase(await testStream(), c, { validate: false });
+          expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
+          if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
+        });
+      }
+    }
+  });
+}
 
 /**
  * The case with the quick tier forced: its tiles (blockKv) kept, its slot geometry dropped (the
