@@ -27,7 +27,7 @@ export interface BenchCase {
   qSeqLen: number;        // Q_S
   kvSeqLen: number;       // KV_S
   headDim: number;        // D
-  /** Bottom-right aligned causal mask (prefill only): key j is kept for query i iff j ≤ i + KV_S − Q_S. */
+  /** Bottom-right aligned causal mask (Q_S > 1): key j is kept for query i iff j ≤ i + KV_S − Q_S. */
   causal: boolean;
   dtype: BenchDtype;
   kvStorage: KvStorage;
@@ -38,7 +38,7 @@ export interface BenchCase {
    * i + KV_S − Q_S − W < j ≤ i + KV_S − Q_S. Absent: no window.
    */
   slidingWindow?: number;
-  /** Selection tags: 'smoke' (the page's and the e2e test's case), 'quick', 'peers', 'gqa-sweep', 'long', 'window'. */
+  /** Selection tags: 'smoke' (the page's and the e2e test's case), 'quick', 'peers', 'gqa-sweep', 'long', 'window', 'multi'. */
   tags: readonly string[];
 }
 
@@ -74,7 +74,12 @@ export const CASES: readonly BenchCase[] = [
   prefill('prefill_noncausal_f16', 'prefill S256 D64, fp16', false, 'FLOAT16', ['fp16']),
   prefill('prefill_causal_f16', 'prefill S256 D64, causal, fp16', true, 'FLOAT16', ['fp16']),
   prefill('prefill_causal_bf16', 'prefill S256 D64, causal, bf16', true, 'BFLOAT16', ['bf16']),
-  decode('decode_gqa_f16', 'decode B4 N8 KVN2 Skv1024 D64, fp16', 'FLOAT16', ['fp16']),
+  decode('decode_gqa_f16', 'decode B4 N8 KVN2 Skv1024 D64, fp16', 'FLOAT16', ['fp16', 'multi']),
+  // 'multi': a few query tokens (speculative verification: Q_S 4, causal) over the KV of a decode
+  // run as KV splits with all query rows of a KV head in one workgroup, so they should cost about
+  // one decode (decode_gqa_f16, decode_long_f16), not a prefill.
+  decode('decode_q4_f16', 'verify 4 tokens: B4 N8 KVN2 Q_S 4 (causal) Skv1024 D64, fp16', 'FLOAT16', ['multi'],
+    { qSeqLen: 4, causal: true }),
   decode('decode_gqa_bf16', 'decode B4 N8 KVN2 Skv1024 D64, bf16', 'BFLOAT16', ['bf16']),
   decode('decode_gqa_f16_paged', 'decode B4 N8 KVN2 Skv1024 D64, fp16, paged KV (block 128)', 'FLOAT16',
     ['paged'], { kvStorage: 'paged', blockSize: 128 }),
@@ -82,8 +87,10 @@ export const CASES: readonly BenchCase[] = [
     ['quant'], { kvStorage: 'int8' }),
   // 'window': a sliding-window decode reads only its window, so it should cost about the plain
   // decode of the window's length, not the full decode of the same KV (decode_long_f16).
-  decode('decode_long_f16', 'long-context decode B1 N8 KVN2 Skv16384 D64, fp16', 'FLOAT16', ['long', 'window'],
+  decode('decode_long_f16', 'long-context decode B1 N8 KVN2 Skv16384 D64, fp16', 'FLOAT16', ['long', 'window', 'multi'],
     { batch: 1, kvSeqLen: 16384 }),
+  decode('decode_q4_long_f16', 'verify 4 tokens over a long context: B1 N8 KVN2 Q_S 4 (causal) Skv16384 D64, fp16', 'FLOAT16', ['multi'],
+    { batch: 1, kvSeqLen: 16384, qSeqLen: 4, causal: true }),
   decode('decode_window_f16', 'sliding-window decode B1 N8 KVN2 Skv16384 D64, window 1024, fp16', 'FLOAT16', ['window'],
     { batch: 1, kvSeqLen: 16384, slidingWindow: 1024 }),
   decode('decode_window_plain_f16', 'decode B1 N8 KVN2 Skv1024 D64, fp16 (the window\'s length, no window)', 'FLOAT16', ['window'],

@@ -22,23 +22,25 @@ async function main(): Promise<void> {
   const splits = process.argv[3] && process.argv[3] !== 'auto' ? Number(process.argv[3]) : undefined;
   const iters = Number(process.argv[4] ?? 20);
   const [B, N, KVN, S, D] = (process.env.SHAPE ?? '4,8,2,1024,64').split(',').map(Number) as [number, number, number, number, number];
+  // QS > 1: a short multi-token query (speculative verification) over the same KV.
+  const QS = Number(process.env.QS ?? 1);
   const device = await requestDevice();
   const stream = createStream(device);
   const rand = (n: number): Float64Array => Float64Array.from({ length: n }, () => Math.random() * 2 - 1);
   const inputs: FiaInputs = {
-    query: createTensor(stream, rand(B * N * D), [B, N, 1, D], dtype),
+    query: createTensor(stream, rand(B * N * QS * D), [B, N, QS, D], dtype),
     key: aclCreateTensorList([createTensor(stream, rand(B * KVN * S * D), [B, KVN, S, D], dtype)]),
     value: aclCreateTensorList([createTensor(stream, rand(B * KVN * S * D), [B, KVN, S, D], dtype)]),
     numHeads: N, scaleValue: 1 / Math.sqrt(D), preTokens: 2147483647, nextTokens: 2147483647, inputLayout: 'BNSD',
     numKeyValueHeads: KVN, sparseMode: 0, innerPrecise: 1, blockSize: 0, antiquantMode: 0, softmaxLseFlag: false,
-    keyAntiquantMode: 0, valueAntiquantMode: 0, attentionOut: createEmptyTensor(stream, [B, N, 1, D], dtype),
+    keyAntiquantMode: 0, valueAntiquantMode: 0, attentionOut: createEmptyTensor(stream, [B, N, QS, D], dtype),
   };
   const problem = normalize(inputs);
   const tensors = kernelTensors(problem, inputs);
   const k = planKernel(problem, capsOf(device), tensors, { decode: {
     numSplits: splits, tileKeys: process.env.TK ? Number(process.env.TK) : undefined,
     variant: process.env.VARIANT as 'lanes' | 'tiles' | undefined,
-  } });
+  }, prefill: process.env.TUNE ? JSON.parse(process.env.TUNE) : undefined });
   const workspace = device.createBuffer({ size: Math.max(4, k.workspaceBytes), usage: USAGE.STORAGE | USAGE.COPY_DST | USAGE.COPY_SRC });
   const kvLens = kvLensBuffer(device, problem.kvLens);
   const call = (): Promise<number> => wallMs(device, () => {

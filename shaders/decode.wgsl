@@ -51,6 +51,8 @@ const HAS_PSE: bool = {{HAS_PSE}};
 const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
 const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
+// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
+const PARTIAL: bool = !DIRECT;
 
 {{SOFTMAX_RULES}}
 

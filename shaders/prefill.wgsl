@@ -8,9 +8,10 @@
 //                                        faster; runs until the blocked pipeline is compiled.
 //
 // Design
-// - Work split. One workgroup owns BLOCK_Q physical query rows [(qTileBase + wid.x)·BLOCK_Q,
-//   +BLOCK_Q) of one batch b (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE
-//   query heads n = h·G + g sharing h. Invocation t owns ROWS_PER_THREAD consecutive rows ×
+// - Work split. One workgroup owns BLOCK_Q physical query rows [tile·BLOCK_Q, +BLOCK_Q) of one
+//   batch b (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE query heads
+//   n = h·G + g sharing h, and the KV columns of one split: grid x = tile·numSplits + split
+//   (+ u.qTileBase). Invocation t owns ROWS_PER_THREAD consecutive rows ×
 //   HEADS_PER_THREAD heads, its SLOTS "slots" (quick: one). A slot's state is private to the
 //   invocation (q pre-scaled by scoreScale(), running max m, running sum l, score classes cls,
 //   accumulator acc), so the softmax needs no cross-invocation step.
@@ -43,6 +44,13 @@
 //   else out = acc · outScale() / l (outScale: 1, or deqScale2 on the INT8 path), lse = m + ln l.
 //   attentionOut is written element-wise through outStoreRun (shaders/common/out_store.wgsl),
 //   which merges words shared with other data or invocations, so any offset and layout is safe.
+// - KV splits (PARTIAL; a few query rows over a long KV, where query tiles alone leave the device
+//   idle): split s keeps only the logical columns [s·splitLen, (s + 1)·splitLen) of every row (part
+//   of columnRange, so tile skipping, bits and masks follow), folds the learnable sink in split 0
+//   only, and writes its normalized f32 partial out and lse to the workspace at row (b·N + n)·Q_S + i,
+//   split s (outBase, writeLse; the host points the out strides there). The combine pass
+//   (shaders/combine.wgsl) merges the splits into attentionOut, softmaxLse and the INT8 output.
+//   Unsplit plans have numSplits 1 and a split that holds every column.
 //
 // The host (src/kernels/prefill.ts) fills in only what WGSL cannot express:
 //   UNIFORMS   the PrefillUniforms struct (strides in elements of each tensor's dtype, offsets, ...)
@@ -112,25 +120,28 @@ fn kvLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u + 1u]; }
 
 // A batch's query window and KV length (logical rows i = row - qStart, columns j < kvLen). valid:
 // both padding windows lie in [0, S); qValid: the query window does (its rows then exist, and
-// with a learnable sink they are the sink's when they keep no column).
+// with a learnable sink they are the sink's when they keep no column). [splitLo, splitHi): the
+// workgroup's KV split.
 struct Window {
   qStart: u32,
   qLen: u32,
   kvLen: u32,
   valid: bool,
   qValid: bool,
+  splitLo: i32,
+  splitHi: i32,
 }
 
 // Kept logical columns [x, y) of physical query row `row` before the mask: the column bound,
 // the band (SEMANTICS §4: -pre ≤ j - (i + anchor) ≤ next), the sliding window (extension:
-// p - W < j ≤ p, p = i + kvLen - qLen) and the row-validity rule. Empty (x ≥ y) for rows
-// outside the window. pre/next and W are clamped to 2^30 by the host: no overflow. A window
-// alone runs with HAS_BAND and a band that keeps every column.
+// p - W < j ≤ p, p = i + kvLen - qLen), the row-validity rule and the workgroup's KV split. Empty
+// (x ≥ y) for rows outside the window. pre/next and W are clamped to 2^30 by the host: no
+// overflow. A window alone runs with HAS_BAND and a band that keeps every column.
 fn columnRange(row: u32, w: Window) -> vec2<i32> {
   let i = i32(row) - i32(w.qStart);
   let valid = w.valid && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
-  var lo = 0i;
-  var hi = select(0i, i32(w.kvLen), valid);
+  var lo = w.splitLo;
+  var hi = min(select(0i, i32(w.kvLen), valid), w.splitHi);
   if (HAS_BAND) {
     let anchor = select(0i, i32(w.kvLen) - i32(w.qLen), u.bandRightDown != 0u);
     lo = max(lo, i + anchor - u.preTokens);
@@ -145,10 +156,17 @@ fn columnRange(row: u32, w: Window) -> vec2<i32> {
 }
 
 // Whether physical row `row` is one of the batch's query rows (the learnable sink joins its softmax
-// even when it keeps no column; docs/semantics.md, "Extensions beyond the operator").
+// even when it keeps no column; docs/semantics.md, "Extensions beyond the operator") and the
+// workgroup folds its sink: split 0 does, so the combine counts it once.
 fn sinkRow(row: u32, w: Window) -> bool {
   let i = i32(row) - i32(w.qStart);
-  return w.qValid && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
+  return w.qValid && split == 0u && row < u.qSeqLen && i >= 0i && i < i32(w.qLen);
+}
+
+// The element of (batch, head n, query row, d = 0) in outBuf: attentionOut, or split mode's
+// partial (the host sets the out strides and offset to the workspace's partials).
+fn outBase(n: u32, row: u32) -> u32 {
+  return u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS + split * HEAD_DIM;
 }
 
 // attenMask byte at (b, physical row, physical column): 0 keeps (SEMANTICS §3).
@@ -226,6 +244,7 @@ fn tileCount(colLo: i32, colHi: i32) -> u32 {
 // ---- The workgroup's span ------------------------------------------------------------------
 var<private> batch: u32;
 var<private> kvBase: u32;
+var<private> split: u32;
 
 // What a workgroup works on: its batch's window, the first physical row of its query tile, and
 // the union [colLo, colHi) of the tile rows' kept-column ranges (tiles outside it are skipped).
@@ -236,21 +255,32 @@ struct Span {
   colHi: i32,
 }
 
-// The span of workgroup wid; sets batch and kvBase.
-fn workgroupSpan(wid: vec3<u32>) -> Span {
+// The span of workgroup wid (invocation lid; called by all, in uniform control flow); sets batch,
+// kvBase and split.
+fn workgroupSpan(wid: vec3<u32>, lid: u32) -> Span {
   batch = u.batchBase + wid.z;
-  let tileRow0 = (u.qTileBase + wid.x) * BLOCK_Q;
+  let x = u.qTileBase + wid.x;
+  let s = x % u.numSplits;     // a let: reads of the private copy count as non-uniform
+  split = s;
+  let tileRow0 = (x / u.numSplits) * BLOCK_Q;
   let qLen = qLenOf(wid.z);      // the table holds this dispatch's batches only
   let kvLen = kvLenOf(wid.z);
 
   // Left padding: rows [S - pad - len, S - pad); a window leaving [0, S) invalidates the batch.
-  let qPad = queryPad();
-  let kvPad = kvPad();
+  // The pads pass through workgroup memory: read from the aux region, a writable binding in split
+  // mode, they would count as non-uniform, and the tile loops' barriers depend on them.
+  if (lid == 0u) {
+    wgQueryPad = queryPad();
+    wgKvPad = kvPad();
+  }
+  let qPad = workgroupUniformLoad(&wgQueryPad);
+  let kvPad = workgroupUniformLoad(&wgKvPad);
   let qValid = !HAS_QUERY_PAD || qPad + qLen <= u.qSeqLen;
   let batchValid = qValid && (!HAS_KV_PAD || kvPad + kvLen <= u.kvRows);
   let qStart = select(0u, u.qSeqLen - qPad - qLen, HAS_QUERY_PAD && qValid);
   kvBase = select(0u, u.kvRows - kvPad - kvLen, HAS_KV_PAD && batchValid);
-  let win = Window(qStart, qLen, kvLen, batchValid, qValid);
+  let splitLo = i32(s * u.splitLen);
+  let win = Window(qStart, qLen, kvLen, batchValid, qValid, splitLo, splitLo + i32(u.splitLen));
 
   // Both ends of a row's range (band and window) grow with the row, so the first and last rows of the tile that
   // lie in the window bound the union (a superset is harmless: extra columns are not kept).

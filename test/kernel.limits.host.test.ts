@@ -40,7 +40,7 @@ describe('grid runs', () => {
     const problem = makeProblem({ batch: 5, numQoHeads: 2, headDim: 16, qSeqLen: 20, kvSeqLen: 8 });
     const plan = planPrefill(problem, CAPS2, { rowsPerThread: 1, rowThreads: 4 });
     expect(plan.numQTiles).toBe(5);
-    expectCover(axisRuns(plan.numQTiles, plan.qTilesPerDispatch), 5, 2);
+    expectCover(axisRuns(plan.numQTiles * plan.numSplits, plan.xPerDispatch), 5, 2);
     expectCover(prefillBatchRuns(problem, plan), 5, 2);
   });
 

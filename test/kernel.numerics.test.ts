@@ -7,6 +7,7 @@ import type { Stream } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensorList, createTensor, type Tensor } from '../src/acl/tensor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import type { DecodePlan } from '../src/kernels/decode.js';
+import type { PrefillPlan } from '../src/kernels/prefill.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
@@ -211,4 +212,48 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     expect(Array.from(got.out.slice(D)).every(Number.isFinite)).toBe(true);
     await expectReference(stream, inputs, got);
   });
+});
+
+describe('split partials: a split whose kept scores are all -Inf holds no mass; the row is NaN only when no split has any', () => {
+  // Two KV splits of 300 columns (decode: 150 each; prefill: 160, whole 32-column tiles). Row 0:
+  // pse -Inf on columns [0, 160), the whole first split → finite; row 1: -Inf everywhere → NaN;
+  // row 2: no -Inf.
+  const KVS = 300;
+  const D = 8;
+  const pseRows = (rows: number[]): Float64Array => {
+    const pse = new Float64Array(rows.length * KVS);
+    rows.forEach((kind, r) => {
+      for (let c = 0; c < KVS; c++) if ((kind === 0 && c < 160) || kind === 1) pse[r * KVS + c] = -Infinity;
+    });
+    return pse;
+  };
+  const expectRows = (out: Float64Array, kinds: number[]): void => {
+    kinds.forEach((kind, r) => {
+      const row = Array.from(out.slice(r * D, (r + 1) * D));
+      expect(row.every(kind === 1 ? Number.isNaN : Number.isFinite), `row ${r}: ${row}`).toBe(true);
+    });
+  };
+  for (const { name, opts } of DECODE_PATHS.filter((p) => p.opts.numSplits === 2)) {
+    it(`decode ${name}`, async () => {
+      const stream = await testStream();
+      for (const kind of [0, 1]) {
+        const inputs = inputsOf(stream, { B: 1, N: 1, S: 1, KVS, D, q: random(30, D), k: random(31, KVS * D), v: random(32, KVS * D), pse: pseRows([kind]) });
+        const got = await runKernelOn(stream, inputs, opts);
+        expect((got.plan as DecodePlan).numSplits).toBe(2);
+        expectRows(got.out, [kind]);
+        await expectReference(stream, inputs, got);
+      }
+    });
+  }
+  for (const variant of ['blocked', 'quick'] as const) {
+    it(`prefill ${variant}, 2 splits + combine`, async () => {
+      const stream = await testStream();
+      const kinds = [0, 1, 2];
+      const inputs = inputsOf(stream, { B: 1, N: 1, S: 3, KVS, D, q: random(33, 3 * D), k: random(34, KVS * D), v: random(35, KVS * D), pse: pseRows(kinds) });
+      const got = await runKernelOn(stream, inputs, { tune: { variant, numSplits: 2 } });
+      expect((got.plan as PrefillPlan).numSplits).toBe(2);
+      expectRows(got.out, kinds);
+      await expectReference(stream, inputs, got);
+    });
+  }
 });

@@ -45,6 +45,8 @@ const HAS_PSE: bool = {{HAS_PSE}};
 const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
 const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
+// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
+const PARTIAL: bool = !DIRECT;
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
 const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};

@@ -254,7 +254,7 @@ fn epilogue() {
     // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
     let empty = ls == 0.0;
     let inv = scale / ls;
-    let base = u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS;
+    let base = outBase(n, row);
     // d is a multiple of OUT_EPW (1, 2 or 4): the word's elements lie in one vec4 of acc.
     for (var d = 0u; d < HEAD_DIM; d += OUT_EPW) {
       let a = acc[quad * D4 + d / 4u][j];
@@ -272,7 +272,7 @@ fn epilogue() {
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let span = workgroupSpan(wid);
+  let span = workgroupSpan(wid, lid);
   let h = wid.y;
   let rowSlot = lid % ROW_THREADS;
   rowBase = span.tileRow0 + rowSlot * ROWS_PER_THREAD;

@@ -16,7 +16,7 @@ fn keptCol(keep: u32, col: u32) -> bool { return ((keep >> col) & 1u) != 0u; }
 
 @compute @workgroup_size(WORKGROUP_SIZE)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let span = workgroupSpan(wid);
+  let span = workgroupSpan(wid, lid);
   let h = wid.y;
   let r = lid % BLOCK_Q;
   let row = span.tileRow0 + r;
@@ -111,7 +111,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let nan = rowIsNan(cls, l);
   let empty = l == 0.0;
   let inv = outScale() / l;
-  let base = u.outOffset + batch * u.outStrideB + n * u.outStrideN + row * u.outStrideS;
+  let base = outBase(n, row);
   for (var d = 0u; d < rolled(HEAD_DIM); d += OUT_EPW) {
     var bits = vec4<u32>(0u);
     for (var k = 0u; k < OUT_EPW; k++) {

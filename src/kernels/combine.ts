@@ -1,6 +1,9 @@
 // The LSE merge pass (shaders/combine.wgsl, SEMANTICS §11): K partial states per row → one.
 // Used by decode after its KV splits, and by the public mergeAttentionStates (merge.ts).
 import type { DataType } from '../codec/dtype.js';
+import type { Problem } from '../problem/problem.js';
+import type { KernelTensors } from '../problem/tensors.js';
+import { tensorBinding } from './binding.js';
 import { axisRuns } from './caps.js';
 import {
   elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, pipelineOf, specKey, UniformBlock, uniformBuffer, wgsl,
@@ -29,7 +32,13 @@ export const COMBINE_UNIFORMS = new UniformBlock('CombineUniforms', {
   qs2Offset: 'u32',
   qo2Offset: 'u32',
   quantPerChannel: 'u32',
-  quantChannels: 'u32',
+  // Row order (partRow, headOf in combine.wgsl): query rows and heads per batch, and whether the
+  // output holds rows in (batch, query row, head) order.
+  seqLen: 'u32',
+  heads: 'u32',
+  seqOuter: 'u32',
+  // The partials are a row's KV splits: lse −Inf means kept columns all −Inf (combine.wgsl).
+  noMassNan: 'u32',
 });
 
 const COMBINE_WG = 64;
@@ -41,9 +50,19 @@ export interface CombineOutQuant {
   scale: { binding: GPUBufferBinding; offset: number };
   offset: { binding: GPUBufferBinding; offset: number } | null;
   dtype: DataType;
-  /** Per-channel: element e uses channel e % channels (channels = N·D); per-tensor: channel 0. */
+  /** Per-channel: element d of a row of head n uses channel n·D + d (rows: CombineArgs.rowOrder); per-tensor: channel 0. */
   perChannel: boolean;
-  channels: number;
+}
+
+/**
+ * How output rows map to partial rows and heads (combine.wgsl, partRow / headOf): partials and
+ * lses are in (batch, head, query row) order; the output in the same order, or with `seqOuter`
+ * in (batch, query row, head) order. Decode: seqLen 1.
+ */
+export interface CombineRowOrder {
+  seqLen: number;
+  heads: number;
+  seqOuter: boolean;
 }
 
 export interface CombineArgs {
@@ -69,6 +88,14 @@ export interface CombineArgs {
   lseSplitStride: number;
   /** Required iff outDtype is INT8. */
   outQuant?: CombineOutQuant | null;
+  /** Default: partial row = output row, one head per row (no INT8 output). */
+  rowOrder?: CombineRowOrder;
+  /**
+   * The partials are the KV splits of a split pass (decode, prefill): lse −Inf marks kept columns
+   * whose scores were all −Inf, and a row with such a partial and none with mass is NaN. Unset
+   * (mergeAttentionStates): −Inf is no mass, like +Inf.
+   */
+  splitPartials?: boolean;
   /** Workgroups per grid dimension (default: the device's maxComputeWorkgroupsPerDimension). */
   maxWorkgroupsPerDimension?: number;
 }
@@ -108,7 +135,7 @@ export function combinePipelineSource(partsDtype: DataType, outDtype: DataType, 
           PACK: wgsl('common/f16pack.wgsl'),
           LOADERS: loaderFn('loadPart', 'parts', partsDtype),
           OUT_STORE: outStoreWgsl(outDtype),
-          ELEM_BITS: outDtype === 'INT8' ? 'return quant8(x, e % u.quantChannels);' : outBitsBody(outDtype),
+          ELEM_BITS: outDtype === 'INT8' ? 'return quant8(x, headOf(r) * u.headDim + d);' : outBitsBody(outDtype),
           QUANT_BINDINGS: quant.bindings,
           OUT_QUANT: quant.helpers,
         }),
@@ -155,11 +182,26 @@ export function encodeCombine(device: GPUDevice, encoder: GPUCommandEncoder, a: 
       wordLimit: Math.min(words, (run.base + run.count) * COMBINE_WG),
       lseOutOffset: a.lseOutOffset, writeLse: a.lseOut ? 1 : 0, posInfBits: 0x7f800000,
       qs2Offset: q?.scale.offset ?? 0, qo2Offset: q?.offset?.offset ?? 0,
-      quantPerChannel: q?.perChannel ? 1 : 0, quantChannels: Math.max(1, q?.channels ?? 1),
+      quantPerChannel: q?.perChannel ? 1 : 0,
+      seqLen: Math.max(1, a.rowOrder?.seqLen ?? 1), heads: Math.max(1, a.rowOrder?.heads ?? 1), seqOuter: a.rowOrder?.seqOuter ? 1 : 0,
+      noMassNan: a.splitPartials ? 1 : 0,
     }), 'fia.combine.uniforms');
     pass.setBindGroup(1, device.createBindGroup({ layout: pipeline.getBindGroupLayout(1), entries: [{ binding: 0, resource: { buffer: uniforms } }] }));
     const x = Math.min(run.count, maxDim);
     pass.dispatchWorkgroups(x, Math.ceil(run.count / x));
   }
   pass.end();
+}
+
+/** The combine's INT8 store parameters (quantScale2 / quantOffset2 bound in place), or null. */
+export function combineOutQuant(problem: Problem, tensors: KernelTensors): CombineOutQuant | null {
+  const q = problem.outQuant;
+  if (!q) return null;
+  const scale = tensors.outScale!;
+  const offset = tensors.outOffset;
+  return {
+    scale: { binding: tensorBinding(scale), offset: scale.offset },
+    offset: offset ? { binding: tensorBinding(offset), offset: offset.offset } : null,
+    dtype: q.dtype, perChannel: q.perChannel,
+  };
 }

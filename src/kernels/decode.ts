@@ -29,7 +29,7 @@ import type { Antiquant, Problem } from '../problem/problem.js';
 import type { KernelTensors } from '../problem/tensors.js';
 import { USAGE } from '../acl/usage.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
-import { type CombineOutQuant, combinePipelineSource, encodeCombine } from './combine.js';
+import { combineOutQuant, combinePipelineSource, encodeCombine } from './combine.js';
 import { elementRangeBinding, rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
@@ -40,6 +40,7 @@ import {
   encodeKvSourceCopies, type KvSourceLayout, kvSourceSpec, kvSourceSpecKey, kvSourceUniformFields, kvSourceUniformValues,
   kvSourceUnsupported, kvSourceWgsl, layoutKvSource, MetaWordAllocator,
 } from './kvSource.js';
+import { kvSplits } from './splits.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 export interface DecodePlan {
@@ -152,9 +153,6 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   return null;
 }
 
-const MIN_SPLIT_KEYS = 128;
-/** Workgroups that keep an adapter busy; more splits than this only add combine work. */
-const TARGET_WORKGROUPS = 32;
 
 /** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit); 0 if none. */
 function largestDivisor(groupSize: number, fits: (gb: number) => boolean): number {
@@ -234,7 +232,6 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   // dispatch: their rows are fixed on the host, so the splits stay at absolute columns).
   const allCols = kvSeqLen + (problem.prefix?.len ?? 0);
   const kvCols = Math.max(1, problem.slidingWindow > 0 && !kvRange ? Math.min(allCols, problem.slidingWindow) : allCols);
-  const target = opts.targetWorkgroups ?? TARGET_WORKGROUPS;
 
   let tileKeys: number;
   let headBlock: number;
@@ -261,14 +258,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   }
   const numHeadBlocks = G / headBlock;
 
-  const baseGroups = Math.max(1, B * KVN * numHeadBlocks);
-  const maxSplits = Math.max(1, Math.ceil(kvCols / MIN_SPLIT_KEYS));
   if (kvRange) maxSplitLen = Math.min(maxSplitLen, kvRange.rowsPerDispatch);
-  let numSplits = opts.numSplits ?? Math.min(maxSplits, Math.ceil(target / baseGroups));
-  numSplits = Math.max(numSplits, Math.ceil(kvCols / maxSplitLen));
-  numSplits = Math.max(1, Math.min(numSplits, kvCols));
-  const splitLen = Math.ceil(kvCols / numSplits);
-  numSplits = Math.ceil(kvCols / splitLen);
+  const { numSplits, splitLen } = kvSplits(kvCols, B * KVN * numHeadBlocks, { forced: opts.numSplits, target: opts.targetWorkgroups, maxSplitLen });
   // One split writes attentionOut directly (element-wise merged stores: any D, any offset); an
   // INT8 output goes through combine (the combine's store quantizes, SEMANTICS §9).
   const direct = numSplits === 1 && !problem.outQuant;
@@ -833,20 +824,9 @@ export function encodeDecode(ctx: DecodeContext): void {
     rows, headDim: D, numParts: plan.numSplits,
     partBase: 0, partRowStride: plan.numSplits * D, partSplitStride: D,
     lseBase: 0, lseRowStride: plan.numSplits, lseSplitStride: 1,
-    outQuant: outQuantOf(problem, tensors),
+    outQuant: combineOutQuant(problem, tensors),
+    rowOrder: { seqLen: 1, heads: N, seqOuter: false }, splitPartials: true,
     maxWorkgroupsPerDimension: plan.maxWorkgroupsPerDimension,
   }, dummyBuffer(device, 'output'));
 }
 
-/** The combine's INT8 store parameters (quantScale2 / quantOffset2 bound in place), or null. */
-function outQuantOf(problem: Problem, tensors: KernelTensors): CombineOutQuant | null {
-  const q = problem.outQuant;
-  if (!q) return null;
-  const scale = tensors.outScale!;
-  const offset = tensors.outOffset;
-  return {
-    scale: { binding: tensorBinding(scale), offset: scale.offset },
-    offset: offset ? { binding: tensorBinding(offset), offset: offset.offset } : null,
-    dtype: q.dtype, perChannel: q.perChannel, channels: problem.numQoHeads * problem.headDim,
-  };
-}

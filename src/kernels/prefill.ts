@@ -8,6 +8,9 @@
 // softmaxLse; row-invalid rule; tensor-list KV (one dispatch per batch); paged KV; shared prefix
 // and INT8/INT4 antiquant through the shared KV source (kvSource.ts; needs `inputs` at layout);
 // INT8 query/key/value (two passes: P8 is quantized against the row's final max).
+// KV splits: where query tiles alone give the device few workgroups (a few query rows, e.g.
+// speculative verification, over a long KV), each split of the KV columns is a workgroup writing
+// f32 partials to the workspace, merged by the combine pass (combine.ts) into the outputs.
 // Not covered (prefillUnsupported says so): more storage buffers than the device grants (WebGPU's
 // default 8: e.g. pse + mask + padding + lse + INT8 output with quantOffset2 all at once),
 // tensor-list KV with prefix/antiquant.
@@ -23,11 +26,13 @@ import {
 } from './kvSource.js';
 import { type AxisRun, axisRuns, capsOf, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline, specKey, UniformBlock, uniformBuffer, wgsl,
+  dummyBuffer, fill, loaderFn, outBitsBody, outStoreWgsl, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline, specKey, UniformBlock, uniformBuffer, wgsl,
   type WorkgroupArray, workgroupBytes, workgroupDecls,
 } from './shader.js';
 import { rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUnsupported } from './extensions.js';
+import { combineOutQuant, encodeCombine } from './combine.js';
+import { type KvSplits, kvSplits } from './splits.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
 /** Batches per dispatch: the per-batch length table is a uniform array of LENS_CAP vec4 (2 batches each). */
@@ -68,6 +73,11 @@ export interface PrefillSpec {
   sink: boolean;
   /** K/V through the KV source (prefix / antiquant); its own spec goes into the cache key. */
   kvSource: boolean;
+  /**
+   * KV splits (PARTIAL in shaders/prefill.wgsl): the pass writes f32 partials and their lse to the
+   * workspace (outDtype FLOAT32, lse on, no output quant) for the combine.
+   */
+  split: boolean;
   kvs: KvSourceSpec | null;
   headDim: number;
   groupSize: number;
@@ -80,13 +90,20 @@ export interface PrefillSpec {
 export interface PrefillPlan {
   spec: PrefillSpec;
   workgroupSize: number;
-  /** Query tiles: ⌈Q_S / blockQ⌉ (grid x). */
+  /** Query tiles: ⌈Q_S / blockQ⌉. */
   numQTiles: number;
   /**
-   * Grid split so no axis exceeds the device's maxComputeWorkgroupsPerDimension: query tiles and
-   * batches per dispatch (batches also ≤ the per-dispatch length table); y = numKvHeads.
+   * KV splits (splits.ts): split s of every row covers the logical columns [s·splitLen, +splitLen);
+   * grid x is numQTiles · numSplits. Unsplit: numSplits 1 and splitLen 2^30 (every column).
    */
-  qTilesPerDispatch: number;
+  numSplits: number;
+  splitLen: number;
+  /**
+   * Grid split so no axis exceeds the device's maxComputeWorkgroupsPerDimension: grid x (query
+   * tiles × splits) and batches per dispatch (batches also ≤ the per-dispatch length table);
+   * y = numKvHeads.
+   */
+  xPerDispatch: number;
   batchesPerDispatch: number;
   workgroupStorageBytes: number;
   /**
@@ -102,6 +119,9 @@ export interface PrefillRegions {
   /** Device-side pad counts (AUX_BYTES, left padding), then the KV source's copies (prefix/antiquant). */
   aux: WorkspaceRegion | null;
   kvSource: KvSourceLayout | null;
+  /** KV splits: f32 partial out [B][N][Q_S][numSplits][D] and lse [B][N][Q_S][numSplits]. */
+  partOut: WorkspaceRegion | null;
+  partLse: WorkspaceRegion | null;
 }
 
 /**
@@ -130,12 +150,12 @@ export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_
   if (problem.numKvHeads > caps.maxWorkgroupsPerDimension) {
     return `${problem.numKvHeads} KV heads (one workgroup row each; the device allows ${caps.maxWorkgroupsPerDimension} per grid dimension)`;
   }
-  const bindings = storageBindings(specFeatures(problem)).length;
+  const plan = planPrefill(problem, caps);
+  const bindings = storageBindings(plan.spec).length;
   if (bindings > caps.maxStorageBuffersPerStage) {
     return `${bindings} storage buffers (e.g. pse + mask + padding + lse + INT8 output with quantOffset2 together; `
       + `the device allows ${caps.maxStorageBuffersPerStage})`;
   }
-  const plan = planPrefill(problem, caps);
   if (plan.workgroupStorageBytes > caps.maxWorkgroupStorageBytes) {
     return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one KV column `
       + `(the device allows ${caps.maxWorkgroupStorageBytes})`;
@@ -175,6 +195,11 @@ export interface PrefillTune {
   headsPerThread?: number;
   /** Invocations along the rows (quick: rows per workgroup). */
   rowThreads?: number;
+  /**
+   * Force the KV split count (tests; 1: unsplit). Splits never apply to INT8 attention (P8 needs
+   * the row's final max over every column) nor where the split pass's bindings exceed the device's.
+   */
+  numSplits?: number;
 }
 
 /** Invocations a quick workgroup aims for (BLOCK_Q rows × G heads, one slot each). */
@@ -198,11 +223,14 @@ const QUICK_INVOCATIONS = 64;
 export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTune = {}): PrefillPlan {
   const G = problem.groupSize;
   const maxInvocations = Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
-  const quick = (): PrefillPlan => {
+  const quickGeometry = (): Geometry => {
     const rowThreads = tune.rowThreads ?? Math.max(1, Math.min(Math.floor(QUICK_INVOCATIONS / G), problem.qSeqLen));
-    return planOf(problem, caps, tune, { variant: 'quick', rowsPerThread: 1, headsPerThread: 1, rowThreads });
+    return { variant: 'quick', rowsPerThread: 1, headsPerThread: 1, rowThreads };
   };
-  if (tune.variant === 'quick') return quick();
+  if (tune.variant === 'quick') {
+    const g = quickGeometry();
+    return planOf(problem, caps, tune, g, splitsOf(problem, caps, tune, g));
+  }
   const D = problem.headDim;
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
   const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
@@ -216,19 +244,40 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const wantRowThreads = problem.band || problem.slidingWindow > 0 ? 4 : 8;
   const rowThreads = tune.rowThreads
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
-  const blocked = planOf(problem, caps, tune, { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads });
+  const geometry: Geometry = { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads };
+  // The quick tier runs on the same splits (same workspace); the blocked plan's grid decides them.
+  const splits = splitsOf(problem, caps, tune, geometry);
+  const blocked = planOf(problem, caps, tune, geometry, splits);
   if (tune.variant || G > maxInvocations) return blocked;
-  const q = quick();
+  const q = planOf(problem, caps, tune, quickGeometry(), splits);
   return q.workgroupStorageBytes <= caps.maxWorkgroupStorageBytes ? { ...blocked, quick: q } : blocked;
 }
 
-/** A plan from its slot geometry: the largest KV tile that fits, the spec and the grid. */
-function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune,
-  g: { variant: PrefillVariant; rowsPerThread: number; headsPerThread: number; rowThreads: number }): PrefillPlan {
+/** A plan's slot geometry: the body, each invocation's rows × heads, invocations along the rows. */
+interface Geometry { variant: PrefillVariant; rowsPerThread: number; headsPerThread: number; rowThreads: number }
+
+const UNSPLIT: KvSplits = { numSplits: 1, splitLen: BAND_CLAMP };
+
+/**
+ * The KV splits of a plan with geometry `g` (splits.ts: enough workgroups for the device), in whole
+ * KV tiles; UNSPLIT for INT8 attention (P8 needs each row's final max over all its columns) and
+ * where the split pass would bind more storage buffers than the device grants.
+ */
+function splitsOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geometry): KvSplits {
+  if (problem.int8Attention) return UNSPLIT;
+  if (storageBindings(specFeatures(problem, true)).length > caps.maxStorageBuffersPerStage) return UNSPLIT;
+  const tiles = Math.ceil(problem.qSeqLen / (g.rowThreads * g.rowsPerThread));
+  const columns = problem.kvSeqLen + (problem.prefix?.len ?? 0);
+  const splits = kvSplits(columns, problem.batch * problem.numKvHeads * tiles, { forced: tune.numSplits, align: MAX_BLOCK_KV });
+  return splits.numSplits > 1 ? splits : UNSPLIT;
+}
+
+/** A plan from its slot geometry and splits: the largest KV tile that fits, the spec and the grid. */
+function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geometry, splits: KvSplits): PrefillPlan {
   const D = problem.headDim;
   const G = problem.groupSize;
   const blockQ = g.rowThreads * g.rowsPerThread;
-  const features = specFeatures(problem);
+  const features = specFeatures(problem, splits.numSplits > 1);
   const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, variant: g.variant, headDim: D, blockQ, blockKv }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
@@ -242,8 +291,8 @@ function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune,
   const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
   const maxGroups = caps.maxWorkgroupsPerDimension;
   return {
-    spec, workgroupSize: g.rowThreads * (G / g.headsPerThread), numQTiles,
-    qTilesPerDispatch: Math.max(1, Math.min(numQTiles, maxGroups)),
+    spec, workgroupSize: g.rowThreads * (G / g.headsPerThread), numQTiles, ...splits,
+    xPerDispatch: Math.max(1, Math.min(numQTiles * splits.numSplits, maxGroups)),
     batchesPerDispatch: Math.max(1, Math.min(BATCHES_PER_DISPATCH, maxGroups)),
     workgroupStorageBytes: bytesAt(blockKv),
     quick: null,
@@ -258,7 +307,7 @@ const MAX_BLOCK_KV = 32;
  * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles; the column-present
  * flags (paged K/V); the per-row kept-column bits (attenMask); the tag of the last tile whose V
  * holds NaN or Inf (blocked body, rows keep different columns: band or mask; the quick body adds
- * each slot's kept columns only and needs no flag).
+ * each slot's kept columns only and needs no flag); the left pads.
  */
 export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
@@ -269,6 +318,8 @@ export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'head
   if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
   if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
   if ((spec.mask || spec.band) && spec.variant === 'blocked') arrays.push({ name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true });
+  // The left pads, read once per workgroup (workgroupSpan).
+  arrays.push({ name: 'wgQueryPad', elem: 'u32', length: 1, scalar: true }, { name: 'wgKvPad', elem: 'u32', length: 1, scalar: true });
   return arrays;
 }
 
@@ -297,8 +348,9 @@ fn vBadTag() -> u32 { return 0u; }`,
 /** The feature half of the specialization (what decides bindings and feature blocks). */
 type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>;
 
-function specFeatures(problem: Problem): SpecFeatures {
-  return {
+/** The features of `problem`'s pass; `split`: the split pass's (f32 partials and lse to the workspace, no output quant). */
+function specFeatures(problem: Problem, split = false): SpecFeatures {
+  const features: SpecFeatures = {
     queryDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: problem.outDtype,
     // A sliding window limits each row's columns as a band does (columnRange, shaders/prefill.wgsl).
     pseDtype: problem.pse ? problem.pse.dtype : 'none', mask: !!problem.mask, band: !!problem.band || problem.slidingWindow > 0,
@@ -310,7 +362,9 @@ function specFeatures(problem: Problem): SpecFeatures {
     softcap: problem.softcap > 0, sink: problem.learnableSink,
     kvSource: usesKvSource(problem),
     kvs: usesKvSource(problem) ? kvSourceSpec(problem) : null,
+    split: false,
   };
+  return split ? { ...features, outDtype: 'FLOAT32', lse: true, outQuantDtype: 'none', outQuantOffset: false, split: true } : features;
 }
 
 /** The aux region's word of the learnable sink's first logit (after the aux scalars). */
@@ -321,15 +375,20 @@ const SINK_SLOT = AUX_BYTES / 4;
  * learnable sink (N words at SINK_SLOT) or the KV source (prefix / antiquant: `tensors` required,
  * its copies follow).
  */
-export function layoutPrefillWorkspace(problem: Problem, _plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
+export function layoutPrefillWorkspace(problem: Problem, plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
   const words = new MetaWordAllocator(SINK_SLOT + (problem.learnableSink ? problem.numQoHeads : 0));
+  let aux: WorkspaceRegion | null = null;
+  let kvSource: KvSourceLayout | null = null;
   if (usesKvSource(problem)) {
     if (!tensors) throw new Error('prefill: a shared prefix or antiquant needs the tensors to lay out the workspace (KV source copies)');
-    const kvSource = layoutKvSource(problem, tensors, words);
-    return { aux: ws.alloc(words.words * 4), kvSource };
+    kvSource = layoutKvSource(problem, tensors, words);
+    aux = ws.alloc(words.words * 4);
+  } else if (problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention || problem.learnableSink) {
+    aux = ws.alloc(words.words * 4);
   }
-  const aux = problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention || problem.learnableSink;
-  return { aux: aux ? ws.alloc(words.words * 4) : null, kvSource: null };
+  if (plan.numSplits === 1) return { aux, kvSource, partOut: null, partLse: null };
+  const partials = problem.batch * problem.numQoHeads * problem.qSeqLen * plan.numSplits;
+  return { aux, kvSource, partOut: ws.alloc(partials * problem.headDim * 4), partLse: ws.alloc(partials * 4) };
 }
 
 const UNIFORMS = new UniformBlock('PrefillUniforms', {
@@ -346,6 +405,8 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   lseOffset: 'u32',
   btOffset: 'u32', btStrideB: 'u32', btStrideE: 'u32', blockSize: 'u32', numBlocks: 'u32',
   qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
+  // KV splits (grid x = query tile · numSplits + split); unsplit: 1 and 2^30.
+  numSplits: 'u32', splitLen: 'u32',
   // 0: the quick body's loop bounds (rolled() in shaders/prefill.wgsl).
   rolled: 'u32',
   ...EXTENSION_UNIFORM_FIELDS,
@@ -364,7 +425,9 @@ function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | '
   if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
-  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8 || spec.sink) list.push({ name: 'aux', access: 'read', elem: 'u32' });
+  // Split mode writes partials to the workspace the aux region lies in: every binding of one buffer
+  // in a pass must then be writable storage.
+  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8 || spec.sink) list.push({ name: 'aux', access: spec.split ? 'read_write' : 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'atomic<u32>' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
@@ -397,6 +460,8 @@ function constsBlock(spec: PrefillSpec): string {
     ['HAS_SOFTCAP', spec.softcap], ['HAS_SINK', spec.sink],
     // K/V tile loads four elements per iteration in the blocked body, one in the quick body (loadTile).
     ['TILE_VEC4', spec.variant === 'blocked'],
+    // The pass writes split partials (softmax_rules.wgsl, prefill.wgsl "KV splits").
+    ['PARTIAL', spec.split],
   ];
   return [
     ...u32s.map(([name, v]) => `const ${name}: u32 = ${v}u;`),
@@ -421,7 +486,8 @@ function accessorsBlock(spec: PrefillSpec): string {
   parts.push(spec.outQuantOffset && spec.outQuantDtype !== 'none'
     ? `${loaderFn('loadQo2', 'qo2Buf', spec.outQuantDtype)}\nfn quantOffset2(c: u32) -> f32 { return loadQo2(u.qo2Offset + c); }`
     : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
-  parts.push(spec.lse ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i] = v; }' : 'fn writeLse(i: u32, v: f32) { }');
+  // Row i's lse (split mode: its split's partial lse, numSplits per row).
+  parts.push(spec.lse ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i * u.numSplits + split] = v; }' : 'fn writeLse(i: u32, v: f32) { }');
   const aux = spec.queryPad || spec.kvPad || spec.int8 || spec.kvSource || spec.sink;
   if (aux) parts.push(wgsl('common/aux.wgsl'));
   parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
@@ -507,7 +573,8 @@ export function encodePrefill(ctx: {
   tiered?: boolean;
 }): void {
   const { device, encoder, problem, workspace, regions } = ctx;
-  const reason = prefillUnsupported(problem, capsOf(device));
+  const caps = capsOf(device);
+  const reason = prefillUnsupported(problem, caps);
   if (reason) throw new Error(`prefill kernel: unsupported ${reason}`);
   // The quick plan has its own query tiles; bindings, uniforms and workspace are the same.
   const steady = ctx.tiered && ctx.plan.quick ? readyPipeline(device, prefillSource(ctx.plan)) : null;
@@ -537,17 +604,24 @@ export function encodePrefill(ctx: {
   const mask = problem.mask;
   const pse = problem.pse;
   const lseTensor = tensors.lse;
-  if (spec.lse && !lseTensor) throw new Error('prefill kernel: softmaxLse requested but not given');
+  if (problem.softmaxLse && !lseTensor) throw new Error('prefill kernel: softmaxLse requested but not given');
+  // KV splits: the pass writes partials [B][N][Q_S][K][D] and lse [B][N][Q_S][K] to the workspace.
+  const K = plan.numSplits;
+  const split = K > 1;
+  if (split && !(regions.partOut && regions.partLse)) throw new Error('prefill: the workspace layout has no split partials');
+  const partStrideS = K * D;
 
   const resources = (key: Tensor, value: Tensor): Record<string, GPUBufferBinding> => {
     const r: Record<string, GPUBufferBinding> = {
-      qBuf: tensorBinding(query), kBuf: tensorBinding(key), vBuf: tensorBinding(value), outBuf: tensorBinding(out),
+      qBuf: tensorBinding(query), kBuf: tensorBinding(key), vBuf: tensorBinding(value),
+      outBuf: split ? bindingOf(workspace!, regions.partOut!) : tensorBinding(out),
     };
     if (blockTable) r.btBuf = tensorBinding(blockTable);
     if (pse) r.pseBuf = tensorBinding(tensors.pse!);
     if (mask) r.maskBuf = tensorBinding(tensors.mask!);
     if (regions.aux) r.aux = bindingOf(workspace!, regions.aux);
-    if (lseTensor) r.lseBuf = tensorBinding(lseTensor);
+    if (split) r.lseBuf = bindingOf(workspace!, regions.partLse!);
+    else if (lseTensor) r.lseBuf = tensorBinding(lseTensor);
     if (tensors.outScale) r.qs2Buf = tensorBinding(tensors.outScale);
     if (tensors.outOffset) r.qo2Buf = tensorBinding(tensors.outOffset);
     return r;
@@ -575,16 +649,19 @@ export function encodePrefill(ctx: {
       // Tensor list: the batch's own tensor (batch 1), so the batch index must not move the base.
       kOffset: key.offset, kStrideB: list ? 0 : ks.batch, kStrideN: ks.head, kStrideS: ks.seq, kStrideD: ks.dim,
       vOffset: value.offset, vStrideB: list ? 0 : vs.batch, vStrideN: vs.head, vStrideS: vs.seq, vStrideD: vs.dim,
-      outOffset: out.offset, outStrideB: os.batch, outStrideN: os.head, outStrideS: os.seq,
+      ...(split
+        ? { outOffset: 0, outStrideB: problem.numQoHeads * problem.qSeqLen * partStrideS, outStrideN: problem.qSeqLen * partStrideS, outStrideS: partStrideS }
+        : { outOffset: out.offset, outStrideB: os.batch, outStrideN: os.head, outStrideS: os.seq }),
       maskOffset: mask ? rebased(mask.offset, ctx.tensors.mask!, tensors.mask!) : 0, maskStrideB: mask?.batchStride ?? 0, maskStrideS: mask?.rowStride ?? 0,
       maskStrideC: mask?.colStride ?? 0,
       pseOffset: pse ? rebased(pse.offset, ctx.tensors.pse!, tensors.pse!) : 0, pseStrideB: pse?.batchStride ?? 0, pseStrideN: pse?.headStride ?? 0,
       pseStrideS: pse?.rowStride ?? 0, pseStrideC: pse?.colStride ?? 0,
-      lseOffset: lseTensor?.offset ?? 0,
+      lseOffset: split ? 0 : lseTensor?.offset ?? 0,
       btOffset: blockTable?.offset ?? 0, btStrideB: blockTable?.strides[0] ?? 0, btStrideE: blockTable?.strides[1] ?? 0,
       blockSize: paged?.blockSize ?? 1, numBlocks: paged?.numBlocks ?? 0,
       qs2Offset: tensors.outScale?.offset ?? 0, qo2Offset: tensors.outOffset?.offset ?? 0,
       quantPerChannel: problem.outQuant?.perChannel ? 1 : 0,
+      numSplits: K, splitLen: plan.splitLen,
       rolled: 0,
       ...extensionUniforms(problem, SINK_SLOT),
       ...(regions.kvSource
@@ -598,15 +675,30 @@ export function encodePrefill(ctx: {
       entries: names.map((name, i) => ({ binding: i, resource: res[name]! })),
     });
     pass.setBindGroup(0, group0);
-    for (const tiles of axisRuns(plan.numQTiles, plan.qTilesPerDispatch)) {
-      const header = uniformBuffer(device, UNIFORMS.pack({ ...values, qTileBase: tiles.base }), 'fia.prefill.uniforms');
+    for (const xs of axisRuns(plan.numQTiles * K, plan.xPerDispatch)) {
+      const header = uniformBuffer(device, UNIFORMS.pack({ ...values, qTileBase: xs.base }), 'fia.prefill.uniforms');
       const group1 = device.createBindGroup({
         label: 'fia.prefill.uniforms', layout: pipeline.getBindGroupLayout(1),
         entries: [{ binding: 0, resource: { buffer: header } }, { binding: 1, resource: { buffer: lens } }],
       });
       pass.setBindGroup(1, group1);
-      pass.dispatchWorkgroups(tiles.count, problem.numKvHeads, chunk.count);
+      pass.dispatchWorkgroups(xs.count, problem.numKvHeads, chunk.count);
     }
   }
   pass.end();
+  if (!split) return;
+
+  // Merge the splits into attentionOut (its layout's row order), softmaxLse and the INT8 output.
+  encodeCombine(device, encoder, {
+    parts: bindingOf(workspace!, regions.partOut!), partsDtype: 'FLOAT32', lses: bindingOf(workspace!, regions.partLse!),
+    out: tensorBinding(out), outDtype: problem.outDtype, outOffset: out.offset,
+    lseOut: lseTensor ? tensorBinding(lseTensor) : null, lseOutOffset: lseTensor?.offset ?? 0,
+    rows: problem.batch * problem.numQoHeads * problem.qSeqLen, headDim: D, numParts: K,
+    partBase: 0, partRowStride: partStrideS, partSplitStride: D,
+    lseBase: 0, lseRowStride: K, lseSplitStride: 1,
+    outQuant: combineOutQuant(problem, tensors),
+    rowOrder: { seqLen: problem.qSeqLen, heads: problem.numQoHeads, seqOuter: os.seq > os.head },
+    splitPartials: true,
+    maxWorkgroupsPerDimension: caps.maxWorkgroupsPerDimension,
+  }, dummyBuffer(device, 'output'));
 }

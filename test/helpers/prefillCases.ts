@@ -4,7 +4,7 @@
 // runs in the steady state; kernel.prefillQuick: the quick compile tier).
 import { describe, expect, it } from 'vitest';
 import type { Layout } from '../../src/problem/problem.js';
-import type { PrefillTune } from '../../src/kernels/prefill.js';
+import type { PrefillPlan, PrefillTune } from '../../src/kernels/prefill.js';
 import { type CaseSpec, type FloatDtype, type MaskShape, mulberry32, repro, runCase } from './cases.js';
 import { testStream } from './gpu.js';
 
@@ -63,9 +63,10 @@ export const PREFILL_BASICS: readonly (readonly [string, CaseSpec])[] = [
  * Declares a describe block with one test per (prefill body, case): `base` with the case's fields,
  * checked against the reference. Every case runs on the quick compile tier; the cases marked
  * 'blocked' also run on the blocked body (its pipelines cost lavapipe seconds each, so files pick
- * the cases that reach its code paths).
+ * the cases that reach its code paths). `checkPlan`: assertions on the plan each case ran.
  */
-export function describePrefillBodies(title: string, base: CaseSpec, cases: readonly (readonly [string, Partial<CaseSpec>, 'blocked'?])[]): void {
+export function describePrefillBodies(title: string, base: CaseSpec, cases: readonly (readonly [string, Partial<CaseSpec>, 'blocked'?])[],
+  checkPlan?: (plan: PrefillPlan, c: CaseSpec) => void): void {
   describe(title, () => {
     for (const [variant, of] of [['blocked', (c: CaseSpec) => c], ['quick', quickVariant]] as const) {
       for (const [name, over, bodies] of cases) {
@@ -73,6 +74,7 @@ export function describePrefillBodies(title: string, base: CaseSpec, cases: read
         it(`${variant}: ${name}`, async () => {
           const c = of({ ...base, ...over });
           const r = await runCase(await testStream(), c, { validate: false });
+          checkPlan?.(r.plan as PrefillPlan, c);
           expect(r.out.ok, `out: ${r.out.message} | ${repro(c)}`).toBe(true);
           if (r.lse) expect(r.lse.ok, `lse: ${r.lse.message} | ${repro(c)}`).toBe(true);
         });
@@ -82,12 +84,13 @@ export function describePrefillBodies(title: string, base: CaseSpec, cases: read
 }
 
 /**
- * The case with the quick tier forced: its tiles (blockKv) kept, its slot geometry dropped (the
- * quick body has one slot per invocation).
+ * The case with the quick tier forced: its tiles (blockKv) and KV splits kept, its slot geometry
+ * dropped (the quick body has one slot per invocation).
  */
 export function quickVariant(c: CaseSpec): CaseSpec {
   const tune: PrefillTune = { variant: 'quick' };
   if (c.tune?.blockKv !== undefined) tune.blockKv = c.tune.blockKv;
+  if (c.tune?.numSplits !== undefined) tune.numSplits = c.tune.numSplits;
   return { ...c, tune };
 }
 
