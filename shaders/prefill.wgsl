@@ -183,6 +183,25 @@ fn rangeBits(c0: i32, range: vec2<i32>) -> u32 {
   return select(0u, below & ~under & TILE_COLUMNS, hi > lo);
 }
 
+// The tile's present columns as bits: all, less the absent ones (paged: loadTile's flags). `cols`
+// is the loop's trip count, BLOCK_KV, or rolled(BLOCK_KV) in the quick body.
+fn tilePresentBits(cols: u32) -> u32 {
+  var present = TILE_COLUMNS;
+  if (PAGED) {
+    for (var col = 0u; col < cols; col++) {
+      if (!columnPresent(col)) { present &= ~(1u << col); }
+    }
+  }
+  return present;
+}
+
+// The kept columns of tile c0 for tile row r (range ∩ mask ∩ present): with an attenMask the bits
+// loadTile wrote (range and mask), else the row's range; then the present columns only.
+fn tileRowKeep(r: u32, c0: i32, range: vec2<i32>, present: u32) -> u32 {
+  if (HAS_MASK) { return tileKeepOf(r) & present; }
+  return rangeBits(c0, range) & present;
+}
+
 fn pseAt(b: u32, n: u32, row: u32, col: u32) -> f32 {
   if (!HAS_PSE) { return 0.0; }
   return loadPse(u.pseOffset + b * u.pseStrideB + n * u.pseStrideN + row * u.pseStrideS + col * u.pseStrideC);

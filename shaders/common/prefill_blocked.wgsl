@@ -36,19 +36,11 @@ var<private> tileMax: array<vec4<f32>, 2>;
 fn slotRow(slot: u32) -> u32 { return rowBase + slot / HEADS_PER_THREAD; }
 fn slotHead(slot: u32) -> u32 { return headBase + slot % HEADS_PER_THREAD; }
 
-// The kept columns of tile c0 for each of the invocation's rows (range ∩ mask ∩ present).
+// The kept columns of tile c0 for each of the invocation's rows (tileRowKeep in the frame).
 fn tileKeepBits(c0: i32, rowSlot: u32) {
-  var present = TILE_COLUMNS;
-  if (PAGED) {
-    for (var col = 0u; col < BLOCK_KV; col++) {
-      if (!columnPresent(col)) { present &= ~(1u << col); }
-    }
-  }
+  let present = tilePresentBits(BLOCK_KV);
   for (var r = 0u; r < ROWS_PER_THREAD; r++) {
-    var bits: u32;
-    if (HAS_MASK) { bits = tileKeepOf(rowSlot * ROWS_PER_THREAD + r); }
-    else { bits = rangeBits(c0, rowRange[r]); }
-    rowKeep[r] = bits & present;
+    rowKeep[r] = tileRowKeep(rowSlot * ROWS_PER_THREAD + r, c0, rowRange[r], present);
   }
 }
 

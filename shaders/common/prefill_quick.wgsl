@@ -54,13 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       loadTile(batch, h, c0, span.colHi, kvBase, lid, span.tileRow0, span.win, tag);
       workgroupBarrier();
       // The row's kept columns of the tile: range ∩ mask ∩ present.
-      var keep: u32;
-      if (HAS_MASK) { keep = tileKeepOf(r); } else { keep = rangeBits(c0, range); }
-      if (PAGED) {
-        for (var col = 0u; col < cols; col++) {
-          if (!columnPresent(col)) { keep &= ~(1u << col); }
-        }
-      }
+      let keep = tileRowKeep(r, c0, range, tilePresentBits(cols));
 
       // Scores s = capScore(q·k + pse), NEG_MAX where not kept; the kept classes into cls.
       var tileMax = NEG_MAX;
