@@ -3,13 +3,17 @@
 // Slots go in quads of four, quads in pairs (the last ones padded with slots that keep no column
 // and are never stored), and tile columns in groups of four (the last group's missing columns
 // read the tile's last column, never kept), so each step is a pair of 4×4 matrix products: q·k
-// for 8 slots × 4 columns over 4 dims, or p·v for 4 dims × 8 slots over 4 columns. Orientation:
+// for 8 slots × 4 columns over 4 dims, or p·v for 4 dims × 8 slots over 4 columns. An invocation
+// of at most 4 slots (short queries: more invocations, fewer slots each) has one quad, unpaired
+// (PAIRED false: the second quad's work is compiled out). Orientation:
 // "slot-major" matrices have one column per tile column (or dim) holding a quad's 4 slots; acc
 // and the weights have one column per slot.
 // Each K or V vector read from workgroup memory feeds 8 slots. The private arrays are indexed by
 // loop variables the compiler unrolls into constants (registers); their size, not HEAD_DIM, sets
 // the compile time (hence SLOT_FLOATS in the plan).
-const QUADS: u32 = 2u * ((SLOTS + 7u) / 8u);
+const PAIRED: bool = SLOTS > 4u;
+const QUADS: u32 = select(1u, 2u * ((SLOTS + 7u) / 8u), PAIRED);
+const PAIRS: u32 = (QUADS + 1u) / 2u;
 const GROUPS: u32 = (BLOCK_KV + 3u) / 4u;
 
 var<private> rowBase: u32;
@@ -107,9 +111,13 @@ fn pairScores(pair: u32, c0: i32) {
   let q0 = quad0 * D4;
   let q1 = q0 + D4;
   let keep0 = quadKeep(quad0);
-  let keep1 = quadKeep(quad0 + 1u);
+  var keep1 = vec4<u32>(0u);
   var classes0 = cls[quad0];
-  var classes1 = cls[quad0 + 1u];
+  var classes1 = vec4<u32>(0u);
+  if (PAIRED) {
+    keep1 = quadKeep(quad0 + 1u);
+    classes1 = cls[quad0 + 1u];
+  }
   var max0 = vec4<f32>(NEG_MAX);
   var max1 = vec4<f32>(NEG_MAX);
   for (var g = 0u; g < GROUPS; g++) {
@@ -119,15 +127,17 @@ fn pairScores(pair: u32, c0: i32) {
     for (var d4 = 0u; d4 < D4; d4++) {
       let k = mat4x4<f32>(kTile[cols.x + d4], kTile[cols.y + d4], kTile[cols.z + d4], kTile[cols.w + d4]);
       st0 += qT[q0 + d4] * k;
-      st1 += qT[q1 + d4] * k;
+      if (PAIRED) { st1 += qT[q1 + d4] * k; }
     }
     w[g] = scoreGroup(st0, quad0, keep0, c0, 4u * g, &classes0, &max0);
-    w[GROUPS + g] = scoreGroup(st1, quad0 + 1u, keep1, c0, 4u * g, &classes1, &max1);
+    if (PAIRED) { w[GROUPS + g] = scoreGroup(st1, quad0 + 1u, keep1, c0, 4u * g, &classes1, &max1); }
   }
   cls[quad0] = classes0;
-  cls[quad0 + 1u] = classes1;
   tileMax[0] = max0;
-  tileMax[1] = max1;
+  if (PAIRED) {
+    cls[quad0 + 1u] = classes1;
+    tileMax[1] = max1;
+  }
 }
 
 // Online update: m' = max(m, tileMax); l scaled by α = e^(m - m'), α kept for acc (the accumulate
@@ -196,15 +206,16 @@ fn accumulatePair(pair: u32) {
   let alpha1 = alpha[1];
   for (var d4 = 0u; d4 < D4; d4++) {
     var acc0 = scaled(acc[a0 + d4], alpha0);
-    var acc1 = scaled(acc[a1 + d4], alpha1);
+    var acc1 = mat4x4<f32>();
+    if (PAIRED) { acc1 = scaled(acc[a1 + d4], alpha1); }
     for (var g = 0u; g < GROUPS; g++) {
       let cols = groupColumns(g);
       let v = mat4x4<f32>(vTile[cols.x + d4], vTile[cols.y + d4], vTile[cols.z + d4], vTile[cols.w + d4]);
       acc0 += v * w[g];
-      acc1 += v * w[GROUPS + g];
+      if (PAIRED) { acc1 += v * w[GROUPS + g]; }
     }
     acc[a0 + d4] = acc0;
-    acc[a1 + d4] = acc1;
+    if (PAIRED) { acc[a1 + d4] = acc1; }
   }
 }
 
@@ -306,9 +317,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       workgroupBarrier();
       tileKeepBits(c0, rowSlot);
       let keptOnly = !stats && ROW_VARIES && vBadTag() == tag;
-      for (var pair = 0u; pair < QUADS / 2u; pair++) {
+      for (var pair = 0u; pair < PAIRS; pair++) {
         pairScores(pair, c0);
-        for (var quad = 2u * pair; quad < 2u * pair + 2u; quad++) {
+        for (var quad = 2u * pair; quad < min(2u * pair + 2u, QUADS); quad++) {
           if (INT8 && !stats) {
             // m and l are final: the first pass saw the same scores (and cls holds their classes).
             alpha[quad % 2u] = vec4<f32>(1.0);

@@ -235,10 +235,15 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
   const headsPerThread = tune.headsPerThread ?? largestDivisorAtMost(G, Math.min(4, slots));
   // No more rows per thread than the query needs (short queries would compute padding rows), then
-  // up to whole pairs of quads (8 slots: padding slots would be computed anyway).
+  // up to whole pairs of quads (8 slots: padding slots would be computed anyway). A short query
+  // with fewer than 32 (row, head) slots in all gets one quad of 4 slots per invocation instead:
+  // twice the invocations (8 slots each would leave fewer than 4, part of a SIMD group idle on a
+  // CPU adapter) for half the work each.
   const pairRows = 8 / gcd(headsPerThread, 8);
-  const rowsPerThread = tune.rowsPerThread
-    ?? Math.ceil(Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2))) / pairRows) * pairRows;
+  const quadRows = 4 / gcd(headsPerThread, 4);
+  const oneQuad = problem.qSeqLen * G < 32 && headsPerThread * quadRows === 4;
+  const rowsPerThread = tune.rowsPerThread ?? (oneQuad ? quadRows
+    : Math.ceil(Math.max(1, Math.min(Math.floor(slots / headsPerThread), Math.ceil(problem.qSeqLen / 2))) / pairRows) * pairRows);
   const headThreads = G / headsPerThread;
   const maxRowThreads = Math.max(1, Math.floor(caps.maxInvocationsPerWorkgroup / headThreads));
   const wantRowThreads = problem.band || problem.slidingWindow > 0 ? 4 : 8;
