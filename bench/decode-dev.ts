@@ -1,7 +1,9 @@
 // Decode kernel timing for development (not the benchmark): B4 N8 KVN2 Skv1024 D64 by default.
 //   npx tsc -p tsconfig.json && flock /tmp/webgpu-fia-gpu.lock node dist/bench/decode-dev.js [dtype] [splits] [iters]
 // Prints the median wall ms of one encode + submit + completion, the KV bytes/s that implies, and
-// the adapter's streaming-read probe for comparison.
+// the adapter's streaming-read probe for comparison. Environment: SHAPE=B,N,KVN,S,D; QS (query
+// rows, default 1: more runs the prefill kernel, e.g. QS=4 for speculative verification);
+// VARIANT / TK (decode plan); TUNE (a PrefillTune as JSON, e.g. '{"numSplits":1}').
 import { createStream } from '../src/acl/stream.js';
 import { aclCreateTensorList, createEmptyTensor, createTensor } from '../src/acl/tensor.js';
 import { normalize } from '../src/fia/normalize.js';
