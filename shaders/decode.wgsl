@@ -65,6 +65,8 @@ fn outBits(x: f32) -> u32 {
 
 {{DECODE_IO}}
 
+{{ROLLED}}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let b = u.batchBase + wg.x;
@@ -185,9 +187,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
 
   // Epilogue: the sink (split 0), then normalize; an empty slice (no kept column, no sink) gives
-  // out 0, lse +Inf; a NaN row NaN.
+  // out 0, lse +Inf; a NaN row NaN. Rolled: it runs once, and unrolled its stores made a fifth of
+  // lavapipe's LLVM IR for the shader.
   let rowBase = b * u.numQoHeads + n0;
-  for (var k = 0u; k < ELEMS; k += 2u) {
+  for (var k = 0u; k < rolled(ELEMS); k += 2u) {
     let e = (lid + (k >> 1u) * WG) * 2u;
     if (e >= GB * D) { continue; }
     let g0 = e / D;

@@ -108,11 +108,8 @@ struct TileElems {
 
 {{OUTPUT}}
 
-// n as a trip count the compiler cannot see through (u.rolled is 0 at run time). CPU compilers
-// (llvmpipe) unroll loops with a constant trip count, and every per-invocation memory access in
-// an unrolled body becomes per-lane code: loops around such accesses
-// (the quick body's, the mask reads) run rolled(n) trips.
-fn rolled(n: u32) -> u32 { return n + u.rolled; }
+// rolled(n) (shaders/common/rolled.wgsl): the quick body's loops and the mask reads.
+{{ROLLED}}
 
 // Lengths (qLen, kvLen) of the dispatch's k-th batch (batchBase + k): two batches per vec4.
 fn qLenOf(k: u32) -> u32 { return lens[k >> 1u][(k & 1u) * 2u]; }

@@ -49,4 +49,16 @@ describe('prefill plans and splits', () => {
     expect(planPrefill(makeProblem({ batch: 1, numQoHeads: 8, headDim: 64, qSeqLen: 256, kvSeqLen: 256 }), DEFAULT_CAPS).numSplits).toBe(1);
     expect(planPrefill(makeProblem({ batch: 1, numQoHeads: 2, headDim: 64, qSeqLen: 4, kvSeqLen: 100 }), DEFAULT_CAPS).numSplits).toBe(1);
   });
+
+  it('no more splits than one binding holds of the partials', () => {
+    // 1 × 64 heads × 16 rows × D 512 × 4 bytes = 2 MiB per split: 3 fit a 6 MiB binding, 1 a 3 MiB one.
+    const problem = makeProblem({ batch: 1, numQoHeads: 64, numKvHeads: 1, headDim: 512, qSeqLen: 16, kvSeqLen: 65536 });
+    const MiB = 1 << 20;
+    const roomy = planPrefill(problem, DEFAULT_CAPS);
+    expect(roomy.numSplits * 2 * MiB).toBeLessThanOrEqual(DEFAULT_CAPS.maxStorageBindingBytes);
+    expect(roomy.numSplits).toBeGreaterThan(1);
+    expect(planPrefill(problem, { ...DEFAULT_CAPS, maxStorageBindingBytes: 6 * MiB }).numSplits).toBe(3);
+    expect(planPrefill(problem, { ...DEFAULT_CAPS, maxStorageBindingBytes: 3 * MiB }).numSplits).toBe(1);
+    expect(planPrefill(problem, { ...DEFAULT_CAPS, maxStorageBindingBytes: 3 * MiB }, { numSplits: 4 }).numSplits).toBe(1);
+  });
 });

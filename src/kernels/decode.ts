@@ -389,6 +389,8 @@ export const DECODE_UNIFORMS = new UniformBlock('DecodeUniforms', {
   // Sliding window W (0: off) and whether the splits start at its first column (splitColumns).
   slidingWindow: 'u32',
   splitsFromWindow: 'u32',
+  // 0: loop bounds the compiler cannot see through (shaders/common/rolled.wgsl).
+  rolled: 'u32',
   ...EXTENSION_UNIFORM_FIELDS,
   ...kvSourceUniformFields,
 });
@@ -660,6 +662,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       ...common,
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
+      ROLLED: wgsl('common/rolled.wgsl'),
       WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     });
     return { code, label, constants: { WG: plan.workgroupSize } };
@@ -765,7 +768,7 @@ export function encodeDecode(ctx: DecodeContext): void {
       outOffset: plan.direct ? out.offset : 0,
       lseOffset: plan.direct && lse ? lse.offset : 0,
       writeLse: lse ? 1 : 0,
-      slidingWindow: problem.slidingWindow, splitsFromWindow: plan.kvRange ? 0 : 1,
+      slidingWindow: problem.slidingWindow, splitsFromWindow: plan.kvRange ? 0 : 1, rolled: 0,
       ...extensionUniforms(problem, sinkSlot(problem)),
       ...kvSourceUniformValues(problem, tensors, regions.kvSource ?? { copies: [], words: 0 }, listKv ? batches.base : 0),
     };

@@ -265,16 +265,21 @@ const UNSPLIT: KvSplits = { numSplits: 1, splitLen: BAND_CLAMP };
 
 /**
  * The KV splits of a plan with geometry `g` (splits.ts: enough workgroups for the device), in whole
- * KV tiles; UNSPLIT for INT8 attention (P8 needs each row's final max over all its columns) and
- * where the split pass would bind more storage buffers than the device grants.
+ * KV tiles; UNSPLIT for INT8 attention (P8 needs each row's final max over all its columns), where
+ * the split pass would bind more storage buffers than the device grants, and no more splits than
+ * the partials' workspace region can hold in one binding (maxStorageBufferBindingSize).
  */
 function splitsOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geometry): KvSplits {
   if (problem.int8Attention) return UNSPLIT;
   if (storageBindings(specFeatures(problem, true)).length > caps.maxStorageBuffersPerStage) return UNSPLIT;
   const tiles = Math.ceil(problem.qSeqLen / (g.rowThreads * g.rowsPerThread));
   const columns = problem.kvSeqLen + (problem.prefix?.len ?? 0);
-  const splits = kvSplits(columns, problem.batch * problem.numKvHeads * tiles, { forced: tune.numSplits, align: MAX_BLOCK_KV });
-  return splits.numSplits > 1 ? splits : UNSPLIT;
+  const workgroups = problem.batch * problem.numKvHeads * tiles;
+  const partialBytes = problem.batch * problem.numQoHeads * problem.qSeqLen * problem.headDim * 4;
+  const fit = Math.floor(caps.maxStorageBindingBytes / Math.max(1, partialBytes));
+  let splits = kvSplits(columns, workgroups, { forced: tune.numSplits, align: MAX_BLOCK_KV });
+  if (splits.numSplits > fit) splits = kvSplits(columns, workgroups, { forced: fit, align: MAX_BLOCK_KV });
+  return splits.numSplits > 1 && splits.numSplits <= fit ? splits : UNSPLIT;
 }
 
 /** A plan from its slot geometry and splits: the largest KV tile that fits, the spec and the grid. */
@@ -538,6 +543,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
       ? `${kvSourceWgsl(spec.kvs)}\n${wgsl('common/prefill_kv_source.wgsl')}`
       : wgsl('common/prefill_kv_direct.wgsl'),
     OUTPUT: outputBlock(spec),
+    ROLLED: wgsl('common/rolled.wgsl'),
     BODY: wgsl(spec.variant === 'quick' ? 'common/prefill_quick.wgsl' : 'common/prefill_blocked.wgsl'),
   });
 }
