@@ -22,9 +22,9 @@ describe('pipelines', () => {
     const { device } = createStream(await requestDevice());
     const source = { key: 'prep.a', build: () => ({ code: KERNEL('o[0] = 7u;'), label: 'prep.a' }) };
     await preparePipelines(device, [source, source]);
-    expect(pipelineCompileCounts(device)).toEqual({ sync: 0, async: 1 });
+    expect(pipelineCompileCounts(device)).toEqual({ sync: 0, async: 1, warmed: 1 });
     getPipeline(device, source.key, () => { throw new Error('must not build again'); });
-    expect(pipelineCompileCounts(device)).toEqual({ sync: 0, async: 1 });
+    expect(pipelineCompileCounts(device)).toEqual({ sync: 0, async: 1, warmed: 1 });
     device.destroy();
   });
 

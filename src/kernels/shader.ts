@@ -135,22 +135,25 @@ interface DevicePipelines {
   modules: GPUShaderModule[];
   sync: number;
   async: number;
+  /** Prepared pipelines whose warm-up dispatch (warmPipeline) ran without an error. */
+  warmed: number;
 }
 const perDevice = new WeakMap<GPUDevice, DevicePipelines>();
 
 function recordOf(device: GPUDevice): DevicePipelines {
   let r = perDevice.get(device);
-  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), failed: new Set(), deferred: new Set(), modules: [], sync: 0, async: 0 }));
+  if (!r) perDevice.set(device, (r = { cache: new Map(), pending: new Map(), failed: new Set(), deferred: new Set(), modules: [], sync: 0, async: 0, warmed: 0 }));
   return r;
 }
 
 /**
  * How many of `device`'s pipelines were compiled synchronously (a getPipeline miss, blocking the
- * calling thread) and ahead of time (preparePipelines). For tests and benchmarks.
+ * calling thread) and ahead of time (preparePipelines), and how many of the latter were warmed up
+ * (run over zero workgroups, warmPipeline). For tests and benchmarks.
  */
-export function pipelineCompileCounts(device: GPUDevice): { sync: number; async: number } {
+export function pipelineCompileCounts(device: GPUDevice): { sync: number; async: number; warmed: number } {
   const r = recordOf(device);
-  return { sync: r.sync, async: r.async };
+  return { sync: r.sync, async: r.async, warmed: r.warmed };
 }
 
 /** The compiler's messages (warnings, errors, info) for every shader module made on `device`. */
@@ -222,9 +225,55 @@ export function readyPipeline(device: GPUDevice, source: PipelineSource): GPUCom
 }
 
 /**
+ * Runs `pipeline` once over zero workgroups (an indirect dispatch of 0 × 0 × 0) with placeholder
+ * buffers in every binding of `code`. Some drivers compile a pipeline's machine code at its first
+ * dispatch, not at creation: on lavapipe (llvmpipe) createComputePipelineAsync takes tens of ms
+ * and the LLVM compile, 0.6-3 s, then happens in the first dispatch, so without this the first
+ * call after a warm-up would still wait for the compiler. Errors stay in this function's own
+ * scope: a failed warm-up only leaves the compile to the first dispatch.
+ */
+async function warmPipeline(device: GPUDevice, pipeline: GPUComputePipeline, code: string): Promise<boolean> {
+  const made: GPUBuffer[] = [];
+  const buffer = (size: number, usage: number): GPUBuffer => {
+    const b = device.createBuffer({ size, usage });
+    made.push(b);
+    return b;
+  };
+  let ok = true;
+  let scope: Promise<boolean> = Promise.resolve(false);
+  device.pushErrorScope('validation');
+  try {
+    const groups = new Map<number, GPUBindGroupEntry[]>();
+    for (const m of code.matchAll(/@group\((\d+)\)\s*@binding\((\d+)\)\s*var<(storage|uniform)/g)) {
+      const group = Number(m[1]);
+      const uniform = m[3] === 'uniform';
+      const size = uniform ? Math.min(65536, device.limits.maxUniformBufferBindingSize) : 256;
+      const entries = groups.get(group) ?? [];
+      entries.push({ binding: Number(m[2]), resource: { buffer: buffer(size, uniform ? USAGE.UNIFORM : USAGE.STORAGE) } });
+      groups.set(group, entries);
+    }
+    const encoder = device.createCommandEncoder({ label: 'fia.warm' });
+    const pass = encoder.beginComputePass({ label: 'fia.warm' });
+    pass.setPipeline(pipeline);
+    for (const [group, entries] of groups) pass.setBindGroup(group, device.createBindGroup({ layout: pipeline.getBindGroupLayout(group), entries }));
+    pass.dispatchWorkgroupsIndirect(buffer(16, USAGE.INDIRECT), 0);
+    pass.end();
+    device.queue.submit([encoder.finish()]);
+  } catch {
+    ok = false;
+  } finally {
+    scope = device.popErrorScope().then((e) => e === null, () => false);
+  }
+  await device.queue.onSubmittedWorkDone().catch(() => undefined);
+  for (const b of made) b.destroy();
+  return ok && await scope;
+}
+
+/**
  * Compiles `sources` off the calling thread (createComputePipelineAsync) into the per-device cache,
- * so later encodes find them ready. Resolves when every one is ready; rejects with the first
- * compilation error (a GPUPipelineError's message).
+ * then runs each new one over zero workgroups (warmPipeline: drivers that compile at the first
+ * dispatch compile now), so later encodes find them ready. Resolves when every one is ready;
+ * rejects with the first compilation error (a GPUPipelineError's message).
  */
 export async function preparePipelines(device: GPUDevice, sources: readonly PipelineSource[]): Promise<void> {
   const r = recordOf(device);
@@ -237,8 +286,10 @@ export async function preparePipelines(device: GPUDevice, sources: readonly Pipe
       if (r.cache.has(source.key)) continue;
       let p = r.pending.get(source.key);
       if (!p) {
-        p = device.createComputePipelineAsync(pipelineDescriptor(device, source.build()))
-          .then((pipeline) => {
+        const shader = source.build();
+        p = device.createComputePipelineAsync(pipelineDescriptor(device, shader))
+          .then(async (pipeline) => {
+            if (await warmPipeline(device, pipeline, shader.code)) r.warmed++;
             r.async++;
             if (!r.cache.has(source.key)) r.cache.set(source.key, pipeline);
           })
