@@ -383,7 +383,7 @@ const SINK_SLOT = AUX_BYTES / 4;
 /**
  * Workspace: one aux region when the kernel reads device scalars (left padding, INT8 scales), the
  * learnable sink (N words at SINK_SLOT) or the KV source (prefix / antiquant: `tensors` required,
- * its copies follow).
+ * its copies follow); then, with KV splits, the partials the combine merges.
  */
 export function layoutPrefillWorkspace(problem: Problem, plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
   const words = new MetaWordAllocator(SINK_SLOT + (problem.learnableSink ? problem.numQoHeads : 0));
