@@ -29,6 +29,7 @@ const CASES: { name: string; shape: Omit<CaseSpec, 'seed'> }[] = [
   { name: 'prefill, causal', shape: { ...CALL, ...CAUSAL, batch: 1, numQoHeads: 4, numKvHeads: 2, qSeqLen: 12, kvSeqLen: 12, headDim: 16 } },
   // Long enough for split-KV: the split pass and the combine are both prepared.
   { name: 'decode, split KV', shape: { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 1, qSeqLen: 1, kvSeqLen: 700, headDim: 32 } },
+  { name: 'short prefill (Q_S 3), split KV', shape: { ...CALL, ...CAUSAL, batch: 1, numQoHeads: 4, numKvHeads: 2, qSeqLen: 3, kvSeqLen: 600, headDim: 16 } },
 ];
 
 /** A fresh device (clean compile counts), current for GetWorkspaceSize. */

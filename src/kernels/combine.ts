@@ -147,6 +147,12 @@ export function combinePipelineSource(partsDtype: DataType, outDtype: DataType, 
 
 const quantSpecOf = (q: CombineOutQuant | null): CombineQuantSpec | null => (q ? { dtype: q.dtype, hasOffset: !!q.offset } : null);
 
+/** The combine that merges a split pass's f32 partials into `problem`'s outputs (decode, prefill). */
+export function splitCombineSource(problem: Problem): PipelineSource {
+  const q = problem.outQuant;
+  return combinePipelineSource('FLOAT32', problem.outDtype, q ? { dtype: q.dtype, hasOffset: q.hasOffset } : null);
+}
+
 /** Records the combine pass into `encoder` (its own compute pass; several dispatches past the grid limit). */
 export function encodeCombine(device: GPUDevice, encoder: GPUCommandEncoder, a: CombineArgs, dummy: GPUBuffer): void {
   const epw = elementsPerWord(a.outDtype);

@@ -29,7 +29,7 @@ import type { Antiquant, Problem } from '../problem/problem.js';
 import type { KernelTensors } from '../problem/tensors.js';
 import { USAGE } from '../acl/usage.js';
 import { AUX_BYTES, AUX_SLOTS, encodeAuxCopies } from './aux.js';
-import { combineOutQuant, combinePipelineSource, encodeCombine } from './combine.js';
+import { combineOutQuant, encodeCombine, splitCombineSource } from './combine.js';
 import { elementRangeBinding, rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
@@ -583,10 +583,7 @@ export function decodePipeline(device: GPUDevice, problem: Problem, plan: Decode
 export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: PipelineTier = 'steady'): PipelineSource[] {
   const split = tier === 'first-call' && plan.quick ? plan.quick : plan;
   const sources = [splitPassSource(problem, split)];
-  if (!plan.direct) {
-    const q = problem.outQuant;
-    sources.push(combinePipelineSource('FLOAT32', problem.outDtype, q ? { dtype: q.dtype, hasOffset: q.hasOffset } : null));
-  }
+  if (!plan.direct) sources.push(splitCombineSource(problem));
   return sources;
 }
 

@@ -31,7 +31,7 @@ import {
 } from './shader.js';
 import { rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { EXTENSION_UNIFORM_FIELDS, encodeSinkCopy, extensionUniforms, softcapUnsupported } from './extensions.js';
-import { combineOutQuant, encodeCombine } from './combine.js';
+import { combineOutQuant, encodeCombine, splitCombineSource } from './combine.js';
 import { type KvSplits, kvSplits } from './splits.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
@@ -549,12 +549,14 @@ export function prefillShaderCode(spec: PrefillSpec): string {
 }
 
 /**
- * Every pipeline an encode of `plan` uses (one: the prefill shader of plan.spec), keyed by the
- * whole specialization; encodePrefill asks for exactly these. `tier` 'first-call': the quick
- * plan's shader when there is one.
+ * Every pipeline an encode of `plan` uses (the prefill shader of plan.spec, keyed by the whole
+ * specialization; with KV splits also the combine); encodePrefill asks for exactly these. `tier`
+ * 'first-call': the quick plan's shader when there is one.
  */
-export function prefillPipelineSources(_problem: Problem, plan: PrefillPlan, tier: PipelineTier = 'steady'): PipelineSource[] {
-  return [prefillSource(tier === 'first-call' && plan.quick ? plan.quick : plan)];
+export function prefillPipelineSources(problem: Problem, plan: PrefillPlan, tier: PipelineTier = 'steady'): PipelineSource[] {
+  const sources = [prefillSource(tier === 'first-call' && plan.quick ? plan.quick : plan)];
+  if (plan.numSplits > 1) sources.push(splitCombineSource(problem));
+  return sources;
 }
 
 function prefillSource(plan: PrefillPlan): PipelineSource {
