@@ -153,7 +153,6 @@ export function decodeUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_C
   return null;
 }
 
-
 /** Largest divisor of G accepted by `fits` (the working set must fit workgroup memory / the unroll limit); 0 if none. */
 function largestDivisor(groupSize: number, fits: (gb: number) => boolean): number {
   for (let gb = groupSize; gb >= 1; gb--) {

@@ -387,15 +387,12 @@ const SINK_SLOT = AUX_BYTES / 4;
  */
 export function layoutPrefillWorkspace(problem: Problem, plan: PrefillPlan, ws: WorkspaceAllocator, tensors?: KernelTensors): PrefillRegions {
   const words = new MetaWordAllocator(SINK_SLOT + (problem.learnableSink ? problem.numQoHeads : 0));
-  let aux: WorkspaceRegion | null = null;
   let kvSource: KvSourceLayout | null = null;
   if (usesKvSource(problem)) {
     if (!tensors) throw new Error('prefill: a shared prefix or antiquant needs the tensors to lay out the workspace (KV source copies)');
     kvSource = layoutKvSource(problem, tensors, words);
-    aux = ws.alloc(words.words * 4);
-  } else if (problem.qLeftPadding || problem.kvLeftPadding || !!problem.int8Attention || problem.learnableSink) {
-    aux = ws.alloc(words.words * 4);
   }
+  const aux = readsAux(plan.spec) ? ws.alloc(words.words * 4) : null;
   if (plan.numSplits === 1) return { aux, kvSource, partOut: null, partLse: null };
   const partials = problem.batch * problem.numQoHeads * problem.qSeqLen * plan.numSplits;
   return { aux, kvSource, partOut: ws.alloc(partials * problem.headDim * 4), partLse: ws.alloc(partials * 4) };
@@ -417,13 +414,18 @@ const UNIFORMS = new UniformBlock('PrefillUniforms', {
   qs2Offset: 'u32', qo2Offset: 'u32', quantPerChannel: 'u32',
   // KV splits (grid x = query tile · numSplits + split); unsplit: 1 and 2^30.
   numSplits: 'u32', splitLen: 'u32',
-  // 0: the quick body's loop bounds (rolled() in shaders/prefill.wgsl).
+  // 0: loop bounds the compiler cannot see through (shaders/common/rolled.wgsl).
   rolled: 'u32',
   ...EXTENSION_UNIFORM_FIELDS,
   ...kvSourceUniformFields,
 });
 type PrefillUniformValues = Parameters<typeof UNIFORMS.pack>[0];
 const NO_KV_SOURCE = Object.fromEntries(Object.keys(kvSourceUniformFields).map((k) => [k, 0])) as KvSourceUniformValues;
+
+/** The pass reads the aux region: left pads, INT8 scales, the learnable sink or the KV source's copies. */
+function readsAux(spec: SpecFeatures): boolean {
+  return spec.queryPad || spec.kvPad || spec.int8 || spec.sink || spec.kvSource;
+}
 
 /** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
 function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | 'read_write'; elem: string }[] {
@@ -437,7 +439,7 @@ function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | '
   if (spec.mask) list.push({ name: 'maskBuf', access: 'read', elem: 'u32' });
   // Split mode writes partials to the workspace the aux region lies in: every binding of one buffer
   // in a pass must then be writable storage.
-  if (spec.queryPad || spec.kvPad || spec.kvSource || spec.int8 || spec.sink) list.push({ name: 'aux', access: spec.split ? 'read_write' : 'read', elem: 'u32' });
+  if (readsAux(spec)) list.push({ name: 'aux', access: spec.split ? 'read_write' : 'read', elem: 'u32' });
   list.push({ name: 'outBuf', access: 'read_write', elem: 'atomic<u32>' });
   if (spec.outQuantDtype !== 'none') list.push({ name: 'qs2Buf', access: 'read', elem: 'u32' });
   if (spec.outQuantOffset) list.push({ name: 'qo2Buf', access: 'read', elem: 'u32' });
@@ -498,8 +500,7 @@ function accessorsBlock(spec: PrefillSpec): string {
     : 'fn quantOffset2(c: u32) -> f32 { return 0.0; }');
   // Row i's lse (split mode: its split's partial lse, numSplits per row).
   parts.push(spec.lse ? 'fn writeLse(i: u32, v: f32) { lseBuf[u.lseOffset + i * u.numSplits + split] = v; }' : 'fn writeLse(i: u32, v: f32) { }');
-  const aux = spec.queryPad || spec.kvPad || spec.int8 || spec.kvSource || spec.sink;
-  if (aux) parts.push(wgsl('common/aux.wgsl'));
+  if (readsAux(spec)) parts.push(wgsl('common/aux.wgsl'));
   parts.push(`fn queryPad() -> u32 { return ${spec.queryPad ? `auxPad(${AUX_SLOTS.queryPad}u)` : '0u'}; }`);
   parts.push(`fn kvPad() -> u32 { return ${spec.kvPad ? `auxPad(${AUX_SLOTS.kvPad}u)` : '0u'}; }`);
   // Score multiplier: scaleValue, times deqScale1' on the INT8 path; quantScale1 for P8;
