@@ -59,7 +59,7 @@ async function main(): Promise<void> {
   const med = times[Math.floor(times.length / 2)]!;
   const flops = 4 * B * N * S * S * D * (causal ? 0.5 : 1);
   const sp = plan.spec;
-  console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { R: sp.rowsPerThread, H: sp.headsPerThread, BQ: sp.blockQ, BK: sp.blockKv, wg: plan.workgroupSize, tiles: plan.numQTiles },
+  console.log(JSON.stringify({ dtype, causal, shape: [B, N, KVN, S, D], plan: { R: sp.rowsPerThread, H: sp.headsPerThread, BQ: sp.blockQ, BK: sp.blockKv, wg: sp.workgroupSize, tiles: plan.numQTiles },
     firstMs: +firstMs.toFixed(0), medianMs: +med.toFixed(2), minMs: +times[0]!.toFixed(2), gflops: +(flops / med / 1e6).toFixed(2) }));
   if (process.env.PROBE) {
     const p = await runProbes(device, { useTimestamps: false });

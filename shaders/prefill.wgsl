@@ -1,20 +1,25 @@
 // Prefill attention (Q_S > 1): flash attention over tiles of query rows, online softmax in f32.
-// This file is the frame both bodies share: the work split, the tile loads, the column ranges;
+// This file is the frame the bodies share: the work split, the tile loads, the column ranges;
 // BODY is the slots' work and the entry point, one of
-//   shaders/common/prefill_blocked.wgsl  the steady kernel: register-blocked slots (quads of 4,
-//                                        pairs of quads), each K/V vector read feeds 8 slots;
+//   shaders/common/prefill_blocked.wgsl  the steady kernel on CPU adapters: register-blocked slots
+//                                        (quads of 4, pairs of quads), each K/V vector read feeds
+//                                        8 slots;
 //   shaders/common/prefill_quick.wgsl    the compile tier: one slot per invocation and rolled
 //                                        loops, a shader CPU compilers translate several times
-//                                        faster; runs until the blocked pipeline is compiled.
+//                                        faster; runs until the blocked pipeline is compiled;
+//   shaders/common/prefill_coop.wgsl     the steady kernel on hardware GPUs: the workgroup computes
+//                                        each tile's score block, softmax and p·v together, with
+//                                        few registers per invocation (subgroups where present).
 //
 // Design
 // - Work split. One workgroup owns BLOCK_Q physical query rows [tile·BLOCK_Q, +BLOCK_Q) of one
 //   batch b (wid.z + u.batchBase) and one KV head h (wid.y), for all GROUP_SIZE query heads
 //   n = h·G + g sharing h, and the KV columns of one split: grid x = tile·numSplits + split
-//   (+ u.qTileBase). Invocation t owns ROWS_PER_THREAD consecutive rows ×
-//   HEADS_PER_THREAD heads, its SLOTS "slots" (quick: one). A slot's state is private to the
+//   (+ u.qTileBase). In the CPU-shaped bodies invocation t owns ROWS_PER_THREAD consecutive rows
+//   × HEADS_PER_THREAD heads, its SLOTS "slots" (quick: one). A slot's state is private to the
 //   invocation (q pre-scaled by scoreScale(), running max m, running sum l, score classes cls,
-//   accumulator acc), so the softmax needs no cross-invocation step.
+//   accumulator acc), so the softmax needs no cross-invocation step. The coop body shares each
+//   slot's work out over the workgroup instead (its header).
 // - Tile loop. The kept columns of the workgroup's rows lie in [colLo, colHi) (column bound, band;
 //   workgroupSpan); tiles of BLOCK_KV logical columns outside it are never loaded, and the trip
 //   count is fixed before the loop (docs/numerics.md). Per tile the whole workgroup decodes K and
@@ -59,7 +64,9 @@
 //              vTile; tilePresent (paged), tileKeep (mask), tileVBad (blocked, band or mask), each with
 //              its accessors (setColumnPresent/columnPresent, setTileKeep/tileKeepOf,
 //              markVBad/vBadTag), which are constant stubs where the feature is off
-//   CONSTS     the shape constants and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
+//   CONSTS     the shape constants (WORKGROUP_SIZE: the blocked and quick bodies' ROW_THREADS ×
+//              GROUP_SIZE / HEADS_PER_THREAD) and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
+//   ENABLE     the extensions the body uses (coop with subgroups)
 //   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
 //              features that are off (absent bindings cannot be named), device scalars from aux
 //   KV_TILE    loadTileElem, loadTileElems: K/V read directly (shaders/common/prefill_kv_direct.wgsl) or through
@@ -69,6 +76,8 @@
 // Grid: the host splits batches and query tiles into dispatches of at most
 // maxComputeWorkgroupsPerDimension workgroups per axis (u.batchBase, u.qTileBase).
 
+{{ENABLE}}
+
 {{UNIFORMS}}
 
 {{BINDINGS}}
@@ -77,12 +86,11 @@
 const D4: u32 = HEAD_DIM / 4u;
 const SLOTS: u32 = ROWS_PER_THREAD * HEADS_PER_THREAD;
 const ROW_THREADS: u32 = BLOCK_Q / ROWS_PER_THREAD;
-const WORKGROUP_SIZE: u32 = ROW_THREADS * (GROUP_SIZE / HEADS_PER_THREAD);
 // Bits of the tile's columns in a u32 column set (BLOCK_KV ≤ 32).
 const TILE_COLUMNS: u32 = 0xffffffffu >> (32u - BLOCK_KV);
 // Rows keep different columns of a tile (band, mask): a NaN or Inf in V of a column one row keeps
 // must not reach another through p·v = 0·NaN, so such tiles take accumulateKeptOnly (blocked body;
-// the quick body adds each slot's kept columns only). Without band
+// the quick and coop bodies add each slot's kept columns only). Without band
 // and mask every valid row keeps exactly the present columns below colHi, the tile holds zeros
 // for the others, and invalid rows (l == 0) store 0 whatever their acc.
 const ROW_VARIES: bool = HAS_MASK || HAS_BAND;

@@ -179,7 +179,7 @@ describe('compile tiers', () => {
     expect(plan.spec.variant).toBe('blocked');
     const quick = plan.quick!;
     expect(quick.spec.variant).toBe('quick');
-    expect([quick.spec.rowsPerThread, quick.spec.headsPerThread, quick.workgroupSize]).toEqual([1, 1, quick.spec.blockQ * problem.groupSize]);
+    expect([quick.spec.rowsPerThread, quick.spec.headsPerThread, quick.spec.workgroupSize]).toEqual([1, 1, quick.spec.blockQ * problem.groupSize]);
     const ws = new WorkspaceAllocator();
     const regions = layoutPrefillWorkspace(problem, plan, ws, tensors);
     const workspace = ws.bytes > 0 ? createBuffer(stream, ws.bytes) : null;

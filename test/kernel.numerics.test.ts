@@ -7,7 +7,7 @@ import type { Stream } from '../src/acl/stream.js';
 import { aclCreateIntArray, aclCreateTensorList, createTensor, type Tensor } from '../src/acl/tensor.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
 import type { DecodePlan } from '../src/kernels/decode.js';
-import type { PrefillPlan } from '../src/kernels/prefill.js';
+import type { PrefillPlan, PrefillTune } from '../src/kernels/prefill.js';
 import { normalize } from '../src/fia/normalize.js';
 import type { FiaInputs } from '../src/problem/problem.js';
 import { attentionReference, compareOutputs } from '../src/reference/index.js';
@@ -148,7 +148,13 @@ describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept da
   });
 });
 
-describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept data propagates', () => {
+// The planned body (blocked on the software adapters) and the cooperative one, with its softmax
+// step on subgroups (where the device has them) and without.
+const PREFILL_BODIES: { name: string; tune?: PrefillTune }[] = [
+  { name: 'planned body' }, { name: 'coop, subgroups', tune: { variant: 'coop' } }, { name: 'coop, no subgroups', tune: { variant: 'coop', noSubgroups: true } },
+];
+
+for (const body of PREFILL_BODIES) describe(`prefill (${body.name}): NaN/Inf in excluded columns contribute nothing, NaN in kept data propagates`, () => {
   const S = 5;
   const D = 8;
   const causalMask = { values: Array.from({ length: S * S }, (_, i) => (i % S > Math.floor(i / S) ? 1 : 0)), shape: [S, S] };
@@ -158,7 +164,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     const v = random(7, S * D);
     for (let d = 0; d < D; d++) v[(S - 1) * D + d] = NaN;
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS: S, D, q: random(8, S * D), k: random(9, S * D), v, mask: causalMask, sparseMode: 3 });
-    const got = await runKernelOn(stream, inputs);
+    const got = await runKernelOn(stream, inputs, { tune: body.tune });
     expect(Array.from(got.out.slice(0, (S - 1) * D)).every(Number.isFinite), `rows 0..${S - 2} finite`).toBe(true);
     expect(Array.from(got.out.slice((S - 1) * D)).every(Number.isNaN), 'last row NaN').toBe(true);
     await expectReference(stream, inputs, got);
@@ -181,7 +187,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     for (let d = 0; d < D; d++) q[(1 * S + 2) * D + d] = d === 3 ? NaN : q[(1 * S + 2) * D + d]!;   // head 1, row 2
     k[(0 * KVS + 20) * D + 1] = NaN;   // head 0, column 20: attended by rows whose mask keeps it
     const inputs = inputsOf(stream, { B: 1, N, S, KVS, D, q, k, v, pse, mask: { values: mask, shape: [S, KVS] }, sparseMode: 1 });
-    const got = await runKernelOn(stream, inputs);
+    const got = await runKernelOn(stream, inputs, { tune: body.tune });
     const { ref } = await expectReference(stream, inputs, got);
     // The case exercises both outcomes: some NaN rows, some finite ones.
     expect(ref.some(Number.isNaN) && ref.some(Number.isFinite)).toBe(true);
@@ -194,7 +200,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     v[2 * D + 1] = NaN;
     v[4 * D + 3] = Infinity;
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS, D, q: random(18, S * D), k: random(19, KVS * D), v, qLens: [3] });
-    const got = await runKernelOn(stream, inputs);
+    const got = await runKernelOn(stream, inputs, { tune: body.tune });
     expect(Array.from(got.out.slice(3 * D))).toEqual(new Array<number>((S - 3) * D).fill(0));
     expect(Array.from(got.lse!.slice(3))).toEqual([Infinity, Infinity]);
     await expectReference(stream, inputs, got);
@@ -207,7 +213,7 @@ describe('prefill: NaN/Inf in excluded columns contribute nothing, NaN in kept d
     for (let c = 0; c < KVS; c++) pse[0 * KVS + c] = -Infinity;   // row 0: every column -Inf
     pse[1 * KVS + 2] = -Infinity;                                  // row 1: one column
     const inputs = inputsOf(stream, { B: 1, N: 1, S, KVS, D, q: random(14, S * D), k: random(15, KVS * D), v: random(16, KVS * D), pse });
-    const got = await runKernelOn(stream, inputs);
+    const got = await runKernelOn(stream, inputs, { tune: body.tune });
     expect(Array.from(got.out.slice(0, D)).every(Number.isNaN)).toBe(true);
     expect(Array.from(got.out.slice(D)).every(Number.isFinite)).toBe(true);
     await expectReference(stream, inputs, got);
@@ -245,7 +251,7 @@ describe('split partials: a split whose kept scores are all -Inf holds no mass; 
       }
     });
   }
-  for (const variant of ['blocked', 'quick'] as const) {
+  for (const variant of ['blocked', 'quick', 'coop'] as const) {
     it(`prefill ${variant}, 2 splits + combine`, async () => {
       const stream = await testStream();
       const kinds = [0, 1, 2];

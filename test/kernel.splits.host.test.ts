@@ -38,7 +38,10 @@ describe('kvSplits', () => {
 
 describe('prefill plans and splits', () => {
   it('a few query rows over a long KV split; a long prefill and a short KV do not', () => {
-    const short = planPrefill(makeProblem({ batch: 1, numQoHeads: 8, numKvHeads: 2, headDim: 64, qSeqLen: 4, kvSeqLen: 4096 }), DEFAULT_CAPS);
+    // A software adapter's plan: the blocked body with its quick tier (a hardware one has no tier).
+    const software = { ...DEFAULT_CAPS, fallbackAdapter: true };
+    const short = planPrefill(makeProblem({ batch: 1, numQoHeads: 8, numKvHeads: 2, headDim: 64, qSeqLen: 4, kvSeqLen: 4096 }), software);
+    expect(planPrefill(makeProblem({ batch: 1, numQoHeads: 8, numKvHeads: 2, headDim: 64, qSeqLen: 4, kvSeqLen: 4096 }), DEFAULT_CAPS).numSplits).toBeGreaterThan(1);
     expect(short.numSplits).toBeGreaterThan(1);
     expect(short.splitLen % 32).toBe(0);
     expectCover(4096, short);

@@ -15,6 +15,11 @@ export interface DeviceCaps {
    * path. Measured elsewhere: lavapipe's LLVM spends 12 s to minutes on the same code.
    */
   straightLineLanes: boolean;
+  /**
+   * The adapter says it is a fallback (software) adapter, SwiftShader and lavapipe here: the
+   * prefill planner gives it the CPU-shaped body, and hardware the cooperative one (prefill.ts).
+   */
+  fallbackAdapter: boolean;
 }
 
 export function capsOf(device: GPUDevice): DeviceCaps {
@@ -29,6 +34,7 @@ export function capsOf(device: GPUDevice): DeviceCaps {
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     straightLineLanes: device.adapterInfo?.architecture === 'swiftshader',
+    fallbackAdapter: (device.adapterInfo as GPUAdapterInfo & { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true,
   };
 }
 
@@ -43,6 +49,7 @@ export const DEFAULT_CAPS: DeviceCaps = {
   shaderF16: false,
   subgroups: false,
   straightLineLanes: false,
+  fallbackAdapter: false,
 };
 
 /** One dispatch's share of a grid axis: workgroups [base, base + count). */

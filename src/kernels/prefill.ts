@@ -42,11 +42,12 @@ const BATCHES_PER_DISPATCH = LENS_CAP * 2;
 const BAND_CLAMP = 1 << 30;
 
 /**
- * The two bodies of shaders/prefill.wgsl: 'blocked' (steady: register-blocked slots,
- * shaders/common/prefill_blocked.wgsl) and 'quick' (the compile tier: one slot per invocation,
- * rolled loops, shaders/common/prefill_quick.wgsl).
+ * The bodies of shaders/prefill.wgsl: 'blocked' (steady on CPU adapters: register-blocked slots,
+ * shaders/common/prefill_blocked.wgsl), 'quick' (the compile tier: one slot per invocation,
+ * rolled loops, shaders/common/prefill_quick.wgsl) and 'coop' (steady on hardware GPUs: the
+ * workgroup computes each score block together, shaders/common/prefill_coop.wgsl).
  */
-export type PrefillVariant = 'blocked' | 'quick';
+export type PrefillVariant = 'blocked' | 'quick' | 'coop';
 
 /** Everything the WGSL text depends on (the pipeline cache key). */
 export interface PrefillSpec {
@@ -85,11 +86,13 @@ export interface PrefillSpec {
   blockKv: number;
   rowsPerThread: number;
   headsPerThread: number;
+  workgroupSize: number;
+  /** coop: the softmax step runs on subgroups (prefill_coop_subgroups.wgsl); else false. */
+  subgroups: boolean;
 }
 
 export interface PrefillPlan {
   spec: PrefillSpec;
-  workgroupSize: number;
   /** Query tiles: ⌈Q_S / blockQ⌉. */
   numQTiles: number;
   /**
@@ -160,8 +163,8 @@ export function prefillUnsupported(problem: Problem, caps: DeviceCaps = DEFAULT_
     return `headDim ${problem.headDim}: ${plan.workgroupStorageBytes} bytes of workgroup storage for one KV column `
       + `(the device allows ${caps.maxWorkgroupStorageBytes})`;
   }
-  if (plan.workgroupSize > Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX)) {
-    return `groupSize ${problem.groupSize}: ${plan.workgroupSize} invocations per workgroup `
+  if (plan.spec.workgroupSize > Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX)) {
+    return `groupSize ${problem.groupSize}: ${plan.spec.workgroupSize} invocations per workgroup `
       + `(the device allows ${Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX)})`;
   }
   return null;
@@ -187,13 +190,15 @@ const largestDivisorAtMost = (n: number, cap: number): number => {
 const SLOT_FLOATS = 512;
 
 export interface PrefillTune {
-  /** Force the variant (tests cover both); a forced plan has no quick plan. */
+  /** Force the variant (tests cover each on every adapter); a forced plan has no quick plan. */
   variant?: PrefillVariant;
+  /** coop: the softmax step without subgroups even where the device has them (tests). */
+  noSubgroups?: boolean;
   /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
   blockKv?: number;
   rowsPerThread?: number;
   headsPerThread?: number;
-  /** Invocations along the rows (quick: rows per workgroup). */
+  /** Invocations along the rows (quick and coop: rows per workgroup). */
   rowThreads?: number;
   /**
    * Force the KV split count (tests; 1: unsplit). Splits never apply to INT8 attention (P8 needs
@@ -204,6 +209,10 @@ export interface PrefillTune {
 
 /** Invocations a quick workgroup aims for (BLOCK_Q rows × G heads, one slot each). */
 const QUICK_INVOCATIONS = 64;
+/** A coop workgroup: its invocations, the slots (rows × G heads) it aims for, its smallest KV tile before fewer rows. */
+const COOP_INVOCATIONS = 128;
+const COOP_SLOTS = 32;
+const COOP_MIN_BLOCK_KV = 8;
 
 /**
  * Tiles from the device limits and the head dim:
@@ -225,11 +234,17 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const maxInvocations = Math.min(caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
   const quickGeometry = (): Geometry => {
     const rowThreads = tune.rowThreads ?? Math.max(1, Math.min(Math.floor(QUICK_INVOCATIONS / G), problem.qSeqLen));
-    return { variant: 'quick', rowsPerThread: 1, headsPerThread: 1, rowThreads };
+    return { variant: 'quick', rowsPerThread: 1, headsPerThread: 1, rowThreads, threads: rowThreads * G };
   };
   if (tune.variant === 'quick') {
     const g = quickGeometry();
     return planOf(problem, caps, tune, g, splitsOf(problem, caps, tune, g));
+  }
+  // Hardware adapters run the cooperative body where its tiles fit; CPU adapters (and problems
+  // whose q tile does not fit) the blocked one.
+  if (tune.variant === 'coop' || (!tune.variant && !caps.fallbackAdapter)) {
+    const coop = planCoop(problem, caps, tune);
+    if (tune.variant || coop.workgroupStorageBytes <= caps.maxWorkgroupStorageBytes) return coop;
   }
   const D = problem.headDim;
   const slots = Math.max(1, Math.floor(SLOT_FLOATS / D));
@@ -249,7 +264,7 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   const wantRowThreads = problem.band || problem.slidingWindow > 0 ? 4 : 8;
   const rowThreads = tune.rowThreads
     ?? Math.max(1, Math.min(maxRowThreads, wantRowThreads, Math.ceil(problem.qSeqLen / rowsPerThread)));
-  const geometry: Geometry = { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads };
+  const geometry: Geometry = { variant: 'blocked', rowsPerThread, headsPerThread, rowThreads, threads: rowThreads * headThreads };
   // The quick tier runs on the same splits (same workspace); the blocked plan's grid decides them.
   const splits = splitsOf(problem, caps, tune, geometry);
   const blocked = planOf(problem, caps, tune, geometry, splits);
@@ -258,8 +273,28 @@ export function planPrefill(problem: Problem, caps: DeviceCaps, tune: PrefillTun
   return q.workgroupStorageBytes <= caps.maxWorkgroupStorageBytes ? { ...blocked, quick: q } : blocked;
 }
 
-/** A plan's slot geometry: the body, each invocation's rows × heads, invocations along the rows. */
-interface Geometry { variant: PrefillVariant; rowsPerThread: number; headsPerThread: number; rowThreads: number }
+/**
+ * A plan's slot geometry: the body, each invocation's rows × heads, invocations along the rows
+ * (coop: the rows of the workgroup), invocations per workgroup.
+ */
+interface Geometry { variant: PrefillVariant; rowsPerThread: number; headsPerThread: number; rowThreads: number; threads: number }
+
+/**
+ * The coop plan: about COOP_SLOTS (row, head) slots per workgroup, fewer rows while the q tile and
+ * a KV tile of COOP_MIN_BLOCK_KV columns do not fit the workgroup storage (prefillWorkgroupArrays);
+ * the smallest that does not fit is returned, and prefillUnsupported reports it.
+ */
+function planCoop(problem: Problem, caps: DeviceCaps, tune: PrefillTune): PrefillPlan {
+  const threads = Math.min(COOP_INVOCATIONS, caps.maxInvocationsPerWorkgroup, caps.maxWorkgroupSizeX);
+  let blockQ = tune.rowThreads ?? Math.max(1, Math.min(Math.floor(COOP_SLOTS / problem.groupSize), problem.qSeqLen));
+  for (;;) {
+    const g: Geometry = { variant: 'coop', rowsPerThread: 1, headsPerThread: 1, rowThreads: blockQ, threads };
+    const plan = planOf(problem, caps, tune, g, splitsOf(problem, caps, tune, g));
+    const fits = plan.workgroupStorageBytes <= caps.maxWorkgroupStorageBytes && plan.spec.blockKv >= Math.min(COOP_MIN_BLOCK_KV, tune.blockKv ?? MAX_BLOCK_KV);
+    if (fits || blockQ === 1 || tune.rowThreads) return plan;
+    blockQ = Math.ceil(blockQ / 2);
+  }
+}
 
 const UNSPLIT: KvSplits = { numSplits: 1, splitLen: BAND_CLAMP };
 
@@ -288,7 +323,10 @@ function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geomet
   const G = problem.groupSize;
   const blockQ = g.rowThreads * g.rowsPerThread;
   const features = specFeatures(problem, splits.numSplits > 1);
-  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({ ...features, variant: g.variant, headDim: D, blockQ, blockKv }));
+  const subgroups = g.variant === 'coop' && caps.subgroups && !tune.noSubgroups;
+  const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({
+    ...features, variant: g.variant, headDim: D, groupSize: G, blockQ, blockKv, subgroups,
+  }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
   // The largest tile that fits, up to the tuned one (1 when none does: prefillUnsupported then
@@ -297,11 +335,12 @@ function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geomet
   const spec: PrefillSpec = {
     ...features, variant: g.variant,
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread: g.rowsPerThread, headsPerThread: g.headsPerThread,
+    workgroupSize: g.threads, subgroups,
   };
   const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
   const maxGroups = caps.maxWorkgroupsPerDimension;
   return {
-    spec, workgroupSize: g.rowThreads * (G / g.headsPerThread), numQTiles, ...splits,
+    spec, numQTiles, ...splits,
     xPerDispatch: Math.max(1, Math.min(numQTiles * splits.numSplits, maxGroups)),
     batchesPerDispatch: Math.max(1, Math.min(BATCHES_PER_DISPATCH, maxGroups)),
     workgroupStorageBytes: bytesAt(blockKv),
@@ -319,12 +358,24 @@ const MAX_BLOCK_KV = 32;
  * holds NaN or Inf (blocked body, rows keep different columns: band or mask; the quick body adds
  * each slot's kept columns only and needs no flag); the left pads.
  */
-export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'blockQ' | 'blockKv' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
+export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'subgroups' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
   const arrays: WorkgroupArray[] = [
     { name: 'kTile', elem: 'vec4<f32>', length: tile },
     { name: 'vTile', elem: 'vec4<f32>', length: tile },
   ];
+  if (spec.variant === 'coop') {
+    // q of the workgroup's slots, the score block, and each slot's softmax state (prefill_coop.wgsl).
+    const slots = spec.blockQ * spec.groupSize;
+    arrays.push(
+      { name: 'qTile', elem: 'vec4<f32>', length: slots * (spec.headDim / 4) },
+      { name: 'sTile', elem: 'f32', length: slots * spec.blockKv },
+      ...['rowM', 'rowL', 'rowAlpha'].map((name): WorkgroupArray => ({ name, elem: 'f32', length: slots })),
+      ...['rowCls', 'rowKept'].map((name): WorkgroupArray => ({ name, elem: 'u32', length: slots })),
+    );
+    // The subgroups' index counter (prefill_coop_subgroups.wgsl).
+    if (spec.subgroups) arrays.push({ name: 'wgTeamCount', elem: 'atomic<u32>', length: 1, scalar: true }, { name: 'wgTeams', elem: 'u32', length: 1, scalar: true });
+  }
   if (spec.paged || spec.kvs?.paged) arrays.push({ name: 'tilePresent', elem: 'u32', length: spec.blockKv });
   if (spec.mask) arrays.push({ name: 'tileKeep', elem: 'u32', length: spec.blockQ });
   if ((spec.mask || spec.band) && spec.variant === 'blocked') arrays.push({ name: 'tileVBad', elem: 'atomic<u32>', length: 1, scalar: true });
@@ -356,7 +407,7 @@ fn vBadTag() -> u32 { return 0u; }`,
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
-type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread'>;
+type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread' | 'workgroupSize' | 'subgroups'>;
 
 /** The features of `problem`'s pass; `split`: the split pass's (f32 partials and lse to the workspace, no output quant). */
 function specFeatures(problem: Problem, split = false): SpecFeatures {
@@ -461,7 +512,7 @@ const wgslBool = (x: boolean): string => (x ? 'true' : 'false');
 function constsBlock(spec: PrefillSpec): string {
   const u32s: [string, number][] = [
     ['HEAD_DIM', spec.headDim], ['GROUP_SIZE', spec.groupSize], ['BLOCK_Q', spec.blockQ], ['BLOCK_KV', spec.blockKv],
-    ['ROWS_PER_THREAD', spec.rowsPerThread], ['HEADS_PER_THREAD', spec.headsPerThread],
+    ['ROWS_PER_THREAD', spec.rowsPerThread], ['HEADS_PER_THREAD', spec.headsPerThread], ['WORKGROUP_SIZE', spec.workgroupSize],
   ];
   const bools: [string, boolean][] = [
     ['HAS_MASK', spec.mask], ['HAS_PSE', spec.pseDtype !== 'none'], ['HAS_BAND', spec.band],
@@ -470,8 +521,8 @@ function constsBlock(spec: PrefillSpec): string {
     ['PAGED', spec.paged || !!spec.kvs?.paged],
     ['INT8', spec.int8], ['OUT_INT8', spec.outDtype === 'INT8'],
     ['HAS_SOFTCAP', spec.softcap], ['HAS_SINK', spec.sink],
-    // K/V tile loads four elements per iteration in the blocked body, one in the quick body (loadTile).
-    ['TILE_VEC4', spec.variant === 'blocked'],
+    // K/V tile loads four elements per iteration, one in the quick body (loadTile).
+    ['TILE_VEC4', spec.variant !== 'quick'],
     // The pass writes split partials (softmax_rules.wgsl, prefill.wgsl "KV splits").
     ['PARTIAL', spec.split],
   ];
@@ -527,6 +578,13 @@ function outputBlock(spec: PrefillSpec): string {
   ].join('\n');
 }
 
+/** BODY of each variant; coop's softmax step comes first, with or without subgroups. */
+const BODIES: Record<PrefillVariant, (spec: PrefillSpec) => string> = {
+  blocked: () => wgsl('common/prefill_blocked.wgsl'),
+  quick: () => wgsl('common/prefill_quick.wgsl'),
+  coop: (spec) => `${wgsl(spec.subgroups ? 'common/prefill_coop_subgroups.wgsl' : 'common/prefill_coop_rows.wgsl')}\n${wgsl('common/prefill_coop.wgsl')}`,
+};
+
 export function prefillShaderCode(spec: PrefillSpec): string {
   const bindings = storageBindings(spec)
     .map((b, i) => `@group(0) @binding(${i}) var<storage, ${b.access}> ${b.name}: array<${b.elem}>;`)
@@ -535,6 +593,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
       `@group(1) @binding(1) var<uniform> lens: array<vec4<u32>, ${LENS_CAP}>;`,
     ]).join('\n');
   return fill(wgsl('prefill.wgsl'), {
+    ENABLE: spec.subgroups ? 'enable subgroups;' : '',
     UNIFORMS: UNIFORMS.wgslStruct(),
     BINDINGS: bindings,
     WORKGROUP: `${workgroupDecls(prefillWorkgroupArrays(spec))}\n${workgroupAccessors(spec)}`,
@@ -545,7 +604,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
       : wgsl('common/prefill_kv_direct.wgsl'),
     OUTPUT: outputBlock(spec),
     ROLLED: wgsl('common/rolled.wgsl'),
-    BODY: wgsl(spec.variant === 'quick' ? 'common/prefill_quick.wgsl' : 'common/prefill_blocked.wgsl'),
+    BODY: BODIES[spec.variant](spec),
   });
 }
 

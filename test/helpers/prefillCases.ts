@@ -94,6 +94,18 @@ export function quickVariant(c: CaseSpec): CaseSpec {
   return { ...c, tune };
 }
 
+/**
+ * The case with the cooperative (GPU-shaped) body forced, its softmax step on subgroups where the
+ * device has them unless `noSubgroups`: tiles (blockKv) and KV splits kept, the slot geometry
+ * dropped (coop sizes its own query tile).
+ */
+export function coopVariant(c: CaseSpec, noSubgroups = false): CaseSpec {
+  const tune: PrefillTune = { variant: 'coop', noSubgroups };
+  if (c.tune?.blockKv !== undefined) tune.blockKv = c.tune.blockKv;
+  if (c.tune?.numSplits !== undefined) tune.numSplits = c.tune.numSplits;
+  return { ...c, tune };
+}
+
 function pick<T>(rand: () => number, xs: readonly T[]): T {
   return xs[Math.floor(rand() * xs.length)]!;
 }
