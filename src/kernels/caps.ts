@@ -34,8 +34,15 @@ export function capsOf(device: GPUDevice): DeviceCaps {
     shaderF16: device.features.has('shader-f16'),
     subgroups: device.features.has('subgroups'),
     straightLineLanes: device.adapterInfo?.architecture === 'swiftshader',
-    fallbackAdapter: (device.adapterInfo as GPUAdapterInfo & { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter === true,
+    fallbackAdapter: isSoftwareAdapter(device.adapterInfo as GPUAdapterInfo & { isFallbackAdapter?: boolean } | undefined),
   };
+}
+
+/** The adapter says it is a fallback adapter, or (browsers without that field) names a CPU driver. */
+function isSoftwareAdapter(info: (GPUAdapterInfo & { isFallbackAdapter?: boolean }) | undefined): boolean {
+  if (!info) return false;
+  if (info.isFallbackAdapter === true) return true;
+  return /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.device} ${info.description}`);
 }
 
 /** The WebGPU defaults: what every adapter grants (used when planning without a device). */
