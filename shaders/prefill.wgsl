@@ -61,12 +61,12 @@
 //   UNIFORMS   the PrefillUniforms struct (strides in elements of each tensor's dtype, offsets, ...)
 //   BINDINGS   the storage bindings of the features in use, the uniform and the length table
 //   WORKGROUP  the workgroup variables (the plan counts them: prefillWorkgroupArrays): kTile and
-//              vTile; tilePresent (paged), tileKeep (mask), tileVBad (blocked, band or mask), each with
+//              vTile (of TileVec: vec4<f32>, or vec4<f16> on coop's F16_TILES path); tilePresent (paged), tileKeep (mask), tileVBad (blocked, band or mask), each with
 //              its accessors (setColumnPresent/columnPresent, setTileKeep/tileKeepOf,
 //              markVBad/vBadTag), which are constant stubs where the feature is off
 //   CONSTS     the shape constants (WORKGROUP_SIZE: the blocked and quick bodies' ROW_THREADS ×
 //              GROUP_SIZE / HEADS_PER_THREAD) and the feature switches (HAS_MASK, HAS_BAND, ... INT8)
-//   ENABLE     the extensions the body uses (coop with subgroups)
+//   ENABLE     the extensions the body uses (coop: subgroups, f16)
 //   ACCESSORS  one-line element loaders per dtype for each bound tensor, and constant stubs for the
 //              features that are off (absent bindings cannot be named), device scalars from aux
 //   KV_TILE    loadTileElem, loadTileElems: K/V read directly (shaders/common/prefill_kv_direct.wgsl) or through
@@ -227,8 +227,8 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow
       let c = c0 + i32(col);
       var el = TileElems(vec4<f32>(0.0), vec4<f32>(0.0), false);
       if (c < colHi) { el = loadTileElems(b, h, u32(c), kvStart, d4); }
-      kTile[e] = el.k;
-      vTile[e] = el.v;
+      kTile[e] = TileVec(el.k);
+      vTile[e] = TileVec(el.v);
       if (d4 == 0u) { setColumnPresent(col, el.present); }
       let nonFinite = (bitcast<vec4<u32>>(el.v) & vec4<u32>(0x7f800000u)) == vec4<u32>(0x7f800000u);
       if (ROW_VARIES && any(nonFinite)) { markVBad(tag); }
@@ -241,8 +241,8 @@ fn loadTile(b: u32, h: u32, c0: i32, colHi: i32, kvStart: u32, lid: u32, tileRow
       let c = c0 + i32(col);
       var el = TileElem(0.0, 0.0, false);
       if (c < colHi) { el = loadTileElem(b, h, u32(c), kvStart, d); }
-      kTile[col * D4 + d / 4u][d % 4u] = el.k;
-      vTile[col * D4 + d / 4u][d % 4u] = el.v;
+      kTile[col * D4 + d / 4u][d % 4u] = TileScalar(el.k);
+      vTile[col * D4 + d / 4u][d % 4u] = TileScalar(el.v);
       if (d == 0u) { setColumnPresent(col, el.present); }
       if (ROW_VARIES && (bitcast<u32>(el.v) & 0x7f800000u) == 0x7f800000u) { markVBad(tag); }
     }

@@ -19,6 +19,8 @@
 //   accumulate  invocation t owns the acc vectors e = t + k·WORKGROUP_SIZE (slot e / D4, dims
 //               4·(e % D4) ..), ACC_PER_THREAD of them in registers: acc = α·acc + Σ kept p·v.
 // Then the epilogue stores each owned vector and the owner of dims 0..3 the row's lse.
+// F16_TILES (shader-f16, FLOAT16 K/V read directly): K/V are loaded as f16 and kept in f16 tiles
+// (half the workgroup storage: larger tiles); scores, max, sum and acc stay f32.
 // Loops over dims and columns run rolled() trips (shaders/common/rolled.wgsl): the body is tested on
 // llvmpipe too, which would unroll them into per-lane code; a GPU runs them as loops. The loops
 // over the owned acc vectors keep a constant trip count, so acc stays in registers.
@@ -34,6 +36,13 @@ var<private> acc: array<vec4<f32>, ACC_PER_THREAD>;
 fn slotRow(tileRow0: u32, slot: u32) -> u32 { return tileRow0 + slot % BLOCK_Q; }
 fn slotHead(h: u32, slot: u32) -> u32 { return h * GROUP_SIZE + slot / BLOCK_Q; }
 fn keptCol(keep: u32, col: u32) -> bool { return ((keep >> col) & 1u) != 0u; }
+
+// p·v for the accumulator: in f16 with F16_PRODUCTS (F16_TILES and a 16-bit or INT8 final output,
+// whose rounding is coarser than the f16 weight's), else in f32; acc itself stays f32.
+fn weighted(p: f32, v: TileVec) -> vec4<f32> {
+  if (F16_PRODUCTS) { return vec4<f32>(TileScalar(p) * v); }
+  return p * vec4<f32>(v);
+}
 
 // One slot's kept columns of tile c0 (range ∩ mask ∩ present).
 fn slotKeep(slot: u32, span: Span, c0: i32, present: u32) -> u32 {
@@ -130,7 +139,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: CoopInvocation) {
         let slot = e / BLOCK_KV;
         let col = e % BLOCK_KV;
         var dot = vec4<f32>(0.0);
-        for (var d4 = 0u; d4 < rolled(D4); d4++) { dot += qTile[slot * D4 + d4] * kTile[col * D4 + d4]; }
+        for (var d4 = 0u; d4 < rolled(D4); d4++) { dot += qTile[slot * D4 + d4] * vec4<f32>(kTile[col * D4 + d4]); }
         let pse = pseAt(batch, slotHead(h, slot), slotRow(span.tileRow0, slot), kvBase + u32(c0) + col);
         sTile[e] = capScore(dot.x + dot.y + dot.z + dot.w + pse);
       }
@@ -152,7 +161,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: CoopInvocation) {
           let keep = rowKept[slot];
           var a = acc[k] * rowAlpha[slot];
           for (var col = 0u; col < rolled(BLOCK_KV); col++) {
-            a += select(vec4<f32>(0.0), sTile[slot * BLOCK_KV + col] * vTile[col * D4 + d4], keptCol(keep, col));
+            a += select(vec4<f32>(0.0), weighted(sTile[slot * BLOCK_KV + col], vTile[col * D4 + d4]), keptCol(keep, col));
           }
           acc[k] = a;
         }

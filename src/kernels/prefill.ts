@@ -89,6 +89,12 @@ export interface PrefillSpec {
   workgroupSize: number;
   /** coop: the softmax step runs on subgroups (prefill_coop_subgroups.wgsl); else false. */
   subgroups: boolean;
+  /**
+   * coop with shader-f16 and FLOAT16 K/V read directly: K/V loaded as f16 into f16 tiles (F16_TILES);
+   * f16Products: p·v in f16 too, where the final output (FLOAT16, BFLOAT16, INT8) rounds coarser.
+   */
+  f16Tiles: boolean;
+  f16Products: boolean;
 }
 
 export interface PrefillPlan {
@@ -194,6 +200,8 @@ export interface PrefillTune {
   variant?: PrefillVariant;
   /** coop: the softmax step without subgroups even where the device has them (tests). */
   noSubgroups?: boolean;
+  /** coop: f32 K/V tiles even where the device has shader-f16 (tests). */
+  noF16?: boolean;
   /** At most this many KV columns per tile (fewer where the device's workgroup storage needs it). */
   blockKv?: number;
   rowsPerThread?: number;
@@ -324,8 +332,10 @@ function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geomet
   const blockQ = g.rowThreads * g.rowsPerThread;
   const features = specFeatures(problem, splits.numSplits > 1);
   const subgroups = g.variant === 'coop' && caps.subgroups && !tune.noSubgroups;
+  const f16Tiles = g.variant === 'coop' && caps.shaderF16 && !tune.noF16 && problem.kvDtype === 'FLOAT16' && !features.kvSource;
+  const f16Products = f16Tiles && problem.outDtype !== 'FLOAT32';
   const bytesAt = (blockKv: number): number => workgroupBytes(prefillWorkgroupArrays({
-    ...features, variant: g.variant, headDim: D, groupSize: G, blockQ, blockKv, subgroups,
+    ...features, variant: g.variant, headDim: D, groupSize: G, blockQ, blockKv, subgroups, f16Tiles,
   }));
   let blockKv = tune.blockKv ?? MAX_BLOCK_KV;
   if (blockKv > MAX_BLOCK_KV) throw new Error(`prefill: blockKv ${blockKv} > ${MAX_BLOCK_KV} (one u32 of column bits)`);
@@ -335,7 +345,7 @@ function planOf(problem: Problem, caps: DeviceCaps, tune: PrefillTune, g: Geomet
   const spec: PrefillSpec = {
     ...features, variant: g.variant,
     headDim: D, groupSize: G, blockQ, blockKv, rowsPerThread: g.rowsPerThread, headsPerThread: g.headsPerThread,
-    workgroupSize: g.threads, subgroups,
+    workgroupSize: g.threads, subgroups, f16Tiles, f16Products,
   };
   const numQTiles = Math.ceil(problem.qSeqLen / blockQ);
   const maxGroups = caps.maxWorkgroupsPerDimension;
@@ -358,11 +368,14 @@ const MAX_BLOCK_KV = 32;
  * holds NaN or Inf (blocked body, rows keep different columns: band or mask; the quick body adds
  * each slot's kept columns only and needs no flag); the left pads.
  */
-export function prefillWorkgroupArrays(spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'subgroups' | 'paged' | 'kvs' | 'mask' | 'band'>): WorkgroupArray[] {
+export function prefillWorkgroupArrays(
+  spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'subgroups' | 'f16Tiles' | 'paged' | 'kvs' | 'mask' | 'band'>,
+): WorkgroupArray[] {
   const tile = spec.blockKv * (spec.headDim / 4);
+  const elem = spec.f16Tiles ? 'vec4<f16>' : 'vec4<f32>';
   const arrays: WorkgroupArray[] = [
-    { name: 'kTile', elem: 'vec4<f32>', length: tile },
-    { name: 'vTile', elem: 'vec4<f32>', length: tile },
+    { name: 'kTile', elem, length: tile },
+    { name: 'vTile', elem, length: tile },
   ];
   if (spec.variant === 'coop') {
     // q of the workgroup's slots, the score block, and each slot's softmax state (prefill_coop.wgsl).
@@ -407,7 +420,8 @@ fn vBadTag() -> u32 { return 0u; }`,
 }
 
 /** The feature half of the specialization (what decides bindings and feature blocks). */
-type SpecFeatures = Omit<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread' | 'workgroupSize' | 'subgroups'>;
+type SpecFeatures = Omit<PrefillSpec,
+  'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'rowsPerThread' | 'headsPerThread' | 'workgroupSize' | 'subgroups' | 'f16Tiles' | 'f16Products'>;
 
 /** The features of `problem`'s pass; `split`: the split pass's (f32 partials and lse to the workspace, no output quant). */
 function specFeatures(problem: Problem, split = false): SpecFeatures {
@@ -479,11 +493,13 @@ function readsAux(spec: SpecFeatures): boolean {
 }
 
 /** The storage bindings a specialization uses, in binding order (absent features bind nothing). */
-function storageBindings(spec: SpecFeatures): { name: string; access: 'read' | 'read_write'; elem: string }[] {
+function storageBindings(spec: SpecFeatures & { f16Tiles?: boolean }): { name: string; access: 'read' | 'read_write'; elem: string }[] {
+  // F16_TILES reads K/V as f16 (shader-f16), the others as u32 words.
+  const kv = spec.f16Tiles ? 'f16' : 'u32';
   const list: { name: string; access: 'read' | 'read_write'; elem: string }[] = [
     { name: 'qBuf', access: 'read', elem: 'u32' },
-    { name: 'kBuf', access: 'read', elem: 'u32' },
-    { name: 'vBuf', access: 'read', elem: 'u32' },
+    { name: 'kBuf', access: 'read', elem: kv },
+    { name: 'vBuf', access: 'read', elem: kv },
   ];
   if (spec.paged) list.push({ name: 'btBuf', access: 'read', elem: 'u32' });
   if (spec.pseDtype !== 'none') list.push({ name: 'pseBuf', access: 'read', elem: 'u32' });
@@ -525,10 +541,15 @@ function constsBlock(spec: PrefillSpec): string {
     ['TILE_VEC4', spec.variant !== 'quick'],
     // The pass writes split partials (softmax_rules.wgsl, prefill.wgsl "KV splits").
     ['PARTIAL', spec.split],
+    // coop: f16 K/V tiles, and p·v in f16 (prefill_coop.wgsl).
+    ['F16_TILES', spec.f16Tiles], ['F16_PRODUCTS', spec.f16Products],
   ];
+  const tileScalar = spec.f16Tiles ? 'f16' : 'f32';
   return [
     ...u32s.map(([name, v]) => `const ${name}: u32 = ${v}u;`),
     ...bools.map(([name, v]) => `const ${name}: bool = ${wgslBool(v)};`),
+    // The K/V tiles' element type (kTile, vTile).
+    `alias TileScalar = ${tileScalar};`, 'alias TileVec = vec4<TileScalar>;',
   ].join('\n');
 }
 
@@ -539,7 +560,8 @@ function constsBlock(spec: PrefillSpec): string {
  */
 function accessorsBlock(spec: PrefillSpec): string {
   const parts = [loaderFn('loadQ', 'qBuf', spec.queryDtype)];
-  if (!spec.kvs) parts.push(loaderFn('loadK', 'kBuf', spec.kvDtype), loaderFn('loadV', 'vBuf', spec.kvDtype));
+  if (spec.f16Tiles) parts.push('fn loadK(i: u32) -> f32 { return f32(kBuf[i]); }', 'fn loadV(i: u32) -> f32 { return f32(vBuf[i]); }');
+  else if (!spec.kvs) parts.push(loaderFn('loadK', 'kBuf', spec.kvDtype), loaderFn('loadV', 'vBuf', spec.kvDtype));
   parts.push(spec.paged
     ? 'fn loadBlockId(i: u32) -> i32 { return bitcast<i32>(btBuf[i]); }'
     : 'fn loadBlockId(i: u32) -> i32 { return -1i; }');
@@ -593,7 +615,7 @@ export function prefillShaderCode(spec: PrefillSpec): string {
       `@group(1) @binding(1) var<uniform> lens: array<vec4<u32>, ${LENS_CAP}>;`,
     ]).join('\n');
   return fill(wgsl('prefill.wgsl'), {
-    ENABLE: spec.subgroups ? 'enable subgroups;' : '',
+    ENABLE: [spec.f16Tiles ? 'enable f16;' : '', spec.subgroups ? 'enable subgroups;' : ''].join('\n'),
     UNIFORMS: UNIFORMS.wgslStruct(),
     BINDINGS: bindings,
     WORKGROUP: `${workgroupDecls(prefillWorkgroupArrays(spec))}\n${workgroupAccessors(spec)}`,

@@ -334,13 +334,13 @@ export function uniformBuffer(device: GPUDevice, data: ArrayBuffer, label: strin
 /** One `var<workgroup>` array of a kernel: the plan counts exactly what the shader declares. */
 export interface WorkgroupArray {
   name: string;
-  elem: 'f32' | 'u32' | 'vec4<f32>' | 'atomic<u32>';
+  elem: 'f32' | 'u32' | 'vec4<f32>' | 'vec4<f16>' | 'atomic<u32>';
   length: number;
   /** A plain variable (length 1), not an array. */
   scalar?: boolean;
 }
 
-const WORKGROUP_ELEM_BYTES: Readonly<Record<WorkgroupArray['elem'], number>> = { f32: 4, u32: 4, 'vec4<f32>': 16, 'atomic<u32>': 4 };
+const WORKGROUP_ELEM_BYTES: Readonly<Record<WorkgroupArray['elem'], number>> = { f32: 4, u32: 4, 'vec4<f32>': 16, 'vec4<f16>': 8, 'atomic<u32>': 4 };
 
 /** The WGSL declarations of `arrays`. */
 export function workgroupDecls(arrays: readonly WorkgroupArray[]): string {

@@ -95,12 +95,12 @@ export function quickVariant(c: CaseSpec): CaseSpec {
 }
 
 /**
- * The case with the cooperative (GPU-shaped) body forced, its softmax step on subgroups where the
- * device has them unless `noSubgroups`: tiles (blockKv) and KV splits kept, the slot geometry
- * dropped (coop sizes its own query tile).
+ * The case with the cooperative (GPU-shaped) body forced; its softmax step on subgroups and its
+ * FLOAT16 K/V in f16 tiles where the device has them, unless `plain` (neither): tiles (blockKv)
+ * and KV splits kept, the slot geometry dropped (coop sizes its own query tile).
  */
-export function coopVariant(c: CaseSpec, noSubgroups = false): CaseSpec {
-  const tune: PrefillTune = { variant: 'coop', noSubgroups };
+export function coopVariant(c: CaseSpec, plain = false): CaseSpec {
+  const tune: PrefillTune = { variant: 'coop', noSubgroups: plain, noF16: plain };
   if (c.tune?.blockKv !== undefined) tune.blockKv = c.tune.blockKv;
   if (c.tune?.numSplits !== undefined) tune.numSplits = c.tune.numSplits;
   return { ...c, tune };
