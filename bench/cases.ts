@@ -95,9 +95,38 @@ export const CASES: readonly BenchCase[] = [
     { batch: 1, kvSeqLen: 16384, slidingWindow: 1024 }),
   decode('decode_window_plain_f16', 'decode B1 N8 KVN2 Skv1024 D64, fp16 (the window\'s length, no window)', 'FLOAT16', ['window'],
     { batch: 1, kvSeqLen: 1024 }),
+  // 'bytes': one long decode in each K/V storage; its time should follow the bytes it reads
+  // (DTYPE_RATIOS below).
+  decode('decode_bytes_f32', 'K/V bytes: decode B4 N8 KVN2 Skv8192 D64, f32', 'FLOAT32', ['bytes'], { kvSeqLen: 8192 }),
+  decode('decode_bytes_f16', 'K/V bytes: decode B4 N8 KVN2 Skv8192 D64, fp16', 'FLOAT16', ['bytes'], { kvSeqLen: 8192 }),
+  decode('decode_bytes_bf16', 'K/V bytes: decode B4 N8 KVN2 Skv8192 D64, bf16', 'BFLOAT16', ['bytes'], { kvSeqLen: 8192 }),
+  decode('decode_bytes_int8kv', 'K/V bytes: decode B4 N8 KVN2 Skv8192 D64, fp16 query, int8 KV (per-channel)', 'FLOAT16', ['bytes'],
+    { kvSeqLen: 8192, kvStorage: 'int8' }),
+  decode('decode_bytes_f16_paged', 'K/V bytes: decode B4 N8 KVN2 Skv8192 D64, fp16, paged KV (block 128)', 'FLOAT16', ['bytes'],
+    { kvSeqLen: 8192, kvStorage: 'paged', blockSize: 128 }),
   decode('decode_mha', 'GQA sweep: decode B4 N8 KVN8 (G=1, MHA) Skv1024 D64', 'FLOAT32', ['gqa-sweep', 'peers'], { numKvHeads: 8 }),
   decode('decode_gqa_g2', 'GQA sweep: decode B4 N8 KVN4 (G=2) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 4 }),
   decode('decode_gqa_g8', 'GQA sweep: decode B4 N8 KVN1 (G=8) Skv1024 D64', 'FLOAT32', ['gqa-sweep'], { numKvHeads: 1 }),
+];
+
+/**
+ * Same-shape pairs whose time ratio (ours, numerator / denominator) shows whether a kernel's time
+ * follows the bytes it moves, with the goal for each: FLOAT16/BFLOAT16 K/V at most 0.6 of the
+ * FLOAT32 time, INT8 K/V at most 0.45, paged at most 1.15 of dense, low-precision prefill no
+ * slower than FLOAT32 (1.0).
+ */
+export const DTYPE_RATIOS: readonly { name: string; num: string; den: string; goal: number }[] = [
+  { name: 'decode f16 / f32 (KV 8192)', num: 'decode_bytes_f16', den: 'decode_bytes_f32', goal: 0.6 },
+  { name: 'decode bf16 / f32 (KV 8192)', num: 'decode_bytes_bf16', den: 'decode_bytes_f32', goal: 0.6 },
+  { name: 'decode int8 KV / f32 (KV 8192)', num: 'decode_bytes_int8kv', den: 'decode_bytes_f32', goal: 0.45 },
+  { name: 'decode paged / dense, f16 (KV 8192)', num: 'decode_bytes_f16_paged', den: 'decode_bytes_f16', goal: 1.15 },
+  { name: 'decode f16 / f32 (KV 1024)', num: 'decode_gqa_f16', den: 'decode_gqa', goal: 0.6 },
+  { name: 'decode bf16 / f32 (KV 1024)', num: 'decode_gqa_bf16', den: 'decode_gqa', goal: 0.6 },
+  { name: 'decode int8 KV / f32 (KV 1024)', num: 'decode_gqa_f16_int8kv', den: 'decode_gqa', goal: 0.45 },
+  { name: 'decode paged / dense, f16 (KV 1024)', num: 'decode_gqa_f16_paged', den: 'decode_gqa_f16', goal: 1.15 },
+  { name: 'prefill f16 / f32', num: 'prefill_noncausal_f16', den: 'prefill_noncausal', goal: 1 },
+  { name: 'prefill f16 / f32, causal', num: 'prefill_causal_f16', den: 'prefill_causal', goal: 1 },
+  { name: 'prefill bf16 / f32, causal', num: 'prefill_causal_bf16', den: 'prefill_causal', goal: 1 },
 ];
 
 /**

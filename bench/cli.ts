@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CASES, selectCases } from './cases.js';
 import {
-  adapterName, adapterRecord, type BenchReport, failedRows, formatMarkdown, formatTable, type Progress, runBench,
+  adapterName, adapterRecord, type BenchReport, failedRows, formatDtypeRatios, formatMarkdown, formatTable, type Progress, runBench,
 } from './core.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, deviceFromArgs } from './device.js';
 import { selectRunners } from './runners.js';
@@ -100,6 +100,8 @@ async function main(): Promise<void> {
   console.log(`roofline probes (${p.timing}): FMA ${p.fmaGflops.toFixed(1)} GFLOP/s, streaming read ${p.readGBs.toFixed(2)} GB/s`);
   console.log(`timing: ${report.settings.timing === 'gpu-timestamp' ? 'GPU timestamps (sum of pass times) for the rates; wall clock beside' : 'wall clock'}`);
   console.log(values.markdown ? formatMarkdown(report) : formatTable(report));
+  const ratios = formatDtypeRatios(report);
+  if (ratios.length > 0) console.log(`\n${ratios.join('\n')}`);
   const stamp = report.date.replace(/[:.]/g, '-');
   const out = resolve(values.out ?? `bench/results/bench-${stamp}.json`);
   mkdirSync(dirname(out), { recursive: true });

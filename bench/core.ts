@@ -4,7 +4,7 @@
 // 'timestamp-query', by per-pass GPU timestamps. Rows carry GFLOP/s (prefill) or GB/s (decode),
 // the fraction of the probe roofline, and the speed-up over the naive baseline measured here.
 import {
-  type BenchCase, bytesMoved, type CaseInputs, flopCount, groupSize, makeInputs, maxAbsError, sdpaReference,
+  type BenchCase, bytesMoved, type CaseInputs, DTYPE_RATIOS, flopCount, groupSize, makeInputs, maxAbsError, sdpaReference,
 } from './cases.js';
 import { type ProbeResult, runProbes } from './probes.js';
 import { PassTimestamps, type Stats, stats, wallMs } from './timing.js';
@@ -345,6 +345,26 @@ export function formatTable(report: BenchReport): string {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => row[i]!.length)));
   const line = (cells: string[]) => cells.map((s, i) => (i < 2 || i === cells.length - 1 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ').trimEnd();
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+/**
+ * DTYPE_RATIOS over the report's rows of ours (GPU time where measured, else wall): one line per
+ * pair whose two cases both ran, with its goal and whether it is met; none when no pair ran.
+ */
+export function formatDtypeRatios(report: BenchReport): string[] {
+  const time = (id: string): number | null => {
+    const r = report.rows.find((x) => x.caseId === id && x.runner === 'ours' && x.ok);
+    return r?.gpu?.medianMs ?? r?.wall?.medianMs ?? null;
+  };
+  const lines: string[] = [];
+  for (const p of DTYPE_RATIOS) {
+    const num = time(p.num);
+    const den = time(p.den);
+    if (num === null || den === null) continue;
+    const ratio = num / den;
+    lines.push(`${p.name.padEnd(36)} ${ratio.toFixed(2)}  (goal ≤ ${p.goal}: ${ratio <= p.goal ? 'met' : 'not met'})`);
+  }
+  return lines.length > 0 ? ['time ratios of ours (same run; does time follow the bytes moved?):', ...lines] : [];
 }
 
 /** The same table as GitHub markdown (`npm run bench -- --markdown`), for the README. */
