@@ -67,7 +67,12 @@ export interface DecodePlan {
   splitLen: number;
   /** One split written straight to attentionOut: no partials, no combine pass. */
   direct: boolean;
-  /** Lanes variant: merge the lane states with subgroup operations (device has `subgroups`). */
+  /**
+   * Lanes variant: merge the lane states with subgroup operations (device has `subgroups`). The
+   * workgroup is LANES = 4 invocations and WebGPU's subgroups hold at least 4 (subgroupMinSize ≥ 4),
+   * so one subgroup holds the whole workgroup whatever the device's size (4 on SwiftShader, 8 on
+   * lavapipe, up to 128): no size is assumed beyond the API's minimum.
+   */
   subgroupMerge: boolean;
   /**
    * The grid (B, KV_N · numHeadBlocks, numSplits) in dispatches of at most this many batches and
