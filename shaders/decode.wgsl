@@ -161,29 +161,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       sc[i] = select(0.0, exp(sc[i] - mW[i / TK]), keptW[i % TK] != 0u);
     }
     workgroupBarrier();
-    // C: accumulate P·V into this invocation's output slots.
+    // C: accumulate P·V into this invocation's output slots: columns outside, so a column's KV
+    // source row (paged: a block-table read) is found once per invocation, not once per slot.
     for (var k = 0u; k < ELEMS; k++) {
       let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
-      if (e < GB * D) {
-        let g = e / D;
-        let d = e % D;
-        let alpha = alphaW[g];
-        var a = acc[k] * alpha;
-        var l = lsum[k] * alpha;
-        var vb = vBatch + (kvStart + t0) * u.vSeqStride + d * u.vDimStride;
-        for (var t = 0u; t < nk; t++) {
-          let p = sc[g * TK + t];
-          // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches a.
-          if (keptW[t] != 0u) {
+      let alpha = alphaW[min(e, GB * D - 1u) / D];
+      acc[k] *= alpha;
+      lsum[k] *= alpha;
+    }
+    for (var t = 0u; t < nk; t++) {
+      // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
+      let kept = keptW[t] != 0u;
+      var r: KvRow;
+      if (KV_SRC && kept) { r = kvRow(b, h, t0 + t, kvStart); }
+      let vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
+      for (var k = 0u; k < ELEMS; k++) {
+        let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
+        if (e < GB * D) {
+          let d = e % D;
+          let p = sc[(e / D) * TK + t];
+          if (kept) {
             var v: f32;
-            if (KV_SRC) { v = loadValueAt(kvRow(b, h, t0 + t, kvStart), d); } else { v = loadV(vb); }
-            a += p * v;
+            if (KV_SRC) { v = loadValueAt(r, d); } else { v = loadV(vRow + d * u.vDimStride); }
+            acc[k] += p * v;
           }
-          l += p;
-          vb += u.vSeqStride;
+          lsum[k] += p;
         }
-        acc[k] = a;
-        lsum[k] = l;
       }
     }
     workgroupBarrier();
