@@ -51,6 +51,8 @@ const HAS_PSE: bool = {{HAS_PSE}};
 const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
 const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
+// 16-bit K/V with dim stride 1 and even row bases: one u32 read gives dims d, d + 1 (loadK2, loadV2).
+const KV_PAIRS: bool = {{KV_PAIRS}};
 // Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
 const PARTIAL: bool = !DIRECT;
 
@@ -124,6 +126,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let k = loadKeyAt(r, d);
             for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
           }
+        } else if (KV_PAIRS) {
+          let kb = kBatch + col * u.kSeqStride;
+          for (var d = 0u; d < rolled(D); d += 2u) {
+            let k2 = loadK2(kb + d);
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
+          }
         } else {
           let kb = kBatch + col * u.kSeqStride;
           for (var d = 0u; d < rolled(D); d++) {
@@ -175,6 +183,23 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var r: KvRow;
       if (KV_SRC && kept) { r = kvRow(b, h, t0 + t, kvStart); }
       let vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
+      if (KV_PAIRS) {
+        // Slots k, k + 1 are elements e, e + 1 of one head (e even, D even): one word of V.
+        for (var k = 0u; k < ELEMS; k += 2u) {
+          let e = (lid + (k >> 1u) * WG) * 2u;
+          if (e < GB * D) {
+            let p = sc[(e / D) * TK + t];
+            if (kept) {
+              let v2 = loadV2(vRow + e % D);
+              acc[k] += p * v2.x;
+              acc[k + 1u] += p * v2.y;
+            }
+            lsum[k] += p;
+            lsum[k + 1u] += p;
+          }
+        }
+        continue;
+      }
       for (var k = 0u; k < ELEMS; k++) {
         let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
         if (e < GB * D) {

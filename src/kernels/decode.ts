@@ -591,6 +591,19 @@ export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: 
   return sources;
 }
 
+/**
+ * `fn name(i: u32) -> vec2<f32>`: elements i, i + 1 of `buf` (i even for a 16-bit dtype: both
+ * halves of one word, unpacked once).
+ */
+function pairLoaderFn(name: string, buf: string, dtype: DataType): string {
+  if (elementsPerWord(dtype) !== 2) {
+    const one = (i: string): string => wgslOf(dtype).element(`${buf}[${i}]`, '0u');
+    return `fn ${name}(i: u32) -> vec2<f32> { return vec2<f32>(${one('i')}, ${one('i + 1u')}); }`;
+  }
+  const [lo, hi] = wgslOf(dtype).unpack('w');
+  return `fn ${name}(i: u32) -> vec2<f32> { let w = ${buf}[i >> 1u]; return vec2<f32>(${lo}, ${hi}); }`;
+}
+
 /** The split pass of a plan (K/V read through plan.access). */
 function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
   const access = plan.access;
@@ -605,7 +618,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     subgroupMerge: plan.subgroupMerge,
-    unitDim: plan.variant === 'lanes' && access.unitDim, pairs: plan.variant === 'lanes' && access.pairs,
+    unitDim: plan.variant === 'lanes' && access.unitDim, pairs: access.pairs,
     deqK: access.deq.k, deqV: access.deq.v, sourceWords: plan.variant === 'lanes' && access.sourceWords,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
@@ -661,6 +674,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     }
     const code = fill(wgsl('decode.wgsl'), {
       ...common,
+      LOADERS: [...loaders, pairLoaderFn('loadK2', 'kBuf', problem.kvDtype), pairLoaderFn('loadV2', 'vBuf', problem.kvDtype)].join('\n'),
+      KV_PAIRS: access.pairs ? 'true' : 'false',
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
       ROLLED: wgsl('common/rolled.wgsl'),
