@@ -51,8 +51,11 @@ const HAS_PSE: bool = {{HAS_PSE}};
 const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
 const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
-// 16-bit K/V with dim stride 1 and even row bases: one u32 read gives dims d, d + 1 (loadK2, loadV2).
+// 16-bit K/V with dim stride 1 and even row bases: one u32 read gives dims d, d + 1 (loadK2, loadV2),
+// read directly (KV_PAIRS) or through the KV source at its rows' bases (KV_SRC_PAIRS: paged 16-bit
+// K/V, no prefix, no dequant; an absent block's row reads block 0 and is zeroed).
 const KV_PAIRS: bool = {{KV_PAIRS}};
+const KV_SRC_PAIRS: bool = {{KV_SRC_PAIRS}};
 // Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
 const PARTIAL: bool = !DIRECT;
 
@@ -122,7 +125,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (kept) {
         if (KV_SRC) {
           let r = kvRow(b, h, c, kvStart);
-          for (var d = 0u; d < rolled(D); d++) {
+          for (var d = 0u; KV_SRC_PAIRS && d < rolled(D); d += 2u) {
+            let k2 = select(vec2<f32>(0.0), loadK2(u.kvsKOffset + r.base + d), r.present);
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
+          }
+          for (var d = 0u; !KV_SRC_PAIRS && d < rolled(D); d++) {
             let k = loadKeyAt(r, d);
             for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
           }
@@ -183,14 +190,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var r: KvRow;
       if (KV_SRC && kept) { r = kvRow(b, h, t0 + t, kvStart); }
       let vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
-      if (KV_PAIRS) {
+      if (KV_PAIRS || KV_SRC_PAIRS) {
         // Slots k, k + 1 are elements e, e + 1 of one head (e even, D even): one word of V.
         for (var k = 0u; k < ELEMS; k += 2u) {
           let e = (lid + (k >> 1u) * WG) * 2u;
           if (e < GB * D) {
             let p = sc[(e / D) * TK + t];
             if (kept) {
-              let v2 = loadV2(vRow + e % D);
+              var v2: vec2<f32>;
+              if (KV_SRC_PAIRS) { v2 = select(vec2<f32>(0.0), loadV2(u.kvsVOffset + r.base + e % D), r.present); }
+              else { v2 = loadV2(vRow + e % D); }
               acc[k] += p * v2.x;
               acc[k + 1u] += p * v2.y;
             }

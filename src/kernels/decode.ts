@@ -591,6 +591,10 @@ export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: 
   return sources;
 }
 
+/** 16-bit K/V through the KV source in whole words: paged (no prefix: sourceWords), no dequant. */
+const srcPairs = (problem: Problem, access: KvAccess): boolean => access.source && access.sourceWords
+  && elementsPerWord(problem.kvDtype) === 2 && access.deq.k === 'none' && access.deq.v === 'none';
+
 /**
  * `fn name(i: u32) -> vec2<f32>`: elements i, i + 1 of `buf` (i even for a 16-bit dtype: both
  * halves of one word, unpacked once).
@@ -619,7 +623,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     subgroupMerge: plan.subgroupMerge,
     unitDim: plan.variant === 'lanes' && access.unitDim, pairs: access.pairs,
-    deqK: access.deq.k, deqV: access.deq.v, sourceWords: plan.variant === 'lanes' && access.sourceWords,
+    deqK: access.deq.k, deqV: access.deq.v, sourceWords: access.sourceWords,
     ...(access.source ? kvSourceSpecKey(kvSourceSpec(problem)) : {}),
   };
   return { key: specKey('decode', spec), build: () => {
@@ -676,6 +680,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       ...common,
       LOADERS: [...loaders, pairLoaderFn('loadK2', 'kBuf', problem.kvDtype), pairLoaderFn('loadV2', 'vBuf', problem.kvDtype)].join('\n'),
       KV_PAIRS: access.pairs ? 'true' : 'false',
+      KV_SRC_PAIRS: srcPairs(problem, access) ? 'true' : 'false',
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
       ROLLED: wgsl('common/rolled.wgsl'),
