@@ -23,7 +23,8 @@
 // workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf; NaN row: NaN.
 //
 // Workgroup memory: the arrays of decodeWorkgroupArrays (src/kernels/decode.ts), declared in
-// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc GB·TK, per-head m, alpha, classes, kept[TK]).
+// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc GB·TK, per-head m, alpha, classes, kept[TK],
+// and the KV-source row base of each kept column, kvBaseW[TK]).
 
 {{UNIFORMS}}
 
@@ -125,6 +126,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (kept) {
         if (KV_SRC) {
           let r = kvRow(b, h, c, kvStart);
+          kvBaseW[t] = r.base;
           for (var d = 0u; KV_SRC_PAIRS && d < rolled(D); d += 2u) {
             let k2 = select(vec2<f32>(0.0), loadK2(u.kvsKOffset + r.base + d), r.present);
             for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
@@ -187,8 +189,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var t = 0u; t < nk; t++) {
       // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
       let kept = keptW[t] != 0u;
+      // The KV-source row: whole-word reads need only its base (phase A's kvBaseW; a kept column is
+      // present), the element reads the row itself (its dequant parameters).
       var r: KvRow;
-      if (KV_SRC && kept) { r = kvRow(b, h, t0 + t, kvStart); }
+      if (KV_SRC && !KV_SRC_PAIRS && kept) { r = kvRow(b, h, t0 + t, kvStart); }
       let vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
       if (KV_PAIRS || KV_SRC_PAIRS) {
         // Slots k, k + 1 are elements e, e + 1 of one head (e even, D even): one word of V.
@@ -198,7 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
             let p = sc[(e / D) * TK + t];
             if (kept) {
               var v2: vec2<f32>;
-              if (KV_SRC_PAIRS) { v2 = select(vec2<f32>(0.0), loadV2(u.kvsVOffset + r.base + e % D), r.present); }
+              if (KV_SRC_PAIRS) { v2 = loadV2(u.kvsVOffset + kvBaseW[t] + e % D); }
               else { v2 = loadV2(vRow + e % D); }
               acc[k] += p * v2.x;
               acc[k + 1u] += p * v2.y;

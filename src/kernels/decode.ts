@@ -200,6 +200,8 @@ export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
     { name: 'alphaW', elem: 'f32', length: GB },
     { name: 'clsW', elem: 'u32', length: GB },
     { name: 'keptW', elem: 'u32', length: w.tileKeys },
+    // The KV-source row base of each kept column (phase A → C).
+    { name: 'kvBaseW', elem: 'u32', length: w.tileKeys },
     ...window,
   ];
 }
