@@ -57,6 +57,10 @@ const DIRECT: bool = {{DIRECT}};
 // K/V, no prefix, no dequant; an absent block's row reads block 0 and is zeroed).
 const KV_PAIRS: bool = {{KV_PAIRS}};
 const KV_SRC_PAIRS: bool = {{KV_SRC_PAIRS}};
+// V antiquant with one (scale, offset) per (KV head, dim) (modes 0, 2): each invocation's output
+// dims are fixed, so phase C reads its parameters once (vScale, vOffset), not per column.
+const V_CHANNEL: bool = {{V_CHANNEL}};
+const V_OFFSET: bool = {{V_OFFSET}};
 // Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
 const PARTIAL: bool = !DIRECT;
 
@@ -100,6 +104,13 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   if (lid < GB) { mW[lid] = NEG_MAX; clsW[lid] = 0u; }
   var acc: array<f32, ELEMS>;
   var lsum: array<f32, ELEMS>;
+  var vScale: array<f32, ELEMS>;
+  var vOffset: array<f32, ELEMS>;
+  for (var k = 0u; V_CHANNEL && k < ELEMS; k++) {
+    let d = min((lid + (k >> 1u) * WG) * 2u + (k & 1u), GB * D - 1u) % D;
+    vScale[k] = kvVChannelParam(h, u.kvsVsBase, d);
+    if (V_OFFSET) { vOffset[k] = kvVChannelParam(h, u.kvsVoBase, d); }
+  }
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
   let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
   workgroupBarrier();
@@ -220,7 +231,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           let p = sc[(e / D) * TK + t];
           if (kept) {
             var v: f32;
-            if (KV_SRC) { v = loadValueAt(r, d); } else { v = loadV(vRow + d * u.vDimStride); }
+            if (V_CHANNEL) { v = (kvRawV(r, d) + vOffset[k]) * vScale[k]; }
+            else if (KV_SRC) { v = loadValueAt(r, d); } else { v = loadV(vRow + d * u.vDimStride); }
             acc[k] += p * v;
           }
           lsum[k] += p;

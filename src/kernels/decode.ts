@@ -683,6 +683,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       LOADERS: [...loaders, pairLoaderFn('loadK2', 'kBuf', problem.kvDtype), pairLoaderFn('loadV2', 'vBuf', problem.kvDtype)].join('\n'),
       KV_PAIRS: access.pairs ? 'true' : 'false',
       KV_SRC_PAIRS: srcPairs(problem, access) ? 'true' : 'false',
+      V_CHANNEL: access.source && access.deq.v === 'channel' ? 'true' : 'false',
+      V_OFFSET: access.source && access.offset.v ? 'true' : 'false',
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
       ROLLED: wgsl('common/rolled.wgsl'),
