@@ -363,10 +363,12 @@ const MAX_BLOCK_KV = 32;
 
 /**
  * Every `var<workgroup>` variable of the prefill shader, declared from this list (WORKGROUP in
- * shaders/prefill.wgsl) and counted from it by the plan: the f32 K/V tiles; the column-present
- * flags (paged K/V); the per-row kept-column bits (attenMask); the tag of the last tile whose V
- * holds NaN or Inf (blocked body, rows keep different columns: band or mask; the quick body adds
- * each slot's kept columns only and needs no flag); the left pads.
+ * shaders/prefill.wgsl) and counted from it by the plan: the K/V tiles (f32, or f16 with
+ * f16Tiles); coop's q tile, score block and per-slot softmax state (and its subgroups' index
+ * counter); the column-present flags (paged K/V); the per-row kept-column bits (attenMask); the tag
+ * of the last tile whose V holds NaN or Inf (blocked body, rows keep different columns: band or
+ * mask; the quick and coop bodies add each slot's kept columns only and need no flag); the left
+ * pads.
  */
 export function prefillWorkgroupArrays(
   spec: Pick<PrefillSpec, 'variant' | 'headDim' | 'groupSize' | 'blockQ' | 'blockKv' | 'subgroups' | 'f16Tiles' | 'paged' | 'kvs' | 'mask' | 'band'>,
