@@ -133,9 +133,15 @@ export interface NodeAdapterOptions {
 export interface NodeDeviceOptions extends NodeAdapterOptions {
   /** The device's limits (default: FIA_LIMITS, else 'adapter'). */
   limits?: NodeLimitsChoice;
-  /** Hide these adapter features from the device (e.g. to test the paths without subgroups). */
+  /**
+   * Hide these adapter features from the device (e.g. to test the paths without subgroups);
+   * default: FIA_HIDE_FEATURES, a comma list (`shader-f16,subgroups`), else none.
+   */
   hideFeatures?: readonly GPUFeatureName[];
 }
+
+/** The optional features a device asks for, which hideFeatures / FIA_HIDE_FEATURES may hide. */
+const HIDEABLE_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
 
 /** The option's value, else the environment variable's, else `fallback`; an unknown value throws naming it. */
 function choiceOf<T extends string>(
@@ -160,6 +166,18 @@ export function adapterChoice(opts: NodeAdapterOptions = {}, env: Readonly<Recor
 /** The limits choice of `opts`, else of FIA_LIMITS, else 'adapter'. */
 export function limitsChoice(opts: NodeDeviceOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): NodeLimitsChoice {
   return choiceOf('limits', opts.limits, 'FIA_LIMITS', ['adapter', 'default'] as const, 'adapter', env);
+}
+
+/** The features `opts` hides, else those FIA_HIDE_FEATURES lists (an unknown name throws naming it). */
+export function hiddenFeatures(opts: NodeDeviceOptions = {}, env: Readonly<Record<string, string | undefined>> = process.env): GPUFeatureName[] {
+  if (opts.hideFeatures) return [...opts.hideFeatures];
+  const names = (env.FIA_HIDE_FEATURES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const n of names) {
+    if (!(HIDEABLE_FEATURES as readonly string[]).includes(n)) {
+      throw new Error(`FIA_HIDE_FEATURES=${env.FIA_HIDE_FEATURES}: ${n} is not one of ${HIDEABLE_FEATURES.join(', ')}`);
+    }
+  }
+  return names as GPUFeatureName[];
 }
 
 /** lavapipe's driver manifest in the Vulkan loader's folders (lvp_icd.json, lvp_icd.x86_64.json, ...), or null. */
@@ -225,7 +243,7 @@ export async function requestAdapter(opts: NodeAdapterOptions = {}): Promise<GPU
  */
 export async function requestAdapterAndDevice(opts: NodeDeviceOptions = {}): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
   const adapter = await requestAdapter(opts);
-  const device = await requestDeviceFrom(adapter, opts.hideFeatures, { defaultLimits: limitsChoice(opts) === 'default' });
+  const device = await requestDeviceFrom(adapter, hiddenFeatures(opts), { defaultLimits: limitsChoice(opts) === 'default' });
   return { adapter, device };
 }
 
@@ -239,7 +257,7 @@ export async function requestDevice(opts: NodeDeviceOptions = {}): Promise<GPUDe
  * titles: e.g. "swiftshader", "swiftshader+default-limits", "lavapipe".
  */
 export function deviceConfigName(opts: NodeDeviceOptions = {}): string {
-  return adapterChoice(opts) + (limitsChoice(opts) === 'default' ? '+default-limits' : '');
+  return adapterChoice(opts) + (limitsChoice(opts) === 'default' ? '+default-limits' : '') + hiddenFeatures(opts).map((f) => `-${f}`).join('');
 }
 
 export { adapterSummary, requestDeviceFrom } from './acl/adapter.js';
