@@ -54,7 +54,7 @@ const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
 // 16-bit K/V with dim stride 1 and even row bases: one u32 read gives dims d, d + 1 (loadK2, loadV2),
 // read directly (KV_PAIRS) or through the KV source at its rows' bases (KV_SRC_PAIRS: paged 16-bit
-// K/V, no prefix, no dequant; an absent block's row reads block 0 and is zeroed).
+// K/V, no prefix, no dequant; only kept columns are read, and a kept column's block is valid).
 const KV_PAIRS: bool = {{KV_PAIRS}};
 const KV_SRC_PAIRS: bool = {{KV_SRC_PAIRS}};
 // V antiquant with one (scale, offset) per (KV head, dim) (modes 0, 2): each invocation's output
@@ -76,6 +76,10 @@ fn outBits(x: f32) -> u32 {
 {{DECODE_IO}}
 
 {{ROLLED}}
+
+// Output slot k of invocation `lid`: flat element e of [0, GB·D) (pairs: even k is e = 2p, k + 1 is
+// e + 1; the header's output slots).
+fn slotElement(lid: u32, k: u32) -> u32 { return (lid + (k >> 1u) * WG) * 2u + (k & 1u); }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -107,7 +111,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   var vScale: array<f32, ELEMS>;
   var vOffset: array<f32, ELEMS>;
   for (var k = 0u; V_CHANNEL && k < ELEMS; k++) {
-    let d = min((lid + (k >> 1u) * WG) * 2u + (k & 1u), GB * D - 1u) % D;
+    let d = min(slotElement(lid, k), GB * D - 1u) % D;
     vScale[k] = kvVChannelParam(h, u.kvsVsBase, d);
     if (V_OFFSET) { vOffset[k] = kvVChannelParam(h, u.kvsVoBase, d); }
   }
@@ -135,22 +139,24 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var dots: array<vec4<f32>, GB4>;
       for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] = vec4<f32>(0.0); }
       if (kept) {
-        if (KV_SRC) {
-          let r = kvRow(b, h, c, kvStart);
-          kvBaseW[t] = r.base;
-          for (var d = 0u; KV_SRC_PAIRS && d < rolled(D); d += 2u) {
-            let k2 = select(vec2<f32>(0.0), loadK2(u.kvsKOffset + r.base + d), r.present);
-            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
+        if (KV_PAIRS || KV_SRC_PAIRS) {
+          // Whole words from the row's base: the dense row's, or the KV-source row's (a kept
+          // column is present), which phase C reads back from kvBaseW.
+          var kb = kBatch + col * u.kSeqStride;
+          if (KV_SRC_PAIRS) {
+            let r = kvRow(b, h, c, kvStart);
+            kvBaseW[t] = r.base;
+            kb = u.kvsKOffset + r.base;
           }
-          for (var d = 0u; !KV_SRC_PAIRS && d < rolled(D); d++) {
-            let k = loadKeyAt(r, d);
-            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
-          }
-        } else if (KV_PAIRS) {
-          let kb = kBatch + col * u.kSeqStride;
           for (var d = 0u; d < rolled(D); d += 2u) {
             let k2 = loadK2(kb + d);
             for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
+          }
+        } else if (KV_SRC) {
+          let r = kvRow(b, h, c, kvStart);
+          for (var d = 0u; d < rolled(D); d++) {
+            let k = loadKeyAt(r, d);
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
           }
         } else {
           let kb = kBatch + col * u.kSeqStride;
@@ -192,7 +198,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // C: accumulate P·V into this invocation's output slots: columns outside, so a column's KV
     // source row (paged: a block-table read) is found once per invocation, not once per slot.
     for (var k = 0u; k < ELEMS; k++) {
-      let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
+      let e = slotElement(lid, k);
       let alpha = alphaW[min(e, GB * D - 1u) / D];
       acc[k] *= alpha;
       lsum[k] *= alpha;
@@ -208,7 +214,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       if (KV_PAIRS || KV_SRC_PAIRS) {
         // Slots k, k + 1 are elements e, e + 1 of one head (e even, D even): one word of V.
         for (var k = 0u; k < ELEMS; k += 2u) {
-          let e = (lid + (k >> 1u) * WG) * 2u;
+          let e = slotElement(lid, k);
           if (e < GB * D) {
             let p = sc[(e / D) * TK + t];
             if (kept) {
@@ -225,7 +231,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         continue;
       }
       for (var k = 0u; k < ELEMS; k++) {
-        let e = (lid + (k >> 1u) * WG) * 2u + (k & 1u);
+        let e = slotElement(lid, k);
         if (e < GB * D) {
           let d = e % D;
           let p = sc[(e / D) * TK + t];
@@ -247,7 +253,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   // lavapipe's LLVM IR for the shader.
   let rowBase = b * u.numQoHeads + n0;
   for (var k = 0u; k < rolled(ELEMS); k += 2u) {
-    let e = (lid + (k >> 1u) * WG) * 2u;
+    let e = slotElement(lid, k);
     if (e >= GB * D) { continue; }
     let g0 = e / D;
     let g1 = min(e + 1u, GB * D - 1u) / D;

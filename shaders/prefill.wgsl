@@ -116,6 +116,24 @@ struct TileElems {
 
 {{OUTPUT}}
 
+// How a row's accumulators become its outputs (row-invalid and NaN rules of softmax_rules.wgsl):
+// acc · outScale() / l; 0 for a row with no kept column (its acc may hold 0·NaN from values other
+// rows kept: selected away, never scaled); NaN for a NaN row.
+struct RowOut {
+  inv: f32,
+  empty: bool,
+  nan: bool,
+}
+fn rowOut(l: f32, cls: u32) -> RowOut {
+  return RowOut(outScale() / l, l == 0.0, rowIsNan(cls, l));
+}
+// The output bits of accumulator value `a` of row `r` on output-quant channel `channel` (n·D + d):
+// the output dtype's, or quant8's for an INT8 output (shaders/common/out_quant.wgsl).
+fn outElementBits(r: RowOut, a: f32, channel: u32) -> u32 {
+  let o = select(select(a * r.inv, 0.0, r.empty), nanF32(), r.nan);
+  return select(outBits(o), quant8(o, channel), OUT_INT8);
+}
+
 // rolled(n) (shaders/common/rolled.wgsl): the quick body's loops and the mask reads.
 {{ROLLED}}
 
@@ -319,6 +337,16 @@ fn workgroupSpan(wid: vec3<u32>, lid: u32) -> Span {
     span.colHi = max(lo.y, hi.y);
   }
   return span;
+}
+
+// Tile `tile` of the span's columns: loads it (loadTile, marking V with `tag`) and waits for the
+// whole workgroup's loads; returns its first logical column. Called by every invocation of the
+// workgroup, in uniform control flow.
+fn enterTile(span: Span, tile: u32, h: u32, lid: u32, tag: u32) -> i32 {
+  let c0 = span.colLo + i32(tile * BLOCK_KV);
+  loadTile(batch, h, c0, span.colHi, kvBase, lid, span.tileRow0, span.win, tag);
+  workgroupBarrier();
+  return c0;
 }
 
 {{BODY}}

@@ -245,7 +245,6 @@ fn accumulateKeptOnly(quad: u32) {
 // outStoreRun's word merges are atomics, per-lane code on CPU compilers (four sites per vec4 made
 // the epilogue a large part of the compile), and whole words stay single atomicStores.
 fn epilogue() {
-  let scale = outScale();
   for (var slot = 0u; slot < SLOTS; slot++) {
     let row = slotRow(slot);
     let n = slotHead(slot);
@@ -253,20 +252,13 @@ fn epilogue() {
     let quad = slot / 4u;
     let j = slot % 4u;
     let ls = l[quad][j];
-    let nan = rowIsNan(cls[quad][j], ls);
-    // acc of an empty row may hold 0·NaN from values kept by other rows: select 0, never scale it.
-    let empty = ls == 0.0;
-    let inv = scale / ls;
+    let ro = rowOut(ls, cls[quad][j]);
     let base = outBase(n, row);
     // d is a multiple of OUT_EPW (1, 2 or 4): the word's elements lie in one vec4 of acc.
     for (var d = 0u; d < HEAD_DIM; d += OUT_EPW) {
       let a = acc[quad * D4 + d / 4u][j];
       var bits = vec4<u32>(0u);
-      for (var k = 0u; k < OUT_EPW; k++) {
-        let o = select(select(a[d % 4u + k] * inv, 0.0, empty), nanF32(), nan);
-        // INT8 output: quant8 (shaders/common/out_quant.wgsl) on output-quant channel n·D + d + k.
-        bits[k] = select(outBits(o), quant8(o, n * HEAD_DIM + d + k), OUT_INT8);
-      }
+      for (var k = 0u; k < OUT_EPW; k++) { bits[k] = outElementBits(ro, a[d % 4u + k], n * HEAD_DIM + d + k); }
       outStoreRun(base + d, OUT_EPW, bits);
     }
     writeLse((batch * u.numQoHeads + n) * u.qSeqLen + row, finalLse(m[quad][j], ls, cls[quad][j]));
@@ -311,10 +303,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var sweep = select(1u, 0u, INT8); sweep < 2u; sweep++) {
     let stats = sweep == 0u;
     for (var tile = 0u; tile < numTiles; tile++) {
-      let c0 = span.colLo + i32(tile * BLOCK_KV);
       tag++;
-      loadTile(batch, h, c0, span.colHi, kvBase, lid, span.tileRow0, span.win, tag);
-      workgroupBarrier();
+      let c0 = enterTile(span, tile, h, lid, tag);
       tileKeepBits(c0, rowSlot);
       let keptOnly = !stats && ROW_VARIES && vBadTag() == tag;
       for (var pair = 0u; pair < PAIRS; pair++) {

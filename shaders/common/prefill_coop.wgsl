@@ -12,8 +12,8 @@
 //               workgroup memory (qTile), loaded once;
 //   softmax     per slot: the kept columns, their classes, the online max and sum, the weights p
 //               (or P8) written over the scores, the factor α = e^(m - m') (rowAlpha). The row
-//               state (m, l, cls) lives in workgroup memory. With SUBGROUP_ROWS a subgroup takes a
-//               row, its lanes the row's columns (subgroupMax / subgroupAdd / subgroupOr, any
+//               state (m, l, cls) lives in workgroup memory. With subgroups (the host's choice
+//               of prefill_coop_subgroups.wgsl) a subgroup takes a row, its lanes the row's columns (subgroupMax / subgroupAdd / subgroupOr, any
 //               subgroup size: rows go to subgroups by an index each subgroup draws, so nothing
 //               depends on how invocations map to subgroups); without, one invocation per row;
 //   accumulate  invocation t owns the acc vectors e = t + k·WORKGROUP_SIZE (slot e / D4, dims
@@ -129,10 +129,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: CoopInvocation) {
     let stats = sweep == 0u;
     let p8 = INT8 && !stats;
     for (var tile = 0u; tile < numTiles; tile++) {
-      let c0 = span.colLo + i32(tile * BLOCK_KV);
       tag++;
-      loadTile(batch, h, c0, span.colHi, kvBase, lid, span.tileRow0, span.win, tag);
-      workgroupBarrier();
+      let c0 = enterTile(span, tile, h, lid, tag);
 
       // Scores: one (slot, column) dot product per iteration.
       for (var e = lid; e < SLOT_ROWS * BLOCK_KV; e += WORKGROUP_SIZE) {
@@ -170,9 +168,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: CoopInvocation) {
     }
   }
 
-  // out and lse (row-invalid and NaN rules of softmax_rules.wgsl): each owned vector of acc, one
-  // output word per iteration; the owner of dims 0..3 writes the row's lse.
-  let scale = outScale();
+  // out and lse (rowOut, outElementBits in the frame): each owned vector of acc, one output word
+  // per iteration; the owner of dims 0..3 writes the row's lse.
   for (var k = 0u; k < ACC_PER_THREAD; k++) {
     let e = lid + k * WORKGROUP_SIZE;
     if (e >= ACC_VECS) { break; }
@@ -182,18 +179,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, inv: CoopInvocation) {
     if (row >= u.qSeqLen) { continue; }
     let n = slotHead(h, slot);
     let ls = rowL[slot];
-    let nan = rowIsNan(rowCls[slot], ls);
-    // acc of an empty row may hold 0·NaN: select 0, never scale it.
-    let empty = ls == 0.0;
-    let inv = scale / ls;
+    let ro = rowOut(ls, rowCls[slot]);
     let base = outBase(n, row);
     for (var j = 0u; j < 4u; j += OUT_EPW) {
       var bits = vec4<u32>(0u);
-      for (var i = 0u; i < OUT_EPW; i++) {
-        let o = select(select(acc[k][j + i] * inv, 0.0, empty), nanF32(), nan);
-        // INT8 output: quant8 (shaders/common/out_quant.wgsl) on output-quant channel n·D + d.
-        bits[i] = select(outBits(o), quant8(o, n * HEAD_DIM + 4u * d4 + j + i), OUT_INT8);
-      }
+      for (var i = 0u; i < OUT_EPW; i++) { bits[i] = outElementBits(ro, acc[k][j + i], n * HEAD_DIM + 4u * d4 + j + i); }
       outStoreRun(base + 4u * d4 + j, OUT_EPW, bits);
     }
     if (d4 == 0u) { writeLse((batch * u.numQoHeads + n) * u.qSeqLen + row, finalLse(rowM[slot], ls, rowCls[slot])); }

@@ -49,10 +49,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let stats = sweep == 0u;
     let p8 = INT8 && !stats;
     for (var tile = 0u; tile < numTiles; tile++) {
-      let c0 = span.colLo + i32(tile * BLOCK_KV);
       tag++;
-      loadTile(batch, h, c0, span.colHi, kvBase, lid, span.tileRow0, span.win, tag);
-      workgroupBarrier();
+      let c0 = enterTile(span, tile, h, lid, tag);
       // The row's kept columns of the tile: range ∩ mask ∩ present.
       let keep = tileRowKeep(r, c0, range, tilePresentBits(cols));
 
@@ -100,19 +98,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
   }
 
-  // out and lse (row-invalid and NaN rules of softmax_rules.wgsl), one output word per iteration.
+  // out and lse (rowOut, outElementBits in the frame), one output word per iteration.
   if (row >= u.qSeqLen) { return; }
-  let nan = rowIsNan(cls, l);
-  let empty = l == 0.0;
-  let inv = outScale() / l;
+  let ro = rowOut(l, cls);
   let base = outBase(n, row);
   for (var d = 0u; d < rolled(HEAD_DIM); d += OUT_EPW) {
     var bits = vec4<u32>(0u);
-    for (var k = 0u; k < OUT_EPW; k++) {
-      let o = select(select(acc[(d + k) / 4u][(d + k) % 4u] * inv, 0.0, empty), nanF32(), nan);
-      // INT8 output: quant8 (shaders/common/out_quant.wgsl) on output-quant channel n·D + d + k.
-      bits[k] = select(outBits(o), quant8(o, n * HEAD_DIM + d + k), OUT_INT8);
-    }
+    for (var k = 0u; k < OUT_EPW; k++) { bits[k] = outElementBits(ro, acc[(d + k) / 4u][(d + k) % 4u], n * HEAD_DIM + d + k); }
     outStoreRun(base + d, OUT_EPW, bits);
   }
   writeLse((batch * u.numQoHeads + n) * u.qSeqLen + row, finalLse(m, l, cls));
