@@ -4,7 +4,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { create, globals } from 'webgpu';
-import { requestDeviceFrom } from './acl/adapter.js';
+import { OPTIONAL_FEATURES, requestDeviceFrom } from './acl/adapter.js';
 
 /** Where Debian (and a few other distributions) ship SwiftShader's Vulkan ICD. */
 export const SWIFTSHADER_ICDS = [
@@ -140,9 +140,6 @@ export interface NodeDeviceOptions extends NodeAdapterOptions {
   hideFeatures?: readonly GPUFeatureName[];
 }
 
-/** The optional features a device asks for, which hideFeatures / FIA_HIDE_FEATURES may hide. */
-const HIDEABLE_FEATURES = ['shader-f16', 'subgroups', 'timestamp-query'] as const;
-
 /** The option's value, else the environment variable's, else `fallback`; an unknown value throws naming it. */
 function choiceOf<T extends string>(
   option: string, value: T | undefined, variable: string, allowed: readonly T[], fallback: T,
@@ -173,8 +170,8 @@ export function hiddenFeatures(opts: NodeDeviceOptions = {}, env: Readonly<Recor
   if (opts.hideFeatures) return [...opts.hideFeatures];
   const names = (env.FIA_HIDE_FEATURES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const n of names) {
-    if (!(HIDEABLE_FEATURES as readonly string[]).includes(n)) {
-      throw new Error(`FIA_HIDE_FEATURES=${env.FIA_HIDE_FEATURES}: ${n} is not one of ${HIDEABLE_FEATURES.join(', ')}`);
+    if (!(OPTIONAL_FEATURES as readonly string[]).includes(n)) {
+      throw new Error(`FIA_HIDE_FEATURES=${env.FIA_HIDE_FEATURES}: ${n} is not one of ${OPTIONAL_FEATURES.join(', ')}`);
     }
   }
   return names as GPUFeatureName[];

@@ -9,12 +9,10 @@ import { aclrtSetDevice, aclrtSynchronizeStream, createStream, type Stream } fro
 import { createBuffer, readTensor } from '../src/acl/tensor.js';
 import { aclnnFusedInferAttentionScoreV2, fiaGetWorkspaceSize } from '../src/fia/api.js';
 import { readHostInputs } from '../src/fia/hostInputs.js';
-import { normalize } from '../src/fia/normalize.js';
 import { capsOf } from '../src/kernels/caps.js';
 import type { PrefillPlan } from '../src/kernels/prefill.js';
 import { pipelineCompileCounts } from '../src/kernels/shader.js';
-import { attentionReference, compareOutputs } from '../src/reference/index.js';
-import { buildCase, type CaseSpec } from './helpers/cases.js';
+import { buildCase, type CaseSpec, compareCase } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
 /** `device` as a hardware adapter's device: adapterInfo says so; everything else is the device's own. */
@@ -53,7 +51,8 @@ describe('two-phase API on a hardware adapter (simulated): the coop prefill body
   for (const [i, { name, c }] of CASES.entries()) {
     it(name, async () => {
       const stream = await hardwareStream();
-      const { inputs } = buildCase(stream, { ...c, seed: 40 + i });
+      const built = buildCase(stream, { ...c, seed: 40 + i });
+      const { inputs } = built;
       const r = fiaGetWorkspaceSize(inputs);
       expect(r.status, aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
       const planned = r.executor!.plan!;
@@ -68,15 +67,12 @@ describe('two-phase API on a hardware adapter (simulated): the coop prefill body
       expect(await aclrtSynchronizeStream(stream), aclGetRecentErrMsg()).toBe(ACLNN_SUCCESS);
       // Prepared: the run compiled nothing in the call.
       expect(pipelineCompileCounts(stream.device).sync).toBe(prepared);
-      const problem = normalize(inputs);
-      const ref = attentionReference(problem, await readHostInputs(stream, inputs, problem));
-      const floor = c.outDtype === 'INT8' ? 1 : c.dtype === 'FLOAT32' ? 2e-5 : c.dtype === 'FLOAT16' ? 2 ** -9 : 2 ** -6;
-      const o = compareOutputs(await readTensor(stream, inputs.attentionOut!), ref.attentionOut, null, floor);
-      expect(o.ok, o.message).toBe(true);
-      if (inputs.softmaxLse) {
-        const l = compareOutputs(await readTensor(stream, inputs.softmaxLse), ref.softmaxLse!, null, 2e-5);
-        expect(l.ok, l.message).toBe(true);
-      }
+      // The kernel tests' comparison (compareCase): the same tolerances as every prefill case.
+      const host = await readHostInputs(stream, inputs, built.problem);
+      const lse = inputs.softmaxLse ? await readTensor(stream, inputs.softmaxLse) : null;
+      const { out, lse: lseCheck } = compareCase(built.spec, built.problem, host, await readTensor(stream, inputs.attentionOut!), lse);
+      expect(out.ok, out.message).toBe(true);
+      if (lseCheck) expect(lseCheck.ok, lseCheck.message).toBe(true);
     });
   }
 });

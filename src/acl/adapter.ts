@@ -8,6 +8,9 @@ export function adapterSummary(adapter: GPUAdapter | { info: GPUAdapterInfo; fea
   return `${parts.join(' / ') || 'unknown adapter'}${[...adapter.features].includes('shader-f16') ? ' [shader-f16]' : ''}`;
 }
 
+/** The optional fast-path features requestDeviceFrom asks for (each where the adapter has it). */
+export const OPTIONAL_FEATURES: readonly GPUFeatureName[] = ['shader-f16', 'subgroups', 'timestamp-query'];
+
 /**
  * A GPUDevice from `adapter` with the adapter's own limits for what the kernels size by (storage
  * buffers, workgroup storage, invocations, binding and buffer sizes) and its optional fast-path
@@ -18,8 +21,7 @@ export function adapterSummary(adapter: GPUAdapter | { info: GPUAdapterInfo; fea
 export async function requestDeviceFrom(
   adapter: GPUAdapter, hideFeatures: readonly string[] = [], opts: { defaultLimits?: boolean } = {},
 ): Promise<GPUDevice> {
-  const wanted = ['shader-f16', 'subgroups', 'timestamp-query'] as GPUFeatureName[];
-  const requiredFeatures = wanted.filter((f) => adapter.features.has(f) && !hideFeatures.includes(f));
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && !hideFeatures.includes(f));
   // WebGPU's default limits (what a plain requestDevice gives), with the same optional features.
   if (opts.defaultLimits) return adapter.requestDevice({ requiredFeatures });
   const l = adapter.limits;

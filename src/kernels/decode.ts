@@ -33,7 +33,7 @@ import { combineOutQuant, encodeCombine, splitCombineSource } from './combine.js
 import { elementRangeBinding, rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
+  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, pairLoaderFn, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
   type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline,
 } from './shader.js';
 import {
@@ -596,19 +596,6 @@ export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: 
 /** 16-bit K/V through the KV source in whole words: paged (no prefix: sourceWords), no dequant. */
 const srcPairs = (problem: Problem, access: KvAccess): boolean => access.source && access.sourceWords
   && elementsPerWord(problem.kvDtype) === 2 && access.deq.k === 'none' && access.deq.v === 'none';
-
-/**
- * `fn name(i: u32) -> vec2<f32>`: elements i, i + 1 of `buf` (i even for a 16-bit dtype: both
- * halves of one word, unpacked once).
- */
-function pairLoaderFn(name: string, buf: string, dtype: DataType): string {
-  if (elementsPerWord(dtype) !== 2) {
-    const one = (i: string): string => wgslOf(dtype).element(`${buf}[${i}]`, '0u');
-    return `fn ${name}(i: u32) -> vec2<f32> { return vec2<f32>(${one('i')}, ${one('i + 1u')}); }`;
-  }
-  const [lo, hi] = wgslOf(dtype).unpack('w');
-  return `fn ${name}(i: u32) -> vec2<f32> { let w = ${buf}[i >> 1u]; return vec2<f32>(${lo}, ${hi}); }`;
-}
 
 /** The split pass of a plan (K/V read through plan.access). */
 function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {

@@ -41,6 +41,19 @@ export function loaderFn(name: string, buf: string, dtype: DataType): string {
 }
 
 /**
+ * `fn name(i: u32) -> vec2<f32>`: elements i, i + 1 of `buf` (i even for a 16-bit dtype: both
+ * halves of one word, unpacked once).
+ */
+export function pairLoaderFn(name: string, buf: string, dtype: DataType): string {
+  if (elementsPerWord(dtype) !== 2) {
+    const one = (i: string): string => wgslOf(dtype).element(`${buf}[${i}]`, '0u');
+    return `fn ${name}(i: u32) -> vec2<f32> { return vec2<f32>(${one('i')}, ${one('i + 1u')}); }`;
+  }
+  const [lo, hi] = wgslOf(dtype).unpack('w');
+  return `fn ${name}(i: u32) -> vec2<f32> { let w = ${buf}[i >> 1u]; return vec2<f32>(${lo}, ${hi}); }`;
+}
+
+/**
  * WGSL `outMerge` / `outStoreRun` (shaders/common/out_store.wgsl) for an output of `dtype` bound as
  * `outBuf: array<atomic<u32>>`: element-wise stores that leave every other bit of a shared word alone.
  */

@@ -88,10 +88,7 @@ export function describePrefillBodies(title: string, base: CaseSpec, cases: read
  * dropped (the quick body has one slot per invocation).
  */
 export function quickVariant(c: CaseSpec): CaseSpec {
-  const tune: PrefillTune = { variant: 'quick' };
-  if (c.tune?.blockKv !== undefined) tune.blockKv = c.tune.blockKv;
-  if (c.tune?.numSplits !== undefined) tune.numSplits = c.tune.numSplits;
-  return { ...c, tune };
+  return withBody(c, { variant: 'quick' });
 }
 
 /**
@@ -100,10 +97,15 @@ export function quickVariant(c: CaseSpec): CaseSpec {
  * and KV splits kept, the slot geometry dropped (coop sizes its own query tile).
  */
 export function coopVariant(c: CaseSpec, plain = false): CaseSpec {
-  const tune: PrefillTune = { variant: 'coop', noSubgroups: plain, noF16: plain };
-  if (c.tune?.blockKv !== undefined) tune.blockKv = c.tune.blockKv;
-  if (c.tune?.numSplits !== undefined) tune.numSplits = c.tune.numSplits;
-  return { ...c, tune };
+  return withBody(c, { variant: 'coop', noSubgroups: plain, noF16: plain });
+}
+
+/** `c` planned with `tune`, keeping the case's tiles (blockKv) and KV splits, dropping its slot geometry. */
+function withBody(c: CaseSpec, tune: PrefillTune): CaseSpec {
+  const kept: PrefillTune = { ...tune };
+  if (c.tune?.blockKv !== undefined) kept.blockKv = c.tune.blockKv;
+  if (c.tune?.numSplits !== undefined) kept.numSplits = c.tune.numSplits;
+  return { ...c, tune: kept };
 }
 
 function pick<T>(rand: () => number, xs: readonly T[]): T {
