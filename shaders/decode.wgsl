@@ -5,14 +5,19 @@
 // sliding window (splitColumns, decode_io.wgsl). K and V rows of the slice are read once per workgroup.
 //
 // Per tile of TK columns (online softmax, m and l per head in f32; a fixed trip count):
-//   A  sc[g][t] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (invocations over t, all g each)
+//   A  sc[t][g] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (invocations over t, all g each)
 //   B1 cls_g |= classes, sc = softmaxScore(sc) (kept t only),
-//      m_g' = max(m_g, max_t sc[g][t]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
-//   B2 sc[g][t] = exp(sc[g][t] - m_g'), 0 where not kept           (all invocations over (g, t))
-//   C  acc = acc·alpha + Σ_kept p·v_t and l = l·alpha + Σ_t p       (each invocation owns ELEMS outputs)
+//      m_g' = max(m_g, max_t sc[t][g]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
+//   B2 sc[t][g] = exp(sc[t][g] - m_g'), 0 where not kept           (all invocations, 4 heads at a time)
+//   C  acc = acc·alpha + Σ_kept p·v_t and l = l·alpha + Σ_kept p   (column groups × quads of dims)
+// Phase C (tilesQuads in src/kernels/decode.ts): invocation lid belongs to column group
+// lid / QW (R groups; the rest idle) and owns the dim quads q = lid % QW + j·QW (j < QJ) of every
+// head of the block: per kept column of its group it reads 4 dims of V once for all GB heads and
+// the scores of 4 heads at once. Every group rescales by the same alpha, so the groups' partial
+// sums are added once, after the last tile (in sc, group by group).
 // Excluded columns' K and V are never read; non-finite scores follow shaders/common/softmax_rules.wgsl.
 // The epilogue folds in the learnable sink (split 0 only, withSink in decode_io.wgsl).
-// Output slots: invocation `lid` owns pairs p = lid + j·WG (j < ELEMS/2) of the flat index
+// Output slots: invocation `lid` stores pairs p = lid + j·WG (j < ELEMS/2) of the flat index
 // e ∈ [0, GB·D) (g = e / D, d = e % D): elements 2p, 2p+1. Direct mode stores them through
 // outStoreRun, which merges any u32 word they share with other workgroups or other data.
 //
@@ -23,8 +28,8 @@
 // workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf; NaN row: NaN.
 //
 // Workgroup memory: the arrays of decodeWorkgroupArrays (src/kernels/decode.ts), declared in
-// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc GB·TK, per-head m, alpha, classes, kept[TK],
-// and the KV-source row base of each kept column, kvBaseW[TK]).
+// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc max(TK·⌈GB/4⌉, GB·Q + ⌈GB/4⌉) vec4,
+// per-head m, alpha, classes, kept[TK], and the KV-source row base of each kept column, kvBaseW[TK]).
 
 {{UNIFORMS}}
 
@@ -45,6 +50,11 @@ const GB4: u32 = (GB + 3u) / 4u;
 const D: u32 = {{HEAD_DIM}}u;
 const TK: u32 = {{TK}}u;
 const ELEMS: u32 = {{ELEMS}}u;
+// Phase C's layout: Q quads of dims per head, QW invocations per column group, R groups, QJ quads each.
+const Q: u32 = (D + 3u) / 4u;
+const QW: u32 = {{QW}}u;
+const R: u32 = {{R}}u;
+const QJ: u32 = {{QJ}}u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
@@ -105,15 +115,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let d = i % D;
     qs[d * GB4 + g / 4u][g % 4u] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + d * u.qDimStride) * u.scaleValue;
   }
-  if (lid < GB) { mW[lid] = NEG_MAX; clsW[lid] = 0u; }
-  var acc: array<f32, ELEMS>;
-  var lsum: array<f32, ELEMS>;
-  var vScale: array<f32, ELEMS>;
-  var vOffset: array<f32, ELEMS>;
-  for (var k = 0u; V_CHANNEL && k < ELEMS; k++) {
-    let d = min(slotElement(lid, k), GB * D - 1u) % D;
-    vScale[k] = kvVChannelParam(h, u.kvsVsBase, d);
-    if (V_OFFSET) { vOffset[k] = kvVChannelParam(h, u.kvsVoBase, d); }
+  // Padding heads (g ≥ GB, up to a whole vec4) keep m = NEG_MAX, alpha = 1: finite, never stored.
+  if (lid < 4u * GB4) { mW[lid] = NEG_MAX; alphaW[lid] = 1.0; }
+  if (lid < GB) { clsW[lid] = 0u; }
+  let grp = lid / QW;
+  let ql = lid % QW;
+  // acc[j·GB + g]: dims 4·(ql + j·QW) .. + 3 of head g; lsum[g4]: l of heads 4·g4 ..
+  var acc: array<vec4<f32>, GB * QJ>;
+  var lsum: array<vec4<f32>, GB4>;
+  var vScale: array<vec4<f32>, QJ>;
+  var vOffset: array<vec4<f32>, QJ>;
+  for (var j = 0u; V_CHANNEL && j < QJ; j++) {
+    for (var i = 0u; i < 4u; i++) {
+      let d = min(4u * (ql + j * QW) + i, D - 1u);
+      vScale[j][i] = kvVChannelParam(h, u.kvsVsBase, d);
+      if (V_OFFSET) { vOffset[j][i] = kvVChannelParam(h, u.kvsVoBase, d); }
+    }
   }
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
   let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
@@ -166,8 +183,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           }
         }
       }
-      for (var g = 0u; g < GB; g++) {
-        sc[g * TK + t] = select(NEG_MAX, capScore(dots[g / 4u][g % 4u] + pseAt(b, n0 + g, col)), kept);
+      for (var g4 = 0u; g4 < GB4; g4++) {
+        var s4 = vec4<f32>(NEG_MAX);
+        for (var i = 0u; i < 4u && 4u * g4 + i < GB; i++) {
+          s4[i] = select(NEG_MAX, capScore(dots[g4][i] + pseAt(b, n0 + 4u * g4 + i, col)), kept);
+        }
+        sc[t * GB4 + g4] = s4;
       }
     }
     workgroupBarrier();
@@ -178,10 +199,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var cls = clsW[lid];
       for (var t = 0u; t < nk; t++) {
         if (keptW[t] != 0u) {
-          let raw = sc[lid * TK + t];
+          let raw = sc[t * GB4 + lid / 4u][lid % 4u];
           cls |= scoreClass(raw);
           let s = softmaxScore(raw);
-          sc[lid * TK + t] = s;
+          sc[t * GB4 + lid / 4u][lid % 4u] = s;
           mx = max(mx, s);
         }
       }
@@ -191,57 +212,75 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
     workgroupBarrier();
     // B2: probabilities (unnormalized) in place; 0 for columns not kept.
-    for (var i = lid; i < GB * TK; i += WG) {
-      sc[i] = select(0.0, exp(sc[i] - mW[i / TK]), keptW[i % TK] != 0u);
+    for (var i = lid; i < GB4 * TK; i += WG) {
+      let g = 4u * (i % GB4);
+      let m4 = vec4<f32>(mW[g], mW[g + 1u], mW[g + 2u], mW[g + 3u]);
+      sc[i] = select(vec4<f32>(0.0), exp(sc[i] - m4), keptW[i / GB4] != 0u);
     }
     workgroupBarrier();
-    // C: accumulate P·V into this invocation's output slots: columns outside, so a column's KV
-    // source row (paged: a block-table read) is found once per invocation, not once per slot.
-    for (var k = 0u; k < ELEMS; k++) {
-      let e = slotElement(lid, k);
-      let alpha = alphaW[min(e, GB * D - 1u) / D];
-      acc[k] *= alpha;
-      lsum[k] *= alpha;
-    }
-    for (var t = 0u; t < nk; t++) {
-      // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
-      let kept = keptW[t] != 0u;
-      // The KV-source row: whole-word reads need only its base (phase A's kvBaseW; a kept column is
-      // present), the element reads the row itself (its dequant parameters).
-      var r: KvRow;
-      if (KV_SRC && !KV_SRC_PAIRS && kept) { r = kvRow(b, h, t0 + t, kvStart); }
-      let vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
-      if (KV_PAIRS || KV_SRC_PAIRS) {
-        // Slots k, k + 1 are elements e, e + 1 of one head (e even, D even): one word of V.
-        for (var k = 0u; k < ELEMS; k += 2u) {
-          let e = slotElement(lid, k);
-          if (e < GB * D) {
-            let p = sc[(e / D) * TK + t];
-            if (kept) {
-              var v2: vec2<f32>;
-              if (KV_SRC_PAIRS) { v2 = loadV2(u.kvsVOffset + kvBaseW[t] + e % D); }
-              else { v2 = loadV2(vRow + e % D); }
-              acc[k] += p * v2.x;
-              acc[k + 1u] += p * v2.y;
-            }
-            lsum[k] += p;
-            lsum[k + 1u] += p;
-          }
-        }
-        continue;
+    // C: accumulate P·V over this invocation's column group into its quads (see the header); a
+    // column's KV-source row (paged: a block-table read) is found once per column and invocation.
+    if (grp < R) {
+      for (var g = 0u; g < GB; g++) {
+        for (var j = 0u; j < QJ; j++) { acc[j * GB + g] *= alphaW[g]; }
       }
-      for (var k = 0u; k < ELEMS; k++) {
-        let e = slotElement(lid, k);
-        if (e < GB * D) {
-          let d = e % D;
-          let p = sc[(e / D) * TK + t];
-          if (kept) {
-            var v: f32;
-            if (V_CHANNEL) { v = (kvRawV(r, d) + vOffset[k]) * vScale[k]; }
-            else if (KV_SRC) { v = loadValueAt(r, d); } else { v = loadV(vRow + d * u.vDimStride); }
-            acc[k] += p * v;
+      for (var g4 = 0u; g4 < GB4; g4++) {
+        let g = 4u * g4;
+        lsum[g4] *= vec4<f32>(alphaW[g], alphaW[g + 1u], alphaW[g + 2u], alphaW[g + 3u]);
+      }
+      for (var t = grp; t < nk; t += R) {
+        // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
+        if (keptW[t] == 0u) { continue; }
+        var p: array<vec4<f32>, GB4>;
+        for (var g4 = 0u; g4 < GB4; g4++) {
+          p[g4] = sc[t * GB4 + g4];
+          lsum[g4] += p[g4];
+        }
+        // The KV-source row: whole-word reads need only its base (phase A's kvBaseW; a kept column
+        // is present), the element reads the row itself (its dequant parameters).
+        var r: KvRow;
+        if (KV_SRC && !KV_SRC_PAIRS) { r = kvRow(b, h, t0 + t, kvStart); }
+        var vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
+        if (KV_SRC_PAIRS) { vRow = u.kvsVOffset + kvBaseW[t]; }
+        for (var j = 0u; j < QJ; j++) {
+          let d0 = 4u * (ql + j * QW);
+          if (d0 >= D) { continue; }
+          var v = vec4<f32>(0.0);
+          if (KV_PAIRS || KV_SRC_PAIRS) {
+            // 16-bit, D even: dims d0, d0 + 1 in one word, d0 + 2, d0 + 3 in the next.
+            v = vec4<f32>(loadV2(vRow + d0), 0.0, 0.0);
+            if (D % 4u == 0u || d0 + 2u < D) { let hi = loadV2(vRow + d0 + 2u); v.z = hi.x; v.w = hi.y; }
+          } else {
+            for (var i = 0u; i < 4u; i++) {
+              let d = d0 + i;
+              if (D % 4u != 0u && d >= D) { break; }
+              if (V_CHANNEL) { v[i] = (kvRawV(r, d) + vOffset[j][i]) * vScale[j][i]; }
+              else if (KV_SRC) { v[i] = loadValueAt(r, d); } else { v[i] = loadV(vRow + d * u.vDimStride); }
+            }
           }
-          lsum[k] += p;
+          for (var g = 0u; g < GB; g++) { acc[j * GB + g] += p[g / 4u][g % 4u] * v; }
+        }
+      }
+    }
+    workgroupBarrier();
+  }
+
+  // The column groups' sums, group by group into sc (its scores are dead after the last tile's
+  // barrier): acc of head g, quad q at g·Q + q; l of heads 4·g4 .. at GB·Q + g4.
+  for (var gr = 0u; gr < rolled(R); gr++) {
+    if (grp == gr) {
+      for (var j = 0u; j < QJ; j++) {
+        let q = ql + j * QW;
+        if (q >= Q) { continue; }
+        for (var g = 0u; g < GB; g++) {
+          let prev = select(sc[g * Q + q], vec4<f32>(0.0), gr == 0u);
+          sc[g * Q + q] = prev + acc[j * GB + g];
+        }
+      }
+      if (ql == 0u) {
+        for (var g4 = 0u; g4 < GB4; g4++) {
+          let prev = select(sc[GB * Q + g4], vec4<f32>(0.0), gr == 0u);
+          sc[GB * Q + g4] = prev + lsum[g4];
         }
       }
     }
@@ -257,11 +296,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     if (e >= GB * D) { continue; }
     let g0 = e / D;
     let g1 = min(e + 1u, GB * D - 1u) / D;
+    let e1 = min(e + 1u, GB * D - 1u);
     let st = array<SinkState, 2>(
-      withSink(n0 + g0, split, mW[g0], lsum[k], clsW[g0]),
-      withSink(n0 + g1, split, mW[g1], lsum[k + 1u], clsW[g1]));
-    let o0 = finalOut(acc[k] * st[0].scale, st[0].l, st[0].cls);
-    let o1 = finalOut(acc[k + 1u] * st[1].scale, st[1].l, st[1].cls);
+      withSink(n0 + g0, split, mW[g0], sc[GB * Q + g0 / 4u][g0 % 4u], clsW[g0]),
+      withSink(n0 + g1, split, mW[g1], sc[GB * Q + g1 / 4u][g1 % 4u], clsW[g1]));
+    let o0 = finalOut(sc[g0 * Q + (e % D) / 4u][(e % D) % 4u] * st[0].scale, st[0].l, st[0].cls);
+    let o1 = finalOut(sc[g1 * Q + (e1 % D) / 4u][(e1 % D) % 4u] * st[1].scale, st[1].l, st[1].cls);
     // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;

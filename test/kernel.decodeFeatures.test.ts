@@ -21,6 +21,10 @@ const CASES: [string, Partial<CaseSpec>][] = [
   ['no softmaxLse', { lse: false, numSplits: 2 }],
   ['empty KV (S = 0): zeros, lse +Inf', { kvSeqLen: 0 }],
   ['D 512 f16 G 8', { dtype: 'FLOAT16', headDim: 512, numQoHeads: 8, numKvHeads: 1, batch: 1, kvSeqLen: 70 }],
+  // tiles phase C: four dims per invocation; D 512 with one head leaves two quads per invocation
+  // (128 quads, 64 invocations), D 18 FLOAT16 ends in half a quad of 16-bit pairs.
+  ['D 512 f32 G 1', { headDim: 512, numQoHeads: 2, numKvHeads: 2, batch: 1, kvSeqLen: 45, numSplits: 2 }],
+  ['D 18 f16', { dtype: 'FLOAT16', headDim: 18, numSplits: 2 }],
   ['odd D f16 (combine with one split)', { dtype: 'FLOAT16', headDim: 7, numSplits: 1 }],
   ['odd D bf16 G 3', { dtype: 'BFLOAT16', headDim: 9, numQoHeads: 6, numKvHeads: 2 }],
   ['G 64', { numQoHeads: 64, numKvHeads: 1, batch: 1, headDim: 64, kvSeqLen: 300, dtype: 'FLOAT16' }],

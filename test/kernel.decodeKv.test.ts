@@ -8,6 +8,7 @@ const base: CaseSpec = { seed: 21, qSeqLen: 1, batch: 3, numQoHeads: 4, numKvHea
 
 const CASES: [string, Partial<CaseSpec>][] = [
   ['paged BSH cache, ragged', { paged: { blockSize: 16, cache: 'BSH', spare: 2 }, kvLens: [96, 17, 0], numSplits: 3 }],
+  ['paged f16 D 18 (16-bit words from the cache, half a quad)', { dtype: 'FLOAT16', headDim: 18, paged: { blockSize: 16, cache: 'BSH', spare: 2 }, kvLens: [80, 3, 41] }],
   ['paged BNSD cache bf16', { layout: 'BNSD', dtype: 'BFLOAT16', paged: { blockSize: 32, cache: 'BNSD', spare: 2 }, kvLens: [40, 96, 65] }],
   ['paged out-of-range block ids are masked', { paged: { blockSize: 16, cache: 'BSH', spare: 2, invalid: true }, kvLens: [96, 50, 96], numSplits: 2 }],
   ['paged + mask + pse', { paged: { blockSize: 16, cache: 'BSH', spare: 2 }, kvLens: [30, 96, 5], mask: { shape: 'B,S', dtype: 'BOOL', density: 0.3 }, pse: { batch1: false } }],

@@ -192,12 +192,17 @@ export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
     const laneStates = w.workgroupSize * (3 * GB + GB * w.headDim);
     return [{ name: 'wmem', elem: 'f32', length: w.subgroupMerge ? stash : Math.max(stash, laneStates) }, ...window];
   }
+  const GB4 = Math.ceil(GB / 4);
+  const { quads } = tilesQuads(w.headDim, w.workgroupSize);
   return [
     // q of 4 heads per vec4: dim d of heads 4·g4 .. at d·⌈GB/4⌉ + g4 (phase A's layout).
-    { name: 'qs', elem: 'vec4<f32>', length: Math.ceil(GB / 4) * w.headDim },
-    { name: 'sc', elem: 'f32', length: GB * w.tileKeys },
-    { name: 'mW', elem: 'f32', length: GB },
-    { name: 'alphaW', elem: 'f32', length: GB },
+    { name: 'qs', elem: 'vec4<f32>', length: GB4 * w.headDim },
+    // Scores of 4 heads per vec4 at t·⌈GB/4⌉ + g4; after the last tile, the column groups' sums:
+    // acc of head g, dims 4·q .. at g·quads + q, then l of 4 heads per vec4.
+    { name: 'sc', elem: 'vec4<f32>', length: Math.max(GB4 * w.tileKeys, GB * quads + GB4) },
+    // Padded to whole vec4s of heads (phase B2 reads four at a time).
+    { name: 'mW', elem: 'f32', length: 4 * GB4 },
+    { name: 'alphaW', elem: 'f32', length: 4 * GB4 },
     { name: 'clsW', elem: 'u32', length: GB },
     { name: 'keptW', elem: 'u32', length: w.tileKeys },
     // The KV-source row base of each kept column (phase A → C).
@@ -205,6 +210,35 @@ export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
     ...window,
   ];
 }
+
+/**
+ * Tiles, phase C: invocation `lid` accumulates dims 4·q .. 4·q + 3 of every head of the block for
+ * q = lid % laneQuads + j·laneQuads (j < quadsPerLane), over the columns t ≡ lid / laneQuads
+ * (mod groups); the groups' sums are added after the last tile. One V read of 4 dims feeds GB
+ * heads, and one score read of 4 heads feeds 4 dims.
+ */
+export interface TilesQuads {
+  /** ⌈D / 4⌉ quads of dims per head. */
+  quads: number;
+  /** Invocations per column group (min(quads, WG)). */
+  laneQuads: number;
+  /** Column groups (⌊WG / laneQuads⌋). */
+  groups: number;
+  /** Quads each invocation owns (⌈quads / laneQuads⌉). */
+  quadsPerLane: number;
+}
+
+export function tilesQuads(D: number, workgroupSize: number): TilesQuads {
+  const quads = Math.ceil(D / 4);
+  const laneQuads = Math.max(1, Math.min(quads, workgroupSize));
+  return { quads, laneQuads, groups: Math.max(1, Math.floor(workgroupSize / laneQuads)), quadsPerLane: Math.ceil(quads / laneQuads) };
+}
+
+/**
+ * Tiles: the most heads a workgroup takes. Phase C keeps 4 dims of every head of the block in
+ * registers (GB · quadsPerLane vec4 accumulators), so larger groups run as several head blocks.
+ */
+const TILES_MAX_HEADS = 8;
 
 /** Lanes variant: invocations per workgroup and the largest head block it unrolls (GB·D outputs). */
 const LANES = 4;
@@ -255,10 +289,10 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   } else {
     tileKeys = opts.tileKeys ?? 64;
     const tilesBytes = (gb: number): number => workgroupBytes(decodeWorkgroupArrays({
-      variant: 'tiles', headBlock: gb, headDim: D, tileKeys, workgroupSize: 0, stash: 0, subgroupMerge: false,
+      variant: 'tiles', headBlock: gb, headDim: D, tileKeys, workgroupSize: tilesThreads(gb * D, caps).workgroupSize, stash: 0, subgroupMerge: false,
     }));
     // No head block fits: one head per workgroup, and decodeUnsupported reports the overflow.
-    headBlock = Math.max(1, largestDivisor(G, (gb) => tilesBytes(gb) <= budget));
+    headBlock = Math.max(1, largestDivisor(G, (gb) => gb <= TILES_MAX_HEADS && tilesBytes(gb) <= budget));
     ({ workgroupSize, elemsPerInvocation } = tilesThreads(headBlock * D, caps));
     maxSplitLen = Infinity;
   }
@@ -674,6 +708,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       V_OFFSET: access.source && access.offset.v ? 'true' : 'false',
       TK: plan.tileKeys,
       ELEMS: plan.elemsPerInvocation,
+      ...(({ laneQuads, groups, quadsPerLane }) => ({ QW: laneQuads, R: groups, QJ: quadsPerLane }))(tilesQuads(problem.headDim, plan.workgroupSize)),
       ROLLED: wgsl('common/rolled.wgsl'),
       WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     });
