@@ -55,6 +55,9 @@ const Q: u32 = (D + 3u) / 4u;
 const QW: u32 = {{QW}}u;
 const R: u32 = {{R}}u;
 const QJ: u32 = {{QJ}}u;
+// Phase A: KV columns per invocation (TK is a multiple), and the dims one K read yields.
+const CA: u32 = {{CA}}u;
+const K_STEP: u32 = select(1u, 2u, KV_PAIRS || KV_SRC_PAIRS);
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
@@ -87,6 +90,13 @@ fn outBits(x: f32) -> u32 {
 
 {{ROLLED}}
 
+// Component i of sc[at + gr·stride] summed over the R column groups' regions (after phase C).
+fn groupSum(at: u32, stride: u32, i: u32) -> f32 {
+  var s = 0.0;
+  for (var gr = 0u; gr < rolled(R); gr++) { s += sc[at + gr * stride][i]; }
+  return s;
+}
+
 // Output slot k of invocation `lid`: flat element e of [0, GB·D) (pairs: even k is e = 2p, k + 1 is
 // e + 1; the header's output slots).
 fn slotElement(lid: u32, k: u32) -> u32 { return (lid + (k >> 1u) * WG) * 2u + (k & 1u); }
@@ -116,7 +126,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     qs[d * GB4 + g / 4u][g % 4u] = loadQ(u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride + d * u.qDimStride) * u.scaleValue;
   }
   // Padding heads (g ≥ GB, up to a whole vec4) keep m = NEG_MAX, alpha = 1: finite, never stored.
-  if (lid < 4u * GB4) { mW[lid] = NEG_MAX; alphaW[lid] = 1.0; }
+  if (lid < GB4) { mW[lid] = vec4<f32>(NEG_MAX); alphaW[lid] = vec4<f32>(1.0); }
   if (lid < GB) { clsW[lid] = 0u; }
   let grp = lid / QW;
   let ql = lid % QW;
@@ -140,61 +150,80 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   for (var tile = 0u; tile < numTiles; tile++) {
     let t0 = c0 + tile * TK;
     let nk = min(TK, c1 - t0);
-    // A: scores, one column per invocation for every head of the block: each K element is read
-    // once per workgroup (not once per head), and the q reads are the same for every invocation.
-    for (var t = lid; t < TK; t += WG) {
-      let c = t0 + t;
-      let col = kvStart + c;
-      let kept = t < nk && keepColumn(b, col) && kvPresent(b, c);
-      keptW[t] = select(0u, 1u, kept);
+    // A: scores for every head of the block: each K element is read once per workgroup (not once
+    // per head). Invocation t < TK / CA takes the columns t + c·TK / CA (c < CA), so each q read
+    // from workgroup memory feeds CA columns. A column past the tile's end (or excluded) is scored
+    // NEG_MAX; its K row is not read, except for the column groups' shared dim loop, which reads
+    // column min(t, nk - 1) instead and discards the sums (no value of it reaches a score).
+    for (var t = lid; t < TK / CA; t += WG) {
+      var kept: array<bool, CA>;
+      var kb: array<u32, CA>;
+      var rows: array<KvRow, CA>;
+      // Rolled, with the per-column values shifted in at the end (registers only): the column's
+      // memory accesses (mask, block table, keptW) are one code site, not CA.
+      for (var c = 0u; c < rolled(CA); c++) {
+        for (var i = 0u; i + 1u < CA; i++) { kept[i] = kept[i + 1u]; kb[i] = kb[i + 1u]; rows[i] = rows[i + 1u]; }
+        let tc = t + c * (TK / CA);
+        let keep = tc < nk && keepColumn(b, kvStart + t0 + tc) && kvPresent(b, t0 + tc);
+        keptW[tc] = select(0u, 1u, keep);
+        // The row each column reads: its own, or the tile's last column.
+        let cc = t0 + select(nk - 1u, tc, keep);
+        var base = kBatch + (kvStart + cc) * u.kSeqStride;
+        var r: KvRow;
+        if (KV_SRC) {
+          r = kvRow(b, h, cc, kvStart);
+          // Whole 16-bit words from the KV-source row's base (a kept column is present); phase C
+          // reads the base back from kvBaseW.
+          if (KV_SRC_PAIRS) { base = u.kvsKOffset + r.base; kvBaseW[tc] = r.base; }
+        }
+        kept[CA - 1u] = keep;
+        kb[CA - 1u] = base;
+        rows[CA - 1u] = r;
+      }
       // Four heads per vec4 (qs holds dim d of heads 4·g4 .. at qs[d·GB4 + g4]; padding heads are
       // zero). Zeroed explicitly: a variable declared in a loop body is zero-initialized each
       // iteration by WGSL's rules, but SwiftShader kept the previous column's sums.
-      // The loops over dims run rolled() trips: unrolled, lavapipe's LLVM emits D copies of a
+      // The loop over dims runs rolled() trips: unrolled, lavapipe's LLVM emits D copies of a
       // per-lane load (the rolled loop measured 15-17 against 22-23 ms for a FLOAT16 B4 N8 KV_N2
       // KV_S 1024 D64 decode there, and the same for FLOAT32).
-      var dots: array<vec4<f32>, GB4>;
-      for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] = vec4<f32>(0.0); }
-      if (kept) {
-        if (KV_PAIRS || KV_SRC_PAIRS) {
-          // Whole words from the row's base: the dense row's, or the KV-source row's (a kept
-          // column is present), which phase C reads back from kvBaseW.
-          var kb = kBatch + col * u.kSeqStride;
-          if (KV_SRC_PAIRS) {
-            let r = kvRow(b, h, c, kvStart);
-            kvBaseW[t] = r.base;
-            kb = u.kvsKOffset + r.base;
-          }
-          for (var d = 0u; d < rolled(D); d += 2u) {
-            let k2 = loadK2(kb + d);
-            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k2.x + qs[(d + 1u) * GB4 + g4] * k2.y; }
-          }
-        } else if (KV_SRC) {
-          let r = kvRow(b, h, c, kvStart);
-          for (var d = 0u; d < rolled(D); d++) {
-            let k = loadKeyAt(r, d);
-            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
-          }
-        } else {
-          let kb = kBatch + col * u.kSeqStride;
-          for (var d = 0u; d < rolled(D); d++) {
-            let k = loadK(kb + d * u.kDimStride);
-            for (var g4 = 0u; g4 < GB4; g4++) { dots[g4] += qs[d * GB4 + g4] * k; }
+      var dots: array<vec4<f32>, GB4 * CA>;
+      for (var i = 0u; i < GB4 * CA; i++) { dots[i] = vec4<f32>(0.0); }
+      for (var d = 0u; d < rolled(D); d += K_STEP) {
+        // 16-bit pairs (K_STEP 2): dims d, d + 1 from one word.
+        var q0: array<vec4<f32>, GB4>;
+        var q1: array<vec4<f32>, GB4>;
+        for (var g4 = 0u; g4 < GB4; g4++) {
+          q0[g4] = qs[d * GB4 + g4];
+          if (K_STEP == 2u) { q1[g4] = qs[(d + 1u) * GB4 + g4]; }
+        }
+        for (var c = 0u; c < CA; c++) {
+          var k: vec2<f32>;
+          if (KV_PAIRS || KV_SRC_PAIRS) { k = loadK2(kb[c] + d); }
+          else if (KV_SRC) { k.x = loadKeyAt(rows[c], d); } else { k.x = loadK(kb[c] + d * u.kDimStride); }
+          for (var g4 = 0u; g4 < GB4; g4++) {
+            dots[c * GB4 + g4] += q0[g4] * k.x;
+            if (K_STEP == 2u) { dots[c * GB4 + g4] += q1[g4] * k.y; }
           }
         }
       }
-      for (var g4 = 0u; g4 < GB4; g4++) {
-        var s4 = vec4<f32>(NEG_MAX);
-        for (var i = 0u; i < 4u && 4u * g4 + i < GB; i++) {
-          s4[i] = select(NEG_MAX, capScore(dots[g4][i] + pseAt(b, n0 + 4u * g4 + i, col)), kept);
+      // Rolled like the column setup: column c's sums are dots[0 .. GB4), then shifted out.
+      for (var c = 0u; c < rolled(CA); c++) {
+        let tc = t + c * (TK / CA);
+        for (var g4 = 0u; g4 < GB4; g4++) {
+          var s4 = vec4<f32>(NEG_MAX);
+          for (var i = 0u; i < 4u && 4u * g4 + i < GB; i++) {
+            s4[i] = select(NEG_MAX, capScore(dots[g4][i] + pseAt(b, n0 + 4u * g4 + i, kvStart + t0 + tc)), kept[0]);
+          }
+          sc[tc * GB4 + g4] = s4;
         }
-        sc[t * GB4 + g4] = s4;
+        for (var i = 0u; i + GB4 < GB4 * CA; i++) { dots[i] = dots[i + GB4]; }
+        for (var i = 0u; i + 1u < CA; i++) { kept[i] = kept[i + 1u]; }
       }
     }
     workgroupBarrier();
     // B1: score classes, running max and the rescale factor per head.
     if (lid < GB) {
-      let mOld = mW[lid];
+      let mOld = mW[lid / 4u][lid % 4u];
       var mx = mOld;
       var cls = clsW[lid];
       for (var t = 0u; t < nk; t++) {
@@ -206,27 +235,26 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           mx = max(mx, s);
         }
       }
-      mW[lid] = mx;
+      mW[lid / 4u][lid % 4u] = mx;
       clsW[lid] = cls;
-      alphaW[lid] = exp(mOld - mx);
+      alphaW[lid / 4u][lid % 4u] = exp(mOld - mx);
     }
     workgroupBarrier();
     // B2: probabilities (unnormalized) in place; 0 for columns not kept.
     for (var i = lid; i < GB4 * TK; i += WG) {
-      let g = 4u * (i % GB4);
-      let m4 = vec4<f32>(mW[g], mW[g + 1u], mW[g + 2u], mW[g + 3u]);
-      sc[i] = select(vec4<f32>(0.0), exp(sc[i] - m4), keptW[i / GB4] != 0u);
+      sc[i] = select(vec4<f32>(0.0), exp(sc[i] - mW[i % GB4]), keptW[i / GB4] != 0u);
     }
     workgroupBarrier();
     // C: accumulate P·V over this invocation's column group into its quads (see the header); a
     // column's KV-source row (paged: a block-table read) is found once per column and invocation.
     if (grp < R) {
-      for (var g = 0u; g < GB; g++) {
-        for (var j = 0u; j < QJ; j++) { acc[j * GB + g] *= alphaW[g]; }
-      }
+      var alpha: array<vec4<f32>, GB4>;
       for (var g4 = 0u; g4 < GB4; g4++) {
-        let g = 4u * g4;
-        lsum[g4] *= vec4<f32>(alphaW[g], alphaW[g + 1u], alphaW[g + 2u], alphaW[g + 3u]);
+        alpha[g4] = alphaW[g4];
+        lsum[g4] *= alpha[g4];
+      }
+      for (var g = 0u; g < GB; g++) {
+        for (var j = 0u; j < QJ; j++) { acc[j * GB + g] *= alpha[g / 4u][g % 4u]; }
       }
       for (var t = grp; t < nk; t += R) {
         // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
@@ -265,27 +293,22 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     workgroupBarrier();
   }
 
-  // The column groups' sums, group by group into sc (its scores are dead after the last tile's
-  // barrier): acc of head g, quad q at g·Q + q; l of heads 4·g4 .. at GB·Q + g4.
-  for (var gr = 0u; gr < rolled(R); gr++) {
-    if (grp == gr) {
-      for (var j = 0u; j < QJ; j++) {
-        let q = ql + j * QW;
-        if (q >= Q) { continue; }
-        for (var g = 0u; g < GB; g++) {
-          let prev = select(sc[g * Q + q], vec4<f32>(0.0), gr == 0u);
-          sc[g * Q + q] = prev + acc[j * GB + g];
-        }
-      }
-      if (ql == 0u) {
-        for (var g4 = 0u; g4 < GB4; g4++) {
-          let prev = select(sc[GB * Q + g4], vec4<f32>(0.0), gr == 0u);
-          sc[GB * Q + g4] = prev + lsum[g4];
-        }
-      }
+  // Each column group's partial sums into its own region of sc (the scores are dead after the last
+  // tile's barrier; groupSum adds the regions): acc of head g, quad q at (grp·GB + g)·Q + q, l of
+  // heads 4·g4 .. at R·GB·Q + grp·GB4 + g4. Rolled over the accumulators, one store site each
+  // (per-lane code on CPU compilers): slot k is stored from acc[0], then acc shifts down by one.
+  if (grp < R) {
+    for (var k = 0u; k < rolled(GB * QJ); k++) {
+      let q = ql + (k / GB) * QW;
+      if (q < Q) { sc[(grp * GB + k % GB) * Q + q] = acc[0]; }
+      for (var i = 0u; i + 1u < GB * QJ; i++) { acc[i] = acc[i + 1u]; }
     }
-    workgroupBarrier();
+    for (var g4 = 0u; ql == 0u && g4 < rolled(GB4); g4++) {
+      sc[R * GB * Q + grp * GB4 + g4] = lsum[0];
+      for (var i = 0u; i + 1u < GB4; i++) { lsum[i] = lsum[i + 1u]; }
+    }
   }
+  workgroupBarrier();
 
   // Epilogue: the sink (split 0), then normalize; an empty slice (no kept column, no sink) gives
   // out 0, lse +Inf; a NaN row NaN. Rolled: it runs once, and unrolled its stores made a fifth of
@@ -298,10 +321,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let g1 = min(e + 1u, GB * D - 1u) / D;
     let e1 = min(e + 1u, GB * D - 1u);
     let st = array<SinkState, 2>(
-      withSink(n0 + g0, split, mW[g0], sc[GB * Q + g0 / 4u][g0 % 4u], clsW[g0]),
-      withSink(n0 + g1, split, mW[g1], sc[GB * Q + g1 / 4u][g1 % 4u], clsW[g1]));
-    let o0 = finalOut(sc[g0 * Q + (e % D) / 4u][(e % D) % 4u] * st[0].scale, st[0].l, st[0].cls);
-    let o1 = finalOut(sc[g1 * Q + (e1 % D) / 4u][(e1 % D) % 4u] * st[1].scale, st[1].l, st[1].cls);
+      withSink(n0 + g0, split, mW[g0 / 4u][g0 % 4u], groupSum(R * GB * Q + g0 / 4u, GB4, g0 % 4u), clsW[g0]),
+      withSink(n0 + g1, split, mW[g1 / 4u][g1 % 4u], groupSum(R * GB * Q + g1 / 4u, GB4, g1 % 4u), clsW[g1]));
+    let o0 = finalOut(groupSum(g0 * Q + (e % D) / 4u, GB * Q, (e % D) % 4u) * st[0].scale, st[0].l, st[0].cls);
+    let o1 = finalOut(groupSum(g1 * Q + (e1 % D) / 4u, GB * Q, (e1 % D) % 4u) * st[1].scale, st[1].l, st[1].cls);
     // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;

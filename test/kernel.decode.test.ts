@@ -1,5 +1,7 @@
 // Decode kernel (Q_S == 1) vs the float64 reference: hand-picked feature cases.
-import { type CaseSpec, describeDecodeCases } from './helpers/cases.js';
+import { describe, expect, it } from 'vitest';
+import { type CaseSpec, checkCase, describeDecodeCases, runCase } from './helpers/cases.js';
+import { testStream } from './helpers/gpu.js';
 
 const base: CaseSpec = { seed: 1, qSeqLen: 1, batch: 2, numQoHeads: 4, numKvHeads: 2, headDim: 32, kvSeqLen: 100, dtype: 'FLOAT32', layout: 'BNSD' };
 
@@ -13,3 +15,20 @@ const CASES: [string, Partial<CaseSpec>][] = [
 ];
 
 await describeDecodeCases('decode kernel vs reference', base, CASES);
+
+// The tiles variant's phase A with each score-column count: 1 (the plan on hardware adapters), 2,
+// and the CPU adapters' 4 (the cases above), asserted to be the plan's.
+describe('decode tiles, score columns per invocation', () => {
+  for (const scoreColumns of [1, 2]) {
+    for (const [name, over] of [CASES[0]!, CASES[3]!, CASES[4]!, ['mask, 3 splits, odd D', {
+      headDim: 9, numSplits: 3, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.4 },
+    }] as [string, Partial<CaseSpec>], ['pse, f16', { dtype: 'FLOAT16', headDim: 16, pse: { batch1: false } }] as [string, Partial<CaseSpec>]]) {
+      it(`${scoreColumns}: ${name}`, async () => {
+        const spec: CaseSpec = { ...base, variant: 'tiles', scoreColumns, ...over };
+        const r = await runCase(await testStream(), spec);
+        expect((r.plan as { scoreColumns?: number }).scoreColumns).toBe(scoreColumns);
+        expect(await checkCase(await testStream(), spec)).toBe('');
+      });
+    }
+  }
+});

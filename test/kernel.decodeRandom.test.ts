@@ -59,6 +59,9 @@ export function randomSpec(seed: number): CaseSpec {
     const mode = pick(r, kv === 'INT4' ? [0, 1, 3] as const : [0, 1, 2, 3] as const);
     spec.antiquant = { kv, kMode: mode, vMode: mode, offset: r() < 0.5 };
   }
+  // Tiles: the hardware adapters' one score column per invocation, or 2, beside the plan's.
+  const columns = pick(r, [undefined, undefined, 1, 2]);
+  if (spec.variant === 'tiles' && columns) spec.scoreColumns = columns;
   return spec;
 }
 

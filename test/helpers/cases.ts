@@ -98,6 +98,8 @@ export interface CaseSpec {
   numSplits?: number;
   variant?: 'lanes' | 'tiles';
   noSubgroups?: boolean;
+  /** Tiles: KV columns each invocation scores (default: the plan's, 4 on CPU adapters, else 1). */
+  scoreColumns?: number;
 }
 
 /** One-line repro of a case (paste into the test's case list). */
@@ -347,7 +349,7 @@ export interface KernelRun {
 }
 
 /** Plan choices a case may fix (else the planner's own). */
-export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups'>;
+export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups' | 'scoreColumns'>;
 
 /** The decode kernel's paths: lanes (subgroup merge where the device has it), lanes merged through workgroup memory, tiles. */
 const ALL_DECODE_PATHS: readonly { name: string; choices: PlanChoices }[] = [
