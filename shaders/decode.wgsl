@@ -57,7 +57,6 @@ const R: u32 = {{R}}u;
 const QJ: u32 = {{QJ}}u;
 // Phase A: KV columns per invocation (TK is a multiple), and the dims one K read yields.
 const CA: u32 = {{CA}}u;
-const K_STEP: u32 = select(1u, 2u, KV_PAIRS || KV_SRC_PAIRS);
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
 const HAS_MASK: bool = {{HAS_MASK}};
@@ -65,13 +64,23 @@ const HAS_PSE: bool = {{HAS_PSE}};
 const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
 const HAS_SINK: bool = {{HAS_SINK}};
 const DIRECT: bool = {{DIRECT}};
-// 16-bit K/V with dim stride 1 and even row bases: one u32 read gives dims d, d + 1 (loadK2, loadV2),
-// read directly (KV_PAIRS) or through the KV source at its rows' bases (KV_SRC_PAIRS: paged 16-bit
-// K/V, no prefix, no dequant; only kept columns are read, and a kept column's block is valid).
-const KV_PAIRS: bool = {{KV_PAIRS}};
-const KV_SRC_PAIRS: bool = {{KV_SRC_PAIRS}};
-// V antiquant with one (scale, offset) per (KV head, dim) (modes 0, 2): each invocation's output
-// dims are fixed, so phase C reads its parameters once (vScale, vOffset), not per column.
+// Whole words: K/V rows read as u32 words of KW elements (KW > 1), unpacked by kvWordElem:
+// dense 16-bit K/V with dim stride 1 and even row bases, or K/V through the KV source whose rows
+// all start on a word (paged / antiquant, no prefix: KvAccess.sourceWords), dequantized here with
+// the parameters below. KW == 1: element reads (loadK / loadV, or the KV source's loadKeyAt /
+// loadValueAt, which dequantize themselves). Only kept columns reach a score or acc, and a kept
+// column's block is valid.
+const KW: u32 = {{KW}}u;
+const KV_WORDS: bool = KW > 1u;
+// Word reads through the KV source: phase A keeps each column's row base in kvBaseW for phase C.
+const SRC_WORDS: bool = KV_WORDS && KV_SRC;
+// Antiquant of word reads, per side: one (scale, offset) per column (per-token modes 1, 3, 4, 5)
+// or per (KV head, dim) (modes 0, 2: K's read once per dim step for all of an invocation's
+// columns, V's once per invocation, its dims being fixed). V_CHANNEL holds for element reads too.
+const K_TOKEN: bool = {{K_TOKEN}};
+const K_CHANNEL: bool = {{K_CHANNEL}};
+const K_OFFSET: bool = {{K_OFFSET}};
+const V_TOKEN: bool = {{V_TOKEN}};
 const V_CHANNEL: bool = {{V_CHANNEL}};
 const V_OFFSET: bool = {{V_OFFSET}};
 // Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
@@ -159,10 +168,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       var kept: array<bool, CA>;
       var kb: array<u32, CA>;
       var rows: array<KvRow, CA>;
+      // Per-token K antiquant of each column (word reads).
+      var kts: array<f32, CA>;
+      var kto: array<f32, CA>;
       // Rolled, with the per-column values shifted in at the end (registers only): the column's
       // memory accesses (mask, block table, keptW) are one code site, not CA.
       for (var c = 0u; c < rolled(CA); c++) {
-        for (var i = 0u; i + 1u < CA; i++) { kept[i] = kept[i + 1u]; kb[i] = kb[i + 1u]; rows[i] = rows[i + 1u]; }
+        for (var i = 0u; i + 1u < CA; i++) {
+          kept[i] = kept[i + 1u]; kb[i] = kb[i + 1u]; rows[i] = rows[i + 1u]; kts[i] = kts[i + 1u]; kto[i] = kto[i + 1u];
+        }
         let tc = t + c * (TK / CA);
         let keep = tc < nk && keepColumn(b, kvStart + t0 + tc) && kvPresent(b, t0 + tc);
         keptW[tc] = select(0u, 1u, keep);
@@ -172,9 +186,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var r: KvRow;
         if (KV_SRC) {
           r = kvRow(b, h, cc, kvStart);
-          // Whole 16-bit words from the KV-source row's base (a kept column is present); phase C
-          // reads the base back from kvBaseW.
-          if (KV_SRC_PAIRS) { base = u.kvsKOffset + r.base; kvBaseW[tc] = r.base; }
+          // Words from the KV-source row's base; phase C reads the base back from kvBaseW.
+          if (SRC_WORDS) { base = u.kvsKOffset + r.base; kvBaseW[tc] = r.base; }
+          if (K_TOKEN) {
+            kts[CA - 1u] = kvKTokenParam(r, u.kvsKsBase);
+            kto[CA - 1u] = select(0.0, kvKTokenParam(r, u.kvsKoBase), K_OFFSET);
+          }
         }
         kept[CA - 1u] = keep;
         kb[CA - 1u] = base;
@@ -188,21 +205,30 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       // KV_S 1024 D64 decode there, and the same for FLOAT32).
       var dots: array<vec4<f32>, GB4 * CA>;
       for (var i = 0u; i < GB4 * CA; i++) { dots[i] = vec4<f32>(0.0); }
-      for (var d = 0u; d < rolled(D); d += K_STEP) {
-        // 16-bit pairs (K_STEP 2): dims d, d + 1 from one word.
-        var q0: array<vec4<f32>, GB4>;
-        var q1: array<vec4<f32>, GB4>;
-        for (var g4 = 0u; g4 < GB4; g4++) {
-          q0[g4] = qs[d * GB4 + g4];
-          if (K_STEP == 2u) { q1[g4] = qs[(d + 1u) * GB4 + g4]; }
+      for (var d = 0u; d < rolled(D); d += KW) {
+        // q of dims d .. d + KW for every head, and per-channel K antiquant of those dims: read
+        // once for the CA columns.
+        var qd: array<array<vec4<f32>, GB4>, KW>;
+        var kcs: array<f32, KW>;
+        var kco: array<f32, KW>;
+        for (var e = 0u; e < KW; e++) {
+          for (var g4 = 0u; g4 < GB4; g4++) { qd[e][g4] = qs[(d + e) * GB4 + g4]; }
+          if (K_CHANNEL) {
+            kcs[e] = kvKChannelParam(h, u.kvsKsBase, d + e);
+            kco[e] = select(0.0, kvKChannelParam(h, u.kvsKoBase, d + e), K_OFFSET);
+          }
         }
         for (var c = 0u; c < CA; c++) {
-          var k: vec2<f32>;
-          if (KV_PAIRS || KV_SRC_PAIRS) { k = loadK2(kb[c] + d); }
-          else if (KV_SRC) { k.x = loadKeyAt(rows[c], d); } else { k.x = loadK(kb[c] + d * u.kDimStride); }
-          for (var g4 = 0u; g4 < GB4; g4++) {
-            dots[c * GB4 + g4] += q0[g4] * k.x;
-            if (K_STEP == 2u) { dots[c * GB4 + g4] += q1[g4] * k.y; }
+          var w = 0u;
+          if (KV_WORDS) { w = kBuf[(kb[c] + d) / KW]; }
+          for (var e = 0u; e < KW; e++) {
+            var x: f32;
+            if (KV_WORDS) {
+              x = kvWordElem(w, e);
+              if (K_CHANNEL) { x = (x + kco[e]) * kcs[e]; }
+              if (K_TOKEN) { x = (x + kto[c]) * kts[c]; }
+            } else if (KV_SRC) { x = loadKeyAt(rows[c], d); } else { x = loadK(kb[c] + d * u.kDimStride); }
+            for (var g4 = 0u; g4 < GB4; g4++) { dots[c * GB4 + g4] += qd[e][g4] * x; }
           }
         }
       }
@@ -267,17 +293,32 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         // The KV-source row: whole-word reads need only its base (phase A's kvBaseW; a kept column
         // is present), the element reads the row itself (its dequant parameters).
         var r: KvRow;
-        if (KV_SRC && !KV_SRC_PAIRS) { r = kvRow(b, h, t0 + t, kvStart); }
+        if (KV_SRC && (!SRC_WORDS || V_TOKEN)) { r = kvRow(b, h, t0 + t, kvStart); }
         var vRow = vBatch + (kvStart + t0 + t) * u.vSeqStride;
-        if (KV_SRC_PAIRS) { vRow = u.kvsVOffset + kvBaseW[t]; }
+        if (SRC_WORDS) { vRow = u.kvsVOffset + kvBaseW[t]; }
+        var vts = 1.0;
+        var vto = 0.0;
+        if (V_TOKEN) {
+          vts = kvVTokenParam(r, u.kvsVsBase);
+          vto = select(0.0, kvVTokenParam(r, u.kvsVoBase), V_OFFSET);
+        }
         for (var j = 0u; j < QJ; j++) {
           let d0 = 4u * (ql + j * QW);
           if (d0 >= D) { continue; }
           var v = vec4<f32>(0.0);
-          if (KV_PAIRS || KV_SRC_PAIRS) {
-            // 16-bit, D even: dims d0, d0 + 1 in one word, d0 + 2, d0 + 3 in the next.
-            v = vec4<f32>(loadV2(vRow + d0), 0.0, 0.0);
-            if (D % 4u == 0u || d0 + 2u < D) { let hi = loadV2(vRow + d0 + 2u); v.z = hi.x; v.w = hi.y; }
+          if (KV_WORDS) {
+            // A quad never straddles a word of 8 elements (d0 is a multiple of 4), so a new word
+            // starts at i == 0 and, for KW < 4, at every multiple of KW (KW divides D).
+            var w = 0u;
+            for (var i = 0u; i < 4u; i++) {
+              let d = d0 + i;
+              if (D % 4u != 0u && d >= D) { break; }
+              if (i % KW == 0u) { w = vBuf[(vRow + d) / KW]; }
+              var x = kvWordElem(w, d % KW);
+              if (V_CHANNEL) { x = (x + vOffset[j][i]) * vScale[j][i]; }
+              if (V_TOKEN) { x = (x + vto) * vts; }
+              v[i] = x;
+            }
           } else {
             for (var i = 0u; i < 4u; i++) {
               let d = d0 + i;

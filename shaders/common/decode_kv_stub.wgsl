@@ -9,3 +9,6 @@ fn loadKeyAt(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn loadValueAt(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn kvRawV(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn kvVChannelParam(h: u32, base: u32, d: u32) -> f32 { return 0.0; }
+fn kvKChannelParam(h: u32, base: u32, d: u32) -> f32 { return 0.0; }
+fn kvKTokenParam(r: KvRow, base: u32) -> f32 { return 0.0; }
+fn kvVTokenParam(r: KvRow, base: u32) -> f32 { return 0.0; }

@@ -33,7 +33,7 @@ import { combineOutQuant, encodeCombine, splitCombineSource } from './combine.js
 import { elementRangeBinding, rebased, rebaseTensors, tensorBinding } from './binding.js';
 import { type AxisRun, axisRuns, DEFAULT_CAPS, type DeviceCaps } from './caps.js';
 import {
-  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, pairLoaderFn, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
+  dummyBuffer, elementsPerWord, fill, loaderFn, outBitsBody, outStoreWgsl, specKey, UniformBlock, uniformBuffer, wgsl,
   type WorkgroupArray, workgroupBytes, workgroupDecls, type PipelineSource, type PipelineTier, pipelineOf, readyPipeline,
 } from './shader.js';
 import {
@@ -648,9 +648,13 @@ export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: 
   return sources;
 }
 
-/** 16-bit K/V through the KV source in whole words: paged (no prefix: sourceWords), no dequant. */
-const srcPairs = (problem: Problem, access: KvAccess): boolean => access.source && access.sourceWords
-  && elementsPerWord(problem.kvDtype) === 2 && access.deq.k === 'none' && access.deq.v === 'none';
+/**
+ * Elements per u32 word the tiles variant reads at once (KW in shaders/decode.wgsl): 16-bit pairs
+ * read directly, whole words through the KV source (sourceWords: 16-bit, INT8 or INT4 rows that
+ * all start on a word, dequantized by the kernel); 1 otherwise (element reads).
+ */
+const wordElements = (problem: Problem, access: KvAccess): number =>
+  access.pairs || (access.source && access.sourceWords) ? elementsPerWord(problem.kvDtype) : 1;
 
 /** The split pass of a plan (K/V read through plan.access). */
 function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
@@ -722,9 +726,12 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     }
     const code = fill(wgsl('decode.wgsl'), {
       ...common,
-      LOADERS: [...loaders, pairLoaderFn('loadK2', 'kBuf', problem.kvDtype), pairLoaderFn('loadV2', 'vBuf', problem.kvDtype)].join('\n'),
-      KV_PAIRS: access.pairs ? 'true' : 'false',
-      KV_SRC_PAIRS: srcPairs(problem, access) ? 'true' : 'false',
+      LOADERS: [...loaders, `fn kvWordElem(w: u32, i: u32) -> f32 { return ${wgslOf(problem.kvDtype).element('w', 'i')}; }`].join('\n'),
+      KW: wordElements(problem, access),
+      K_TOKEN: access.source && access.deq.k === 'token' ? 'true' : 'false',
+      K_CHANNEL: access.source && access.deq.k === 'channel' ? 'true' : 'false',
+      K_OFFSET: access.source && access.offset.k ? 'true' : 'false',
+      V_TOKEN: access.source && access.deq.v === 'token' ? 'true' : 'false',
       V_CHANNEL: access.source && access.deq.v === 'channel' ? 'true' : 'false',
       V_OFFSET: access.source && access.offset.v ? 'true' : 'false',
       TK: plan.tileKeys,
