@@ -99,10 +99,17 @@ fn outBits(x: f32) -> u32 {
 
 {{ROLLED}}
 
-// Component i of sc[at + gr·stride] summed over the R column groups' regions (after phase C).
-fn groupSum(at: u32, stride: u32, i: u32) -> f32 {
-  var s = 0.0;
-  for (var gr = 0u; gr < rolled(R); gr++) { s += sc[at + gr * stride][i]; }
+// The column groups' sums (after phase C) for output elements e0, e1 (flat, heads g0, g1): acc of
+// both, then l of both, each summed over the R groups' regions in sc.
+fn groupSums(e0: u32, e1: u32, g0: u32, g1: u32) -> vec4<f32> {
+  let a0 = g0 * Q + (e0 % D) / 4u;
+  let a1 = g1 * Q + (e1 % D) / 4u;
+  var s = vec4<f32>(0.0);
+  for (var gr = 0u; gr < rolled(R); gr++) {
+    let acc = gr * GB * Q;
+    let l = R * GB * Q + gr * GB4;
+    s += vec4<f32>(sc[acc + a0][(e0 % D) % 4u], sc[acc + a1][(e1 % D) % 4u], sc[l + g0 / 4u][g0 % 4u], sc[l + g1 / 4u][g1 % 4u]);
+  }
   return s;
 }
 
@@ -266,9 +273,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       alphaW[lid / 4u][lid % 4u] = exp(mOld - mx);
     }
     workgroupBarrier();
-    // B2: probabilities (unnormalized) in place; 0 for columns not kept.
-    for (var i = lid; i < GB4 * TK; i += WG) {
-      sc[i] = select(vec4<f32>(0.0), exp(sc[i] - mW[i % GB4]), keptW[i / GB4] != 0u);
+    // B2: probabilities (unnormalized) in place; 0 for columns not kept. Element by element:
+    // on CPU compilers each vector component of a memory access is per-lane code of its own.
+    for (var i = lid; i < 4u * GB4 * TK; i += WG) {
+      let g = i % (4u * GB4);
+      let at = i / 4u;
+      sc[at][g % 4u] = select(0.0, exp(sc[at][g % 4u] - mW[g / 4u][g % 4u]), keptW[i / (4u * GB4)] != 0u);
     }
     workgroupBarrier();
     // C: accumulate P·V over this invocation's column group into its quads (see the header); a
@@ -335,7 +345,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
 
   // Each column group's partial sums into its own region of sc (the scores are dead after the last
-  // tile's barrier; groupSum adds the regions): acc of head g, quad q at (grp·GB + g)·Q + q, l of
+  // tile's barrier; groupSums adds the regions): acc of head g, quad q at (grp·GB + g)·Q + q, l of
   // heads 4·g4 .. at R·GB·Q + grp·GB4 + g4. Rolled over the accumulators, one store site each
   // (per-lane code on CPU compilers): slot k is stored from acc[0], then acc shifts down by one.
   if (grp < R) {
@@ -361,11 +371,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let g0 = e / D;
     let g1 = min(e + 1u, GB * D - 1u) / D;
     let e1 = min(e + 1u, GB * D - 1u);
+    let sums = groupSums(e, e1, g0, g1);
     let st = array<SinkState, 2>(
-      withSink(n0 + g0, split, mW[g0 / 4u][g0 % 4u], groupSum(R * GB * Q + g0 / 4u, GB4, g0 % 4u), clsW[g0]),
-      withSink(n0 + g1, split, mW[g1 / 4u][g1 % 4u], groupSum(R * GB * Q + g1 / 4u, GB4, g1 % 4u), clsW[g1]));
-    let o0 = finalOut(groupSum(g0 * Q + (e % D) / 4u, GB * Q, (e % D) % 4u) * st[0].scale, st[0].l, st[0].cls);
-    let o1 = finalOut(groupSum(g1 * Q + (e1 % D) / 4u, GB * Q, (e1 % D) % 4u) * st[1].scale, st[1].l, st[1].cls);
+      withSink(n0 + g0, split, mW[g0 / 4u][g0 % 4u], sums.z, clsW[g0]),
+      withSink(n0 + g1, split, mW[g1 / 4u][g1 % 4u], sums.w, clsW[g1]));
+    let o0 = finalOut(sums.x * st[0].scale, st[0].l, st[0].cls);
+    let o1 = finalOut(sums.y * st[1].scale, st[1].l, st[1].cls);
     // Lanes owning d == 0 of a head write its lse (e is even; the odd element may start a head when D is odd).
     for (var j = 0u; j < 2u; j++) {
       let ej = e + j;
