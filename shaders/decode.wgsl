@@ -50,6 +50,11 @@ const GB4: u32 = (GB + 3u) / 4u;
 const D: u32 = {{HEAD_DIM}}u;
 const TK: u32 = {{TK}}u;
 const ELEMS: u32 = {{ELEMS}}u;
+// Heads are handled 4 to a vec4 in workgroup memory (qs, sc, mW, alphaW); the registers that hold
+// one value per head (dots, q, p, l, alpha) are HV: vec4<f32>, or vec2<f32> / f32 for head blocks
+// of 2 / 1, so a small block does not pay four lanes of arithmetic per head (HEAD_VEC, the host).
+{{HEAD_VEC}}
+
 // Phase C's layout: Q quads of dims per head, QW invocations per column group, R groups, QJ quads each.
 const Q: u32 = (D + 3u) / 4u;
 const QW: u32 = {{QW}}u;
@@ -148,7 +153,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let ql = lid % QW;
   // acc[j·GB + g]: dims 4·(ql + j·QW) .. + 3 of head g; lsum[g4]: l of heads 4·g4 ..
   var acc: array<vec4<f32>, GB * QJ>;
-  var lsum: array<vec4<f32>, GB4>;
+  var lsum: array<HV, GB4>;
   var vScale: array<vec4<f32>, QJ>;
   var vOffset: array<vec4<f32>, QJ>;
   for (var j = 0u; V_CHANNEL && j < QJ; j++) {
@@ -210,16 +215,16 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       // The loop over dims runs rolled() trips: unrolled, lavapipe's LLVM emits D copies of a
       // per-lane load (the rolled loop measured 15-17 against 22-23 ms for a FLOAT16 B4 N8 KV_N2
       // KV_S 1024 D64 decode there, and the same for FLOAT32).
-      var dots: array<vec4<f32>, GB4 * CA>;
-      for (var i = 0u; i < GB4 * CA; i++) { dots[i] = vec4<f32>(0.0); }
+      var dots: array<HV, GB4 * CA>;
+      for (var i = 0u; i < GB4 * CA; i++) { dots[i] = HV(0.0); }
       for (var d = 0u; d < rolled(D); d += KW) {
         // q of dims d .. d + KW for every head, and per-channel K antiquant of those dims: read
         // once for the CA columns.
-        var qd: array<array<vec4<f32>, GB4>, KW>;
+        var qd: array<array<HV, GB4>, KW>;
         var kcs: array<f32, KW>;
         var kco: array<f32, KW>;
         for (var e = 0u; e < KW; e++) {
-          for (var g4 = 0u; g4 < GB4; g4++) { qd[e][g4] = qs[(d + e) * GB4 + g4]; }
+          for (var g4 = 0u; g4 < GB4; g4++) { qd[e][g4] = toHV(qs[(d + e) * GB4 + g4]); }
           if (K_CHANNEL) {
             kcs[e] = kvKChannelParam(h, u.kvsKsBase, d + e);
             kco[e] = select(0.0, kvKChannelParam(h, u.kvsKoBase, d + e), K_OFFSET);
@@ -245,7 +250,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         for (var g4 = 0u; g4 < GB4; g4++) {
           var s4 = vec4<f32>(NEG_MAX);
           for (var i = 0u; i < 4u && 4u * g4 + i < GB; i++) {
-            s4[i] = select(NEG_MAX, capScore(dots[g4][i] + pseAt(b, n0 + 4u * g4 + i, kvStart + t0 + tc)), kept[0]);
+            s4[i] = select(NEG_MAX, capScore(hvAt(dots[g4], i) + pseAt(b, n0 + 4u * g4 + i, kvStart + t0 + tc)), kept[0]);
           }
           sc[tc * GB4 + g4] = s4;
         }
@@ -284,20 +289,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     // C: accumulate P·V over this invocation's column group into its quads (see the header); a
     // column's KV-source row (paged: a block-table read) is found once per column and invocation.
     if (grp < R) {
-      var alpha: array<vec4<f32>, GB4>;
+      var alpha: array<HV, GB4>;
       for (var g4 = 0u; g4 < GB4; g4++) {
-        alpha[g4] = alphaW[g4];
+        alpha[g4] = toHV(alphaW[g4]);
         lsum[g4] *= alpha[g4];
       }
       for (var g = 0u; g < GB; g++) {
-        for (var j = 0u; j < QJ; j++) { acc[j * GB + g] *= alpha[g / 4u][g % 4u]; }
+        for (var j = 0u; j < QJ; j++) { acc[j * GB + g] *= hvAt(alpha[g / 4u], g % 4u); }
       }
       for (var t = grp; t < nk; t += R) {
         // An excluded column's value is never read: nothing it holds (NaN, Inf) reaches acc.
         if (keptW[t] == 0u) { continue; }
-        var p: array<vec4<f32>, GB4>;
+        var p: array<HV, GB4>;
         for (var g4 = 0u; g4 < GB4; g4++) {
-          p[g4] = sc[t * GB4 + g4];
+          p[g4] = toHV(sc[t * GB4 + g4]);
           lsum[g4] += p[g4];
         }
         // The KV-source row: whole-word reads need only its base (phase A's kvBaseW; a kept column
@@ -337,7 +342,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
               else if (KV_SRC) { v[i] = loadValueAt(r, d); } else { v[i] = loadV(vRow + d * u.vDimStride); }
             }
           }
-          for (var g = 0u; g < GB; g++) { acc[j * GB + g] += p[g / 4u][g % 4u] * v; }
+          for (var g = 0u; g < GB; g++) { acc[j * GB + g] += hvAt(p[g / 4u], g % 4u) * v; }
         }
       }
     }
@@ -355,7 +360,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       for (var i = 0u; i + 1u < GB * QJ; i++) { acc[i] = acc[i + 1u]; }
     }
     for (var g4 = 0u; ql == 0u && g4 < rolled(GB4); g4++) {
-      sc[R * GB * Q + grp * GB4 + g4] = lsum[0];
+      sc[R * GB * Q + grp * GB4 + g4] = fromHV(lsum[0]);
       for (var i = 0u; i + 1u < GB4; i++) { lsum[i] = lsum[i + 1u]; }
     }
   }

@@ -243,6 +243,24 @@ export function tilesQuads(D: number, workgroupSize: number): TilesQuads {
   return { quads, laneQuads, groups: Math.max(1, Math.floor(workgroupSize / laneQuads)), quadsPerLane: Math.ceil(quads / laneQuads) };
 }
 
+/**
+ * The tiles variant's per-head register type HV (4 heads per vec4<f32> for blocks of 3 or more,
+ * vec2<f32> / f32 for blocks of 2 / 1) with toHV / fromHV (from / to the vec4 of heads that
+ * workgroup memory holds) and hvAt (head i's value).
+ */
+function headVecWgsl(headBlock: number): string {
+  if (headBlock >= 3) {
+    return ['alias HV = vec4<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v; }', 'fn fromHV(h: HV) -> vec4<f32> { return h; }',
+      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }'].join('\n');
+  }
+  if (headBlock === 2) {
+    return ['alias HV = vec2<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v.xy; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0); }',
+      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }'].join('\n');
+  }
+  return ['alias HV = f32;', 'fn toHV(v: vec4<f32>) -> HV { return v.x; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0, 0.0); }',
+    'fn hvAt(h: HV, i: u32) -> f32 { return h; }'].join('\n');
+}
+
 /** Tiles: score columns per invocation on CPU adapters (DecodePlan.scoreColumns). */
 const CPU_SCORE_COLUMNS = 4;
 
@@ -736,6 +754,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       V_OFFSET: access.source && access.offset.v ? 'true' : 'false',
       TK: plan.tileKeys,
       CA: plan.scoreColumns,
+      HEAD_VEC: headVecWgsl(plan.headBlock),
       ELEMS: plan.elemsPerInvocation,
       ...(({ laneQuads, groups, quadsPerLane }) => ({ QW: laneQuads, R: groups, QJ: quadsPerLane }))(tilesQuads(problem.headDim, plan.workgroupSize)),
       ROLLED: wgsl('common/rolled.wgsl'),
