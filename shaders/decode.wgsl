@@ -8,13 +8,14 @@
 //   A  sc[t][g] = capScore(scale·dot(q_g, k_t) + pse), kept[t]      (invocations over t, all g each)
 //   B1 cls_g |= classes, sc = softmaxScore(sc) (kept t only),
 //      m_g' = max(m_g, max_t sc[t][g]), alpha_g = exp(m_g - m_g')  (invocations g < GB)
-//   B2 sc[t][g] = exp(sc[t][g] - m_g'), 0 where not kept           (all invocations, 4 heads at a time)
+//   B2 sc[t][g] = exp(sc[t][g] - m_g'), 0 where not kept           (all invocations, element by element)
 //   C  acc = acc·alpha + Σ_kept p·v_t and l = l·alpha + Σ_kept p   (column groups × quads of dims)
 // Phase C (tilesQuads in src/kernels/decode.ts): invocation lid belongs to column group
 // lid / QW (R groups; the rest idle) and owns the dim quads q = lid % QW + j·QW (j < QJ) of every
 // head of the block: per kept column of its group it reads 4 dims of V once for all GB heads and
 // the scores of 4 heads at once. Every group rescales by the same alpha, so the groups' partial
-// sums are added once, after the last tile (in sc, group by group).
+// sums are added only once: each group writes its own region of sc after the last tile, and
+// the epilogue adds the regions (groupSums).
 // Excluded columns' K and V are never read; non-finite scores follow shaders/common/softmax_rules.wgsl.
 // The epilogue folds in the learnable sink (split 0 only, withSink in decode_io.wgsl).
 // Output slots: invocation `lid` stores pairs p = lid + j·WG (j < ELEMS/2) of the flat index
@@ -28,7 +29,7 @@
 // workspace; the combine pass merges them (SEMANTICS §11). Empty: out 0, lse +Inf; NaN row: NaN.
 //
 // Workgroup memory: the arrays of decodeWorkgroupArrays (src/kernels/decode.ts), declared in
-// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc max(TK·⌈GB/4⌉, GB·Q + ⌈GB/4⌉) vec4,
+// WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc max(TK·⌈GB/4⌉, R·(GB·Q + ⌈GB/4⌉)) vec4,
 // per-head m, alpha, classes, kept[TK], and the KV-source row base of each kept column, kvBaseW[TK]).
 
 {{UNIFORMS}}
@@ -60,7 +61,7 @@ const Q: u32 = (D + 3u) / 4u;
 const QW: u32 = {{QW}}u;
 const R: u32 = {{R}}u;
 const QJ: u32 = {{QJ}}u;
-// Phase A: KV columns per invocation (TK is a multiple), and the dims one K read yields.
+// Phase A: KV columns each invocation scores per tile (DecodePlan.scoreColumns; TK is a multiple).
 const CA: u32 = {{CA}}u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
 const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
@@ -173,9 +174,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let nk = min(TK, c1 - t0);
     // A: scores for every head of the block: each K element is read once per workgroup (not once
     // per head). Invocation t < TK / CA takes the columns t + c·TK / CA (c < CA), so each q read
-    // from workgroup memory feeds CA columns. A column past the tile's end (or excluded) is scored
-    // NEG_MAX; its K row is not read, except for the column groups' shared dim loop, which reads
-    // column min(t, nk - 1) instead and discards the sums (no value of it reaches a score).
+    // from workgroup memory feeds CA columns. An excluded column, or one past the tile's end, is
+    // scored NEG_MAX: the dim loop the CA columns share reads the tile's last column in its place
+    // (an in-range row) and its sums are discarded, so nothing its own row holds is read.
     for (var t = lid; t < TK / CA; t += WG) {
       var kept: array<bool, CA>;
       var kb: array<u32, CA>;

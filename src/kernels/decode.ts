@@ -209,7 +209,7 @@ export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
     // Scores of 4 heads per vec4 at t·⌈GB/4⌉ + g4; after the last tile, each column group's
     // partial sums (acc: GB · quads vec4, then l: ⌈GB/4⌉ vec4 per group).
     { name: 'sc', elem: 'vec4<f32>', length: Math.max(GB4 * w.tileKeys, groups * (GB * quads + GB4)) },
-    // Padded to whole vec4s of heads (phase B2 reads four at a time).
+    // Four heads per vec4 (phase C reads alpha four heads at a time; padding heads: m NEG_MAX, alpha 1).
     { name: 'mW', elem: 'vec4<f32>', length: GB4 },
     { name: 'alphaW', elem: 'vec4<f32>', length: GB4 },
     { name: 'clsW', elem: 'u32', length: GB },
