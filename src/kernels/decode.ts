@@ -10,7 +10,8 @@
 //   until the merge. It runs 3-6× faster there than 'tiles', but compiles in 1-5 s; other
 //   adapters get 'tiles' (lavapipe's LLVM takes 12 s to minutes on the lanes code).
 // - 'tiles' (shaders/decode.wgsl): workgroup-wide KV tiles with an online softmax, any G ≤ 64 and
-//   D ≤ 512 (head blocks when G·D does not fit workgroup memory). Compiles in well under a second.
+//   D ≤ 512 (head blocks of at most 8 heads that fit workgroup memory). A first call (compile and
+//   run) takes 0.3-0.45 s on SwiftShader, about 1 s on lavapipe.
 // Tiers: a lanes plan carries a quick plan (`quick`): 'tiles' on the same grid, splits and
 // workspace. An encode with `tiered` set (the executor's) runs the quick plan while the lanes
 // pipeline compiles off the thread, so the first call of a shape waits for the fast compile only.
@@ -280,7 +281,7 @@ const LANES = 4;
 const LANES_MAX_OUTPUTS = 256;
 /**
  * Larger D goes to 'tiles': the unrolled lanes code grows with D and SwiftShader's compile time
- * with it (D 64·G 4: ~2 s, D 256: ~6 s for a first call), while tiles compiles in ~0.2 s.
+ * with it (D 64·G 4: ~2 s, D 256: ~6 s for a first call), while a first call on tiles takes 0.3-0.45 s.
  */
 const LANES_MAX_DIM = 128;
 /** The lanes score stash holds splitLen rounded up to this, so nearby lengths share a pipeline. */
