@@ -83,12 +83,11 @@ const SRC_WORDS: bool = KV_WORDS && KV_SRC;
 // Antiquant of word reads, per side: one (scale, offset) per column (per-token modes 1, 3, 4, 5)
 // or per (KV head, dim) (modes 0, 2: K's read once per dim step for all of an invocation's
 // columns, V's once per invocation, its dims being fixed). V_CHANNEL holds for element reads too.
+// Whether a side has offsets is the KV source's KVS_K_OFFSET / KVS_V_OFFSET (false in the stub).
 const K_TOKEN: bool = {{K_TOKEN}};
 const K_CHANNEL: bool = {{K_CHANNEL}};
-const K_OFFSET: bool = {{K_OFFSET}};
 const V_TOKEN: bool = {{V_TOKEN}};
 const V_CHANNEL: bool = {{V_CHANNEL}};
-const V_OFFSET: bool = {{V_OFFSET}};
 // Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
 const PARTIAL: bool = !DIRECT;
 
@@ -161,7 +160,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var i = 0u; i < 4u; i++) {
       let d = min(4u * (ql + j * QW) + i, D - 1u);
       vScale[j][i] = kvVChannelParam(h, u.kvsVsBase, d);
-      if (V_OFFSET) { vOffset[j][i] = kvVChannelParam(h, u.kvsVoBase, d); }
+      if (KVS_V_OFFSET) { vOffset[j][i] = kvVChannelParam(h, u.kvsVoBase, d); }
     }
   }
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
@@ -203,7 +202,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           if (SRC_WORDS) { base = u.kvsKOffset + r.base; kvBaseW[tc] = r.base; }
           if (K_TOKEN) {
             kts[CA - 1u] = kvKTokenParam(r, u.kvsKsBase);
-            kto[CA - 1u] = select(0.0, kvKTokenParam(r, u.kvsKoBase), K_OFFSET);
+            kto[CA - 1u] = select(0.0, kvKTokenParam(r, u.kvsKoBase), KVS_K_OFFSET);
           }
         }
         kept[CA - 1u] = keep;
@@ -228,7 +227,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
           for (var g4 = 0u; g4 < GB4; g4++) { qd[e][g4] = toHV(qs[(d + e) * GB4 + g4]); }
           if (K_CHANNEL) {
             kcs[e] = kvKChannelParam(h, u.kvsKsBase, d + e);
-            kco[e] = select(0.0, kvKChannelParam(h, u.kvsKoBase, d + e), K_OFFSET);
+            kco[e] = select(0.0, kvKChannelParam(h, u.kvsKoBase, d + e), KVS_K_OFFSET);
           }
         }
         for (var c = 0u; c < CA; c++) {
@@ -316,7 +315,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         var vto = 0.0;
         if (V_TOKEN) {
           vts = kvVTokenParam(r, u.kvsVsBase);
-          vto = select(0.0, kvVTokenParam(r, u.kvsVoBase), V_OFFSET);
+          vto = select(0.0, kvVTokenParam(r, u.kvsVoBase), KVS_V_OFFSET);
         }
         for (var j = 0u; j < QJ; j++) {
           let d0 = 4u * (ql + j * QW);
@@ -375,8 +374,8 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     let e = slotElement(lid, k);
     if (e >= GB * D) { continue; }
     let g0 = e / D;
-    let g1 = min(e + 1u, GB * D - 1u) / D;
     let e1 = min(e + 1u, GB * D - 1u);
+    let g1 = e1 / D;
     let sums = groupSums(e, e1, g0, g1);
     let st = array<SinkState, 2>(
       withSink(n0 + g0, split, mW[g0 / 4u][g0 % 4u], sums.z, clsW[g0]),

@@ -1,6 +1,8 @@
 // Stand-ins for the KV source (shaders/common/kv_source.wgsl) when the decode kernel reads plain
 // dense / tensor-list float K/V itself: no prefix, every column present, KV_SRC false.
 const KV_SRC: bool = false;
+const KVS_K_OFFSET: bool = false;
+const KVS_V_OFFSET: bool = false;
 struct KvRow { base: u32 }
 fn kvsPrefixLen() -> u32 { return 0u; }
 fn kvPresent(b: u32, c: u32) -> bool { return true; }
