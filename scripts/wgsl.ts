@@ -10,6 +10,7 @@ import { aclrtSetDevice, createStream } from '../src/acl/stream.js';
 import { createEmptyTensor } from '../src/acl/tensor.js';
 import { fiaGetWorkspaceSize } from '../src/fia/api.js';
 import { pipelineSourcesOf } from '../src/fia/executor.js';
+import { preparePipelines } from '../src/kernels/shader.js';
 import { type BenchCase, type BenchDtype, CASES, type KvStorage, makeInputs } from '../bench/cases.js';
 import { DEVICE_OPTIONS, DEVICE_USAGE, deviceFromArgs } from '../bench/device.js';
 import { buildInputs } from '../bench/ours.js';
@@ -26,6 +27,9 @@ const USAGE = `usage: npm run wgsl -- [options]
   --tier TIER          steady (default) | first-call: the pipelines a run uses before the steady
                        ones are compiled (a kernel's quick compile tier, where it has one)
   --out DIR            write one .wgsl file per pipeline into DIR instead of printing
+  --compile            compile each pipeline on the device instead of printing, one after the
+                       other, and print its compile time (creation + the first, empty dispatch,
+                       where some drivers compile); on lavapipe set MESA_SHADER_CACHE_DISABLE=true
 ${DEVICE_USAGE}`;
 
 function intOpt(v: string | undefined, name: string): number | undefined {
@@ -42,7 +46,7 @@ async function main(): Promise<void> {
       batch: { type: 'string' }, heads: { type: 'string' }, 'kv-heads': { type: 'string' }, 'q-seq': { type: 'string' },
       'kv-seq': { type: 'string' }, dim: { type: 'string' }, dtype: { type: 'string' }, kv: { type: 'string' },
       'block-size': { type: 'string' }, causal: { type: 'boolean' }, 'no-causal': { type: 'boolean' },
-      lse: { type: 'boolean', default: false }, out: { type: 'string' }, tier: { type: 'string', default: 'steady' },
+      lse: { type: 'boolean', default: false }, compile: { type: 'boolean', default: false }, out: { type: 'string' }, tier: { type: 'string', default: 'steady' },
       help: { type: 'boolean', short: 'h', default: false },
       ...DEVICE_OPTIONS,
     },
@@ -84,12 +88,23 @@ async function main(): Promise<void> {
   if (values.tier !== 'steady' && values.tier !== 'first-call') throw new Error(`--tier ${values.tier}: steady or first-call`);
   const sources = pipelineSourcesOf(r.executor!, values.tier);
   const shape = `B${c.batch} N${c.numQoHeads} KVN${c.numKvHeads} Q_S${c.qSeqLen} KV_S${c.kvSeqLen} D${c.headDim} ${c.dtype} ${c.kvStorage}${c.causal ? ' causal' : ''}${values.lse ? ' lse' : ''}`;
+  if (values.compile) {
+    for (const [i, s] of sources.entries()) {
+      const t0 = performance.now();
+      await preparePipelines(device, [s]);
+      const lines = s.build().code.split('\n').length;
+      console.log(`${shape}: pipeline ${i + 1} of ${sources.length} (${lines} lines) compiled in ${(performance.now() - t0).toFixed(0)} ms: ${s.key}`);
+    }
+    device.destroy();
+    return;
+  }
   if (values.out) mkdirSync(values.out, { recursive: true });
   sources.forEach((s, i) => {
     const shader = s.build();
     const text = `// ${shape}: pipeline ${i + 1} of ${sources.length}, key ${s.key}\n${shader.constants ? `// override constants: ${JSON.stringify(shader.constants)}\n` : ''}${shader.code}\n`;
     if (values.out) {
-      const file = join(values.out, `${i + 1}-${shader.label.replace(/[^\w.-]+/g, '_')}.wgsl`);
+      // The label up to its specialization (the key is in the file's first line): names stay short.
+      const file = join(values.out, `${i + 1}-${shader.label.split('{')[0].replace(/[^\w.-]+/g, '_')}.wgsl`);
       writeFileSync(file, text);
       console.log(`wrote ${file} (${shader.code.split('\n').length} lines)`);
     } else {

@@ -110,10 +110,10 @@ describe('FiaExecutor.prepare', () => {
   });
 });
 
-// Compile tiers. Decode: a lanes plan carries a quick 'tiles' plan on the same grid and workspace;
-// a tiered encode (the executor's) runs it until the lanes pipeline, compiling off the thread, is
-// ready. Forced here on every adapter (the planner picks lanes on SwiftShader only). Prefill: the
-// blocked plan carries the quick body's plan on every adapter.
+// Compile tiers. Decode: a plan for a fallback adapter (lanes or tiles) carries a 'quick' plan on
+// the same grid and workspace; a tiered encode (the executor's) runs it until the plan's own split
+// pass, compiling off the thread, is ready. Forced here on every adapter (the planner picks lanes
+// on SwiftShader only). Prefill: the blocked plan carries the quick body's plan on every adapter.
 /**
  * A tiered encode run twice, each run checked against the reference: the first compiles the quick
  * pipeline `first` in the call (only a tiered encode asks for it) and starts `steady` behind it;
@@ -140,22 +140,24 @@ async function expectTierSwitch(stream: Stream, x: FiaInputs, encode: (encoder: 
 }
 
 describe('compile tiers', () => {
-  const shapes: Omit<CaseSpec, 'seed'>[] = [
+  const gqa: Omit<CaseSpec, 'seed'> = { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 };
+  const shapes: [Omit<CaseSpec, 'seed'>, 'lanes' | 'tiles'][] = [
     // Small head blocks: lavapipe's compile of the lanes code grows fast with GB·D (GB 4 × D 32: 49 s cold).
-    { ...CALL, batch: 2, numQoHeads: 4, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 300, headDim: 16 }, // GQA, split KV + combine
-    { ...CALL, batch: 1, numQoHeads: 2, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 40, headDim: 16 }, // one split: written directly
+    [gqa, 'lanes'], // GQA, split KV + combine
+    [{ ...CALL, batch: 1, numQoHeads: 2, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 40, headDim: 16 }, 'lanes'], // one split: written directly
+    [gqa, 'tiles'],
   ];
-  for (const shape of shapes) {
-    it(`decode B${shape.batch} N${shape.numQoHeads} KVN${shape.numKvHeads} KVS${shape.kvSeqLen} D${shape.headDim}: the quick tier first, then the steady one; both match the reference`, async () => {
+  for (const [shape, steady] of shapes) {
+    it(`decode B${shape.batch} N${shape.numQoHeads} KVN${shape.numKvHeads} KVS${shape.kvSeqLen} D${shape.headDim}, ${steady}: the quick tier first, then the steady one; both match the reference`, async () => {
       const stream = await freshStream();
       const device = stream.device;
       const x = inputsOf(stream, shape, 13);
       const problem = normalize(x);
       const tensors = kernelTensors(problem, x);
-      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: true }, {}, tensors);
-      expect(plan.variant).toBe('lanes');
+      const plan = planDecode(problem, { ...capsOf(device), straightLineLanes: steady === 'lanes', fallbackAdapter: true }, {}, tensors);
+      expect(plan.variant).toBe(steady);
       const quick = plan.quick!;
-      expect(quick.variant).toBe('tiles');
+      expect(quick.variant).toBe('quick');
       for (const k of ['headBlock', 'numHeadBlocks', 'numSplits', 'splitLen', 'direct', 'kvRange'] as const) expect(quick[k]).toEqual(plan[k]);
       const ws = new WorkspaceAllocator();
       const regions = layoutDecodeWorkspace(problem, plan, ws, tensors);
@@ -210,12 +212,12 @@ describe('compile tiers', () => {
     };
     const plan = ex.plan!;
     const tiered = plan.plan.quick !== null;
-    if (name === 'prefill') expect(tiered).toBe(true);
+    expect(tiered).toBe(name === 'prefill' || capsOf(device).fallbackAdapter);
     const first = await runAndCheck();
     expect(await ex.prepare()).toBe(ACLNN_SUCCESS);
     const steady = pipelineSourcesOf(ex, 'steady').map((p) => pipelineOf(device, p));
     const later = await runAndCheck();
-    // Planned with a quick tier (decode: lanes on SwiftShader; prefill: wherever G fits a workgroup): the
+    // Planned with a quick tier (decode: on software adapters; prefill: wherever G fits a workgroup): the
     // first recording ran it; otherwise the plan's own pipelines throughout.
     expect(first.some((p) => !steady.includes(p))).toBe(tiered);
     expect(later.every((p) => steady.includes(p))).toBe(true);

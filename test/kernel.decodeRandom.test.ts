@@ -6,7 +6,7 @@ import type { Layout } from '../src/problem/problem.js';
 import { type CaseSpec, checkCase, type FloatDtype, type MaskShape, mulberry32, plannedDecodeVariants } from './helpers/cases.js';
 import { testStream } from './helpers/gpu.js';
 
-/** The decode variants this device's planner can choose (lanes: SwiftShader only). */
+/** The decode variants this device's planner can choose (lanes: SwiftShader only; quick: software adapters). */
 const VARIANTS = await plannedDecodeVariants();
 
 const pick = <T>(r: () => number, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)]!;
@@ -31,7 +31,8 @@ export function randomSpec(seed: number): CaseSpec {
     seed, batch, numQoHeads: numKvHeads * groupSize, numKvHeads, headDim, qSeqLen: 1, kvSeqLen: maxS, list: lists, dtype, layout, kvLens,
     numSplits: pick(r, [undefined, 1, 2, 3, 8]),
     lse: r() < 0.85,
-    variant: pick(r, VARIANTS.length > 1 ? ['lanes', 'lanes', 'tiles'] as const : VARIANTS),
+    // The steady variant twice as often as the first-call tier (lanes over tiles where both are planned).
+    variant: pick(r, VARIANTS.flatMap((v) => (v === 'quick' || (v === 'tiles' && VARIANTS.includes('lanes')) ? [v] : [v, v]))),
     noSubgroups: r() < 0.3,
   };
   if (lists && kvLens) spec.kvLens = kvLens.map((l, b) => Math.min(l, lists[b]!));

@@ -72,6 +72,8 @@ const DECODE_PATHS = ([
   { name: 'tiles', opts: { variant: 'tiles', numSplits: 1 } },
   { name: 'lanes, 2 splits + combine', opts: { variant: 'lanes', numSplits: 2 } },
   { name: 'tiles, 2 splits + combine', opts: { variant: 'tiles', numSplits: 2 } },
+  { name: 'quick', opts: { variant: 'quick', numSplits: 1 } },
+  { name: 'quick, 2 splits + combine', opts: { variant: 'quick', numSplits: 2 } },
 ] satisfies { name: string; opts: PlanChoices }[]).filter((p) => VARIANTS.includes(p.opts.variant));
 
 describe('decode: NaN/Inf in excluded columns contribute nothing, NaN in kept data propagates', () => {

@@ -9,6 +9,7 @@ fn kvPresent(b: u32, c: u32) -> bool { return true; }
 fn kvRow(b: u32, h: u32, c: u32, kvStart: u32) -> KvRow { return KvRow(0u); }
 fn loadKeyAt(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn loadValueAt(r: KvRow, d: u32) -> f32 { return 0.0; }
+fn kvRawK(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn kvRawV(r: KvRow, d: u32) -> f32 { return 0.0; }
 fn kvVChannelParam(h: u32, base: u32, d: u32) -> f32 { return 0.0; }
 fn kvKChannelParam(h: u32, base: u32, d: u32) -> f32 { return 0.0; }

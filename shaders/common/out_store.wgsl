@@ -20,22 +20,22 @@ fn outMerge(w: u32, mask: u32, bits: u32) {
 }
 
 // Elements [i, i + n) of outBuf (absolute element indices, n ≤ 4); element i + j's bits in v[j].
+// One merge per word the run touches, through a single outMerge site: CPU compilers emit per-lane
+// code for every atomic site (lavapipe compiled the combine pass in 0.18 s with two sites, 0.12 s
+// with one).
 fn outStoreRun(i: u32, n: u32, v: vec4<u32>) {
-  var w = i / OUT_EPW;
-  var mask = 0u;
-  var bits = 0u;
-  for (var j = 0u; j < 4u; j++) {
-    if (j >= n) { break; }
-    let e = i + j;
-    if (e / OUT_EPW != w) {
-      outMerge(w, mask, bits);
-      w = e / OUT_EPW;
-      mask = 0u;
-      bits = 0u;
+  if (n == 0u) { return; }
+  for (var w = i / OUT_EPW; w <= (i + n - 1u) / OUT_EPW; w++) {
+    var mask = 0u;
+    var bits = 0u;
+    for (var j = 0u; j < 4u; j++) {
+      let e = i + j;
+      if (j < n && e / OUT_EPW == w) {
+        let sh = (e % OUT_EPW) * OUT_EBITS;
+        mask |= OUT_EMASK << sh;
+        bits |= (v[j] & OUT_EMASK) << sh;
+      }
     }
-    let sh = (e % OUT_EPW) * OUT_EBITS;
-    mask |= OUT_EMASK << sh;
-    bits |= (v[j] & OUT_EMASK) << sh;
+    outMerge(w, mask, bits);
   }
-  outMerge(w, mask, bits);
 }

@@ -2,7 +2,7 @@
 // then the LSE combine (combine.ts) unless there is one split. A kernel family (family.ts):
 // decodeUnsupported / planDecode / layoutDecodeWorkspace / decodePipelineSources / encodeDecode.
 //
-// Two variants of the split pass, same grid, bindings, uniforms and outputs:
+// Three variants of the split pass, same grid, bindings, uniforms and outputs:
 // - 'lanes' (shaders/common/decode_lanes.wgsl, D ≤ 128, GB·D ≤ 256): 4 invocations per workgroup, each a
 //   lane with its own softmax state; q, scores and accumulators are named values in generated
 //   straight-line code. Shaped for SwiftShader (caps.straightLineLanes: its JIT keeps only named
@@ -12,9 +12,13 @@
 // - 'tiles' (shaders/decode.wgsl): workgroup-wide KV tiles with an online softmax, any G ≤ 64 and
 //   D ≤ 512 (head blocks of at most 8 heads that fit workgroup memory). A first call (compile and
 //   run) takes 0.3-0.45 s on SwiftShader, about 1 s on lavapipe.
-// Tiers: a lanes plan carries a quick plan (`quick`): 'tiles' on the same grid, splits and
-// workspace. An encode with `tiered` set (the executor's) runs the quick plan while the lanes
-// pipeline compiles off the thread, so the first call of a shape waits for the fast compile only.
+// - 'quick' (shaders/common/decode_quick.wgsl): the compile tier of software adapters. Each
+//   invocation keeps one head's softmax state over a share of the split's columns, in rolled
+//   loops with one site per kind of memory access, merged through workgroup memory at the end.
+// Tiers: a plan on a fallback (software) adapter carries a quick plan (`quick`): 'quick' on the
+// same grid, splits and workspace. An encode with `tiered` set (the executor's) runs the quick
+// plan while the plan's own split pass compiles off the thread, so the first call of a shape
+// waits for the small compile only. Hardware adapters compile the steady kernel directly.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 // Extensions beyond the operator: the soft cap (capScore, a uniform) and the learnable sink, copied
@@ -44,12 +48,15 @@ import {
 import { kvSplits } from './splits.js';
 import { bindingOf, type WorkspaceAllocator, type WorkspaceRegion } from './workspace.js';
 
+export type DecodeVariant = 'lanes' | 'tiles' | 'quick';
+
 export interface DecodePlan {
   /**
    * 'lanes': shaders/common/decode_lanes.wgsl, each invocation a lane with its own softmax state
-   * in named registers (small head blocks); 'tiles': shaders/decode.wgsl, workgroup-wide tiles.
+   * in named registers (small head blocks); 'tiles': shaders/decode.wgsl, workgroup-wide tiles;
+   * 'quick': shaders/common/decode_quick.wgsl, the compile tier (a quick plan's variant).
    */
-  variant: 'lanes' | 'tiles';
+  variant: DecodeVariant;
   /** Invocations per workgroup. */
   workgroupSize: number;
   /** KV columns per tile (the online-softmax step). */
@@ -100,9 +107,10 @@ export interface DecodePlan {
   /** Workgroup storage the split pass declares (decodeWorkgroupArrays), within the device limit unless decodeUnsupported says otherwise. */
   workgroupStorageBytes: number;
   /**
-   * A lanes plan chosen by the planner: the 'tiles' plan with the same grid, splits and workspace
-   * (only the split-pass shader differs), which tiered encodes run until the lanes pipeline is
-   * compiled. null otherwise.
+   * A plan chosen by the planner for a fallback adapter: the 'quick' plan with the same grid,
+   * splits and workspace (only the split-pass shader differs), which tiered encodes run until the
+   * plan's own split pass is compiled. null otherwise (hardware adapters, forced variants, or a
+   * head block whose quick state does not fit workgroup memory).
    */
   quick: DecodePlan | null;
   /** How the split pass addresses K/V, from the planned tensors (part of the shader: fixed by the plan). */
@@ -126,10 +134,11 @@ export interface DecodePlanOptions {
   tileKeys?: number;
   /** Force the tiles variant's score columns per invocation (tests; 1 when it does not divide the tile). */
   scoreColumns?: number;
-  /** Force the variant (tests cover both); a forced plan has no quick plan. */
-  variant?: 'lanes' | 'tiles';
-  /** Plan the quick tier itself: the 'tiles' plan on the lanes plan's grid (tests). */
-  tier?: 'quick';
+  /**
+   * Force the variant (tests cover each); a forced plan has no quick plan. 'quick': the quick
+   * tier itself, on the grid of the plan the planner would choose.
+   */
+  variant?: DecodeVariant;
   /** Workgroups the split count aims for (tuning). */
   targetWorkgroups?: number;
   /** Merge lane states through workgroup memory even when the device has subgroups (tests). */
@@ -178,7 +187,7 @@ function largestDivisor(groupSize: number, fits: (gb: number) => boolean): numbe
 
 /** What the split pass's workgroup arrays depend on. */
 interface WorkgroupShape {
-  variant: 'lanes' | 'tiles';
+  variant: DecodeVariant;
   headBlock: number;
   headDim: number;
   tileKeys: number;
@@ -192,10 +201,12 @@ interface WorkgroupShape {
  * Every `var<workgroup>` of the split pass, declared from this list (WORKGROUP in the shaders)
  * and counted from it by the plan. Lanes: wmem holds the score stash and, without subgroups, the
  * published lane states (m, l, classes, GB·D accumulators per lane). Tiles: q, scores, per-head
- * m / alpha / classes, the tile's kept-column flags.
+ * m / alpha / classes, the tile's kept-column flags. Quick: each invocation's published state
+ * (m, l, classes, D accumulators).
  */
 export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
   const GB = w.headBlock;
+  if (w.variant === 'quick') return [{ name: 'red', elem: 'f32', length: w.workgroupSize * (w.headDim + 3) }];
   const window: WorkgroupArray[] = ['wgTotal', 'wgStart', 'wgFirst'].map((name) => ({ name, elem: 'u32', length: 1, scalar: true }));
   if (w.variant === 'lanes') {
     const stash = GB * w.stash;
@@ -302,7 +313,8 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   }));
   const lanesBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && lanesBytes(gb, STASH_ROUND) <= budget);
   const lanesFit = D <= LANES_MAX_DIM && lanesBlock > 0;
-  const variant = lanesFit ? (opts.variant ?? (caps.straightLineLanes || opts.tier === 'quick' ? 'lanes' : 'tiles')) : 'tiles';
+  const forced = opts.variant === 'quick' ? undefined : opts.variant;
+  const variant = lanesFit ? (forced ?? (caps.straightLineLanes ? 'lanes' : 'tiles')) : 'tiles';
   const kvRange = kvRangeOf(problem, caps.maxStorageBindingBytes);
   // The columns the splits cover: a sliding window's W at most (unless K/V ranges are bound per
   // dispatch: their rows are fixed on the host, so the splits stay at absolute columns).
@@ -358,9 +370,9 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   // blocks, which keeps every parity the access path tests (encodeDecode checks the rebased ones).
   const access = kvAccessOf(problem, tensors);
   const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
-  if (variant !== 'lanes' || (opts.variant && !opts.tier)) return plan;
-  const quick = tilesOnGrid(plan, problem, caps, opts.tileKeys, opts.scoreColumns);
-  return opts.tier === 'quick' ? quick : { ...plan, quick };
+  if (opts.variant === 'quick') return quickOnGrid(plan, problem, budget) ?? plan;
+  if (opts.variant || !caps.fallbackAdapter) return plan;
+  return { ...plan, quick: quickOnGrid(plan, problem, budget) };
 }
 
 /** Tiles: 64-256 invocations (about 8 outputs each, within the device limit), an even count of outputs each. */
@@ -370,15 +382,24 @@ function tilesThreads(outputs: number, caps: DeviceCaps): { workgroupSize: numbe
   return { workgroupSize, elemsPerInvocation: 2 * Math.ceil(outputs / (2 * workgroupSize)) };
 }
 
+/** Quick: the most invocations per head (lanes sharing a head's columns) and per workgroup. */
+const QUICK_MAX_LANES = 16;
+const QUICK_MAX_WORKGROUP = 64;
+
 /**
- * The 'tiles' split pass on `grid`'s grid, splits and workspace (a lanes plan's quick tier):
- * tiles takes any head block whose arrays fit (a lanes head block holds at most 256 outputs, far
- * below the 16 KiB WebGPU guarantees) and any split length.
+ * The 'quick' split pass on `grid`'s grid, splits and workspace (a quick tier): GB heads × S lanes
+ * per head, as many lanes as fit QUICK_MAX_WORKGROUP invocations and `budget` bytes of published
+ * states; null when one lane per head does not fit.
  */
-function tilesOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps, tileKeys = 64, scoreColumns?: number): DecodePlan {
+function quickOnGrid(grid: DecodePlan, problem: Problem, budget: number): DecodePlan | null {
+  const GB = grid.headBlock;
+  const stateBytes = 4 * (problem.headDim + 3);
+  const lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / GB), Math.floor(budget / (GB * stateBytes)));
+  if (lanes < 1) return null;
+  const workgroupSize = GB * lanes;
   const shape = {
-    ...grid, variant: 'tiles' as const, tileKeys, scoreColumns: scoreColumnsOf(tileKeys, caps, scoreColumns),
-    ...tilesThreads(grid.headBlock * problem.headDim, caps), subgroupMerge: false,
+    ...grid, variant: 'quick' as const, workgroupSize, tileKeys: 0, scoreColumns: 1,
+    elemsPerInvocation: 2 * Math.ceil((GB * problem.headDim) / (2 * workgroupSize)), subgroupMerge: false,
   };
   return { ...shape, workgroupStorageBytes: workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, problem.headDim))), quick: null };
 }
@@ -726,6 +747,29 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         : wgsl('common/decode_kv_stub.wgsl'),
     };
     const label = `fia.decode.${specKey('', spec)}`;
+    // Antiquant through the KV source, per side (tiles' word reads and quick dequantize themselves).
+    const deq = {
+      K_TOKEN: access.source && access.deq.k === 'token' ? 'true' : 'false',
+      K_CHANNEL: access.source && access.deq.k === 'channel' ? 'true' : 'false',
+      V_TOKEN: access.source && access.deq.v === 'token' ? 'true' : 'false',
+      V_CHANNEL: access.source && access.deq.v === 'channel' ? 'true' : 'false',
+    };
+    // Tiles and quick read whole words of KW elements where the access allows (kvWordElem unpacks).
+    const words = {
+      LOADERS: [...loaders, `fn kvWordElem(w: u32, i: u32) -> f32 { return ${wgslOf(problem.kvDtype).element('w', 'i')}; }`].join('\n'),
+      KW: wordElements(problem, access),
+    };
+    if (plan.variant === 'quick') {
+      const code = fill(wgsl('common/decode_quick.wgsl'), {
+        ...common,
+        ...deq,
+        ...words,
+        WG: plan.workgroupSize,
+        ROLLED: wgsl('common/rolled.wgsl'),
+        WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
+      });
+      return { code, label };
+    }
     if (plan.variant === 'lanes') {
       const GB = plan.headBlock;
       const D = problem.headDim;
@@ -745,12 +789,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     }
     const code = fill(wgsl('decode.wgsl'), {
       ...common,
-      LOADERS: [...loaders, `fn kvWordElem(w: u32, i: u32) -> f32 { return ${wgslOf(problem.kvDtype).element('w', 'i')}; }`].join('\n'),
-      KW: wordElements(problem, access),
-      K_TOKEN: access.source && access.deq.k === 'token' ? 'true' : 'false',
-      K_CHANNEL: access.source && access.deq.k === 'channel' ? 'true' : 'false',
-      V_TOKEN: access.source && access.deq.v === 'token' ? 'true' : 'false',
-      V_CHANNEL: access.source && access.deq.v === 'channel' ? 'true' : 'false',
+      ...words,
+      ...deq,
       TK: plan.tileKeys,
       CA: plan.scoreColumns,
       HEAD_VEC: headVecWgsl(plan.headBlock),

@@ -14,7 +14,7 @@ import { normalize } from '../../src/fia/normalize.js';
 import { type FiaInputs, type HostInputs, INT_MAX, type Layout, type Problem, type StorageLayout } from '../../src/problem/problem.js';
 import { validate as validateInputs } from '../../src/fia/validate.js';
 import { capsOf, DEFAULT_CAPS, type DeviceCaps } from '../../src/kernels/caps.js';
-import type { DecodePlan } from '../../src/kernels/decode.js';
+import type { DecodePlan, DecodeVariant } from '../../src/kernels/decode.js';
 import { encodeKernel, kernelUnsupported, planKernel } from '../../src/kernels/family.js';
 import type { PrefillPlan, PrefillTune } from '../../src/kernels/prefill.js';
 import { attentionReference, compareOutputs, mulberry32, rounderFor, type Comparison } from '../../src/reference/index.js';
@@ -96,7 +96,7 @@ export interface CaseSpec {
   tune?: PrefillTune;
   /** Decode plan choices (default: the plan's); noSubgroups: lanes merged through workgroup memory. */
   numSplits?: number;
-  variant?: 'lanes' | 'tiles';
+  variant?: DecodeVariant;
   noSubgroups?: boolean;
   /** Tiles: KV columns each invocation scores (default: the plan's, 4 on CPU adapters, else 1). */
   scoreColumns?: number;
@@ -351,21 +351,24 @@ export interface KernelRun {
 /** Plan choices a case may fix (else the planner's own). */
 export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups' | 'scoreColumns'>;
 
-/** The decode kernel's paths: lanes (subgroup merge where the device has it), lanes merged through workgroup memory, tiles. */
+/** The decode kernel's paths: lanes (subgroup merge where the device has it), lanes merged through workgroup memory, tiles, quick. */
 const ALL_DECODE_PATHS: readonly { name: string; choices: PlanChoices }[] = [
   { name: 'lanes', choices: { variant: 'lanes', noSubgroups: false } },
   { name: 'lanes (workgroup-memory merge)', choices: { variant: 'lanes', noSubgroups: true } },
   { name: 'tiles', choices: { variant: 'tiles', noSubgroups: false } },
+  { name: 'quick', choices: { variant: 'quick', noSubgroups: false } },
 ];
 
 /**
  * The decode variants the planner can choose on the test device, each then forced by the kernel
  * tests: 'lanes' only where DeviceCaps.straightLineLanes (SwiftShader, whose JIT wants straight-line
  * code; elsewhere the planner never picks it, and lavapipe's LLVM takes up to minutes on it),
- * 'tiles' everywhere. Read it with top-level await in a test file, before its cases are declared.
+ * 'tiles' everywhere, 'quick' (the first-call tier) on fallback adapters. Read it with top-level
+ * await in a test file, before its cases are declared.
  */
-export async function plannedDecodeVariants(): Promise<readonly ('lanes' | 'tiles')[]> {
-  return capsOf((await testStream()).device).straightLineLanes ? ['lanes', 'tiles'] : ['tiles'];
+export async function plannedDecodeVariants(): Promise<readonly DecodeVariant[]> {
+  const caps = capsOf((await testStream()).device);
+  return [...(caps.straightLineLanes ? ['lanes' as const] : []), 'tiles', ...(caps.fallbackAdapter ? ['quick' as const] : [])];
 }
 
 /**

@@ -1,0 +1,222 @@
+// Decode, quick variant: the compile tier of CPU adapters (DecodePlan.quick), a kernel small
+// enough that its first call is mostly run, not compile. Same grid, bindings, uniforms and outputs
+// as shaders/decode.wgsl; the steady split pass compiles in the background meanwhile.
+//
+// CPU compilers (lavapipe's LLVM, SwiftShader's Reactor) emit per-lane code for every memory
+// access site of an invocation, and their compile time follows the number of such sites: here
+// every loop is rolled and each kind of access appears once.
+//
+// Invocation lid takes head g = lid % GB of the block and the columns c ≡ lid / GB (mod S) of the
+// split [c0, c1), S = WG / GB lanes per head; it keeps its own online softmax state (m, l, classes,
+// and acc[D] in a private array):
+//   s = capScore(q_g·k_c + pse), classes |= class(s), s = softmaxScore(s),
+//   m' = max(m, s), acc = acc·e^(m - m') + e^(s - m')·v_c, l likewise   (kept columns only)
+// K and V are read as whole u32 words of KW elements where the plan's access allows (as
+// shaders/decode.wgsl does: dense 16-bit pairs, or KV-source rows that start on a word), else
+// element by element, directly or through the KV source. INT8/INT4 antiquant parameters are read
+// once, not per element: per channel into private arrays at the start, per token once per column.
+// The S lane states of a head are then merged by their max (the §11 rule) through workgroup
+// memory, split 0 folds in the learnable sink (withSink), and outputs are stored as the other
+// variants do (storePair, storeLse). Non-finite scores follow shaders/common/softmax_rules.wgsl.
+// Workgroup memory: red, RED = D + 3 f32 per invocation (m, l, f32(classes), acc).
+
+{{UNIFORMS}}
+
+{{BINDINGS}}
+
+{{AUX}}
+{{PACK}}
+
+{{LOADERS}}
+
+{{KV_SOURCE}}
+
+const WG: u32 = {{WG}}u;
+const GB: u32 = {{GB}}u;
+const S: u32 = WG / GB;
+const D: u32 = {{HEAD_DIM}}u;
+const RED: u32 = D + 3u;
+const LENS_SLOT: u32 = {{LENS_SLOT}}u;
+const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
+const HAS_MASK: bool = {{HAS_MASK}};
+const HAS_PSE: bool = {{HAS_PSE}};
+const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
+const HAS_SINK: bool = {{HAS_SINK}};
+const DIRECT: bool = {{DIRECT}};
+// Antiquant through the KV source, per side: per-token parameters (modes 1, 3, 4, 5) or per
+// (KV head, dim) ones (modes 0, 2); offsets where the KV source has them (KVS_K_OFFSET, ...).
+const K_TOKEN: bool = {{K_TOKEN}};
+const K_CHANNEL: bool = {{K_CHANNEL}};
+const V_TOKEN: bool = {{V_TOKEN}};
+const V_CHANNEL: bool = {{V_CHANNEL}};
+const K_DEQ: bool = K_TOKEN || K_CHANNEL;
+const V_DEQ: bool = V_TOKEN || V_CHANNEL;
+// Elements per word read (KW > 1: unpacked by kvWordElem; KW divides D).
+const KW: u32 = {{KW}}u;
+const KV_WORDS: bool = KW > 1u;
+// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
+const PARTIAL: bool = !DIRECT;
+
+{{SOFTMAX_RULES}}
+
+{{WORKGROUP}}
+
+fn outBits(x: f32) -> u32 {
+  {{OUT_PACK}}
+}
+{{OUT_STORE}}
+
+{{DECODE_IO}}
+
+{{ROLLED}}
+
+// Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
+// head n0: the S lane states of head g = e / D (lanes g + j·GB), with the sink of split 0.
+struct Merged {
+  o: f32,
+  lseBits: u32,
+}
+
+fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
+  let g = e / D;
+  var m = NEG_MAX;
+  var cls = 0u;
+  for (var j = 0u; j < rolled(S); j++) {
+    let at = (g + j * GB) * RED;
+    m = max(m, red[at]);
+    cls |= u32(red[at + 2u]);
+  }
+  var l = 0.0;
+  var a = 0.0;
+  for (var j = 0u; j < rolled(S); j++) {
+    // m_j, m are finite; a lane without kept columns has l_j = a_j = 0.
+    let at = (g + j * GB) * RED;
+    let w = exp(red[at] - m);
+    l += w * red[at + 1u];
+    a += w * red[at + 3u + e % D];
+  }
+  let st = withSink(n0 + g, split, m, l, cls);
+  return Merged(finalOut(a * st.scale, st.l, st.cls), bitcast<u32>(finalLse(st.m, st.l, st.cls)));
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let b = u.batchBase + wg.x;
+  let gy = u.yBase + wg.y;
+  let h = gy / u.numHeadBlocks;
+  let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
+  let split = u.splitBase + wg.z;
+  let g = lid % GB;
+  let lane = lid / GB;
+  // The same for every invocation (b is the workgroup's): no workgroup round trip.
+  let win = kvWindow(b);
+  let range = splitColumns(win.first, win.total, split);
+  let kvStart = win.start;
+
+  var q: array<f32, D>;
+  let qb = u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride;
+  for (var d = 0u; d < rolled(D); d++) { q[d] = loadQ(qb + d * u.qDimStride) * u.scaleValue; }
+  // Per-channel antiquant of this KV head's dims (scale, offset), read once.
+  var kcs: array<f32, D>;
+  var kco: array<f32, D>;
+  var vcs: array<f32, D>;
+  var vco: array<f32, D>;
+  for (var d = 0u; (K_CHANNEL || V_CHANNEL) && d < rolled(D); d++) {
+    if (K_CHANNEL) {
+      kcs[d] = kvKChannelParam(h, u.kvsKsBase, d);
+      kco[d] = select(0.0, kvKChannelParam(h, u.kvsKoBase, d), KVS_K_OFFSET);
+    }
+    if (V_CHANNEL) {
+      vcs[d] = kvVChannelParam(h, u.kvsVsBase, d);
+      vco[d] = select(0.0, kvVChannelParam(h, u.kvsVoBase, d), KVS_V_OFFSET);
+    }
+  }
+  var acc: array<f32, D>;
+  var m = NEG_MAX;
+  var l = 0.0;
+  var cls = 0u;
+  let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
+  let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
+  for (var c = range.x + lane; c < range.y; c += S) {
+    // An excluded column's K and V are never read: nothing they hold reaches acc.
+    if (!(keepColumn(b, kvStart + c) && kvPresent(b, c))) { continue; }
+    // A kept column is present (a valid block), so antiquant reads the raw element (kvRawK).
+    var r: KvRow;
+    var kts = 1.0;
+    var kto = 0.0;
+    var vts = 1.0;
+    var vto = 0.0;
+    if (KV_SRC) {
+      r = kvRow(b, h, c, kvStart);
+      if (K_TOKEN) {
+        kts = kvKTokenParam(r, u.kvsKsBase);
+        kto = select(0.0, kvKTokenParam(r, u.kvsKoBase), KVS_K_OFFSET);
+      }
+      if (V_TOKEN) {
+        vts = kvVTokenParam(r, u.kvsVsBase);
+        vto = select(0.0, kvVTokenParam(r, u.kvsVoBase), KVS_V_OFFSET);
+      }
+    }
+    var kb = kBatch + (kvStart + c) * u.kSeqStride;
+    var vb = vBatch + (kvStart + c) * u.vSeqStride;
+    if (KV_WORDS && KV_SRC) {
+      kb = u.kvsKOffset + r.base;
+      vb = u.kvsVOffset + r.base;
+    }
+    var s = 0.0;
+    for (var d = 0u; d < rolled(D); d += KW) {
+      var w = 0u;
+      if (KV_WORDS) { w = kBuf[(kb + d) / KW]; }
+      for (var e = 0u; e < KW; e++) {
+        var x: f32;
+        if (KV_WORDS) { x = kvWordElem(w, e); } else if (K_DEQ) { x = kvRawK(r, d); }
+        else if (KV_SRC) { x = loadKeyAt(r, d); } else { x = loadK(kb + d * u.kDimStride); }
+        if (K_CHANNEL) { x = (x + kco[d + e]) * kcs[d + e]; }
+        if (K_TOKEN) { x = (x + kto) * kts; }
+        s += q[d + e] * x;
+      }
+    }
+    let raw = capScore(s + pseAt(b, n0 + g, kvStart + c));
+    cls |= scoreClass(raw);
+    let sm = softmaxScore(raw);
+    let mx = max(m, sm);
+    let alpha = exp(m - mx);
+    let p = exp(sm - mx);
+    m = mx;
+    l = l * alpha + p;
+    for (var d = 0u; d < rolled(D); d += KW) {
+      var w = 0u;
+      if (KV_WORDS) { w = vBuf[(vb + d) / KW]; }
+      for (var e = 0u; e < KW; e++) {
+        var x: f32;
+        if (KV_WORDS) { x = kvWordElem(w, e); } else if (V_DEQ) { x = kvRawV(r, d); }
+        else if (KV_SRC) { x = loadValueAt(r, d); } else { x = loadV(vb + d * u.vDimStride); }
+        if (V_CHANNEL) { x = (x + vco[d + e]) * vcs[d + e]; }
+        if (V_TOKEN) { x = (x + vto) * vts; }
+        acc[d + e] = acc[d + e] * alpha + p * x;
+      }
+    }
+  }
+
+  // Publish the lane state, then merge per output element (pairs, as storePair takes them).
+  let at = lid * RED;
+  red[at] = m;
+  red[at + 1u] = l;
+  red[at + 2u] = f32(cls);
+  for (var d = 0u; d < rolled(D); d++) { red[at + 3u + d] = acc[d]; }
+  workgroupBarrier();
+
+  let rowBase = b * u.numQoHeads + n0;
+  for (var e = 2u * lid; e < GB * D; e += 2u * WG) {
+    // Elements e and e + 1 (e + 1 = GB·D is not stored) through one mergeLanes site.
+    var o = vec2<f32>(0.0);
+    for (var j = 0u; j < rolled(2u); j++) {
+      let ej = e + j;
+      if (ej >= GB * D) { break; }
+      let r = mergeLanes(ej, n0, split);
+      o[j] = r.o;
+      if (ej % D == 0u) { storeLse(rowBase, ej / D, split, r.lseBits); }
+    }
+    storePair(rowBase, e, split, o.x, o.y);
+  }
+}
