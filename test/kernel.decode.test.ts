@@ -33,3 +33,27 @@ describe('decode tiles, score columns per invocation', () => {
     }
   }
 });
+
+// The quick variant (the compile tier of software adapters) with each number of heads per
+// invocation: 1 (its plan on lavapipe), 2 and 4 (SwiftShader's where the head block has them),
+// asserted to be the plan's: 4 on a block of 2 heads takes 2.
+describe('decode quick, heads per invocation', () => {
+  const cases: [string, Partial<CaseSpec>, number][] = [
+    ['G 4, bf16 BSND', { dtype: 'BFLOAT16', layout: 'BSND', numQoHeads: 8, numKvHeads: 2 }, 4],
+    ['G 4, mask, 3 splits, odd D', { numQoHeads: 8, headDim: 9, numSplits: 3, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.4 } }, 4],
+    ['G 2, pse, f16', { dtype: 'FLOAT16', headDim: 16, pse: { batch1: false } }, 2],
+    ['G 6 (blocks of 6: 3 heads per invocation), lse', { numQoHeads: 12, lse: true }, 4],
+  ];
+  for (const laneHeads of [1, 2, 4]) {
+    for (const [name, over, most] of cases) {
+      const want = laneHeads === 4 && most === 4 && name.startsWith('G 6') ? 3 : Math.min(laneHeads, most);
+      it(`${laneHeads}: ${name}`, async () => {
+        const spec: CaseSpec = { ...base, variant: 'quick', laneHeads, ...over };
+        const r = await runCase(await testStream(), spec);
+        expect((r.plan as { variant?: string; laneHeads?: number })).toMatchObject({ variant: 'quick', laneHeads: want });
+        expect(r.out.ok ? '' : r.out.message).toBe('');
+        expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
+      });
+    }
+  }
+});

@@ -63,6 +63,9 @@ export function randomSpec(seed: number): CaseSpec {
   // Tiles: the hardware adapters' one score column per invocation, or 2, beside the plan's.
   const columns = pick(r, [undefined, undefined, 1, 2]);
   if (spec.variant === 'tiles' && columns) spec.scoreColumns = columns;
+  // Quick: 1, 2 or 4 heads per invocation (1 is lavapipe's plan, up to 4 SwiftShader's).
+  const laneHeads = pick(r, [undefined, 1, 2, 4]);
+  if (spec.variant === 'quick' && laneHeads) spec.laneHeads = laneHeads;
   return spec;
 }
 

@@ -6,9 +6,11 @@
 // access site of an invocation, and their compile time follows the number of such sites: here
 // every loop is rolled and each kind of access appears once.
 //
-// Invocation lid takes head g = lid % GB of the block and the columns c ≡ lid / GB (mod S) of the
-// split [c0, c1), S = WG / GB lanes per head; it keeps its own online softmax state (m, l, classes,
-// and acc[D] in a private array):
+// The block's GB heads are HG groups of HL heads (HL ≤ 4, HL·D ≤ 256). Invocation lid takes head
+// group hg = lid % HG and the columns c ≡ lid / HG (mod S) of the split [c0, c1), S = WG / HG
+// lanes per group; it keeps its own online softmax state for its HL heads, one HV (a vec4, vec2
+// or f32 of HL heads) per value: m, l, and per dim q and acc (private arrays of D HV), so each
+// K/V element it reads feeds HL heads with one multiply-add of HV:
 //   s = capScore(q_g·k_c + pse), classes |= class(s), s = softmaxScore(s),
 //   m' = max(m, s), acc = acc·e^(m - m') + e^(s - m')·v_c, l likewise   (kept columns only)
 // K and V are read as whole u32 words of KW elements where the plan's access allows (as
@@ -18,7 +20,7 @@
 // The S lane states of a head are then merged by their max (the §11 rule) through workgroup
 // memory, split 0 folds in the learnable sink (withSink), and outputs are stored as the other
 // variants do (storePair, storeLse). Non-finite scores follow shaders/common/softmax_rules.wgsl.
-// Workgroup memory: red, RED = D + 3 f32 per invocation (m, l, f32(classes), acc).
+// Workgroup memory: red, RED = D + 3 f32 per head of each invocation (m, l, f32(classes), acc).
 
 {{UNIFORMS}}
 
@@ -33,7 +35,11 @@
 
 const WG: u32 = {{WG}}u;
 const GB: u32 = {{GB}}u;
-const S: u32 = WG / GB;
+const HL: u32 = {{HL}}u;
+// HV: one f32 per head of an invocation's group (toHV / fromHV / hvAt / hvWith, the host).
+{{HEAD_VEC}}
+const HG: u32 = GB / HL;
+const S: u32 = WG / HG;
 const D: u32 = {{HEAD_DIM}}u;
 const RED: u32 = D + 3u;
 const LENS_SLOT: u32 = {{LENS_SLOT}}u;
@@ -71,7 +77,8 @@ fn outBits(x: f32) -> u32 {
 {{ROLLED}}
 
 // Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
-// head n0: the S lane states of head g = e / D (lanes g + j·GB), with the sink of split 0.
+// head n0: the S lane states of head g = e / D (head g % HL of lanes g / HL + j·HG), with the
+// sink of split 0. Lane lid publishes head i of its group at (lid·HL + i)·RED.
 struct Merged {
   o: f32,
   lseBits: u32,
@@ -82,7 +89,7 @@ fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
   var m = NEG_MAX;
   var cls = 0u;
   for (var j = 0u; j < rolled(S); j++) {
-    let at = (g + j * GB) * RED;
+    let at = ((g / HL + j * HG) * HL + g % HL) * RED;
     m = max(m, red[at]);
     cls |= u32(red[at + 2u]);
   }
@@ -90,7 +97,7 @@ fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
   var a = 0.0;
   for (var j = 0u; j < rolled(S); j++) {
     // m_j, m are finite; a lane without kept columns has l_j = a_j = 0.
-    let at = (g + j * GB) * RED;
+    let at = ((g / HL + j * HG) * HL + g % HL) * RED;
     let w = exp(red[at] - m);
     l += w * red[at + 1u];
     a += w * red[at + 3u + e % D];
@@ -106,16 +113,20 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   let h = gy / u.numHeadBlocks;
   let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
   let split = u.splitBase + wg.z;
-  let g = lid % GB;
-  let lane = lid / GB;
+  let hg = lid % HG;
+  let lane = lid / HG;
+  let g0 = hg * HL;            // the group's first head in the block
   // The same for every invocation (b is the workgroup's): no workgroup round trip.
   let win = kvWindow(b);
   let range = splitColumns(win.first, win.total, split);
   let kvStart = win.start;
 
-  var q: array<f32, D>;
-  let qb = u.qOffset + b * u.qBatchStride + (n0 + g) * u.qHeadStride;
-  for (var d = 0u; d < rolled(D); d++) { q[d] = loadQ(qb + d * u.qDimStride) * u.scaleValue; }
+  // q and acc of dim d, the group's HL heads in one HV.
+  var q: array<HV, D>;
+  let qb = u.qOffset + b * u.qBatchStride + (n0 + g0) * u.qHeadStride;
+  for (var i = 0u; i < rolled(HL * D); i++) {
+    q[i % D] = hvWith(q[i % D], i / D, loadQ(qb + (i / D) * u.qHeadStride + (i % D) * u.qDimStride) * u.scaleValue);
+  }
   // Per-channel antiquant of this KV head's dims (scale, offset), read once.
   var kcs: array<f32, D>;
   var kco: array<f32, D>;
@@ -131,10 +142,10 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       vco[d] = select(0.0, kvVChannelParam(h, u.kvsVoBase, d), KVS_V_OFFSET);
     }
   }
-  var acc: array<f32, D>;
-  var m = NEG_MAX;
-  var l = 0.0;
-  var cls = 0u;
+  var acc: array<HV, D>;
+  var m = HV(NEG_MAX);
+  var l = HV(0.0);
+  var cls: array<u32, HL>;
   let kBatch = u.kOffset + b * u.kBatchStride + h * u.kHeadStride;
   let vBatch = u.vOffset + b * u.vBatchStride + h * u.vHeadStride;
   for (var c = range.x + lane; c < range.y; c += S) {
@@ -163,7 +174,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
       kb = u.kvsKOffset + r.base;
       vb = u.kvsVOffset + r.base;
     }
-    var s = 0.0;
+    var s = HV(0.0);
     for (var d = 0u; d < rolled(D); d += KW) {
       var w = 0u;
       if (KV_WORDS) { w = kBuf[(kb + d) / KW]; }
@@ -176,13 +187,19 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
         s += q[d + e] * x;
       }
     }
-    let raw = capScore(s + pseAt(b, n0 + g, kvStart + c));
-    cls |= scoreClass(raw);
-    let sm = softmaxScore(raw);
-    let mx = max(m, sm);
-    let alpha = exp(m - mx);
-    let p = exp(sm - mx);
-    m = mx;
+    // The online update of each head (rolled: pse is a memory access).
+    var alpha = HV(1.0);
+    var p = HV(0.0);
+    for (var i = 0u; i < rolled(HL); i++) {
+      let raw = capScore(hvAt(s, i) + pseAt(b, n0 + g0 + i, kvStart + c));
+      cls[i] |= scoreClass(raw);
+      let sm = softmaxScore(raw);
+      let mi = hvAt(m, i);
+      let mx = max(mi, sm);
+      alpha = hvWith(alpha, i, exp(mi - mx));
+      p = hvWith(p, i, exp(sm - mx));
+      m = hvWith(m, i, mx);
+    }
     l = l * alpha + p;
     for (var d = 0u; d < rolled(D); d += KW) {
       var w = 0u;
@@ -198,12 +215,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
   }
 
-  // Publish the lane state, then merge per output element (pairs, as storePair takes them).
-  let at = lid * RED;
-  red[at] = m;
-  red[at + 1u] = l;
-  red[at + 2u] = f32(cls);
-  for (var d = 0u; d < rolled(D); d++) { red[at + 3u + d] = acc[d]; }
+  // Publish the lane states, then merge per output element (pairs, as storePair takes them).
+  for (var i = 0u; i < rolled(HL); i++) {
+    let at = (lid * HL + i) * RED;
+    red[at] = hvAt(m, i);
+    red[at + 1u] = hvAt(l, i);
+    red[at + 2u] = f32(cls[i]);
+  }
+  for (var i = 0u; i < rolled(HL * D); i++) { red[(lid * HL + i / D) * RED + 3u + i % D] = hvAt(acc[i % D], i / D); }
   workgroupBarrier();
 
   let rowBase = b * u.numQoHeads + n0;

@@ -68,6 +68,14 @@ export interface DecodePlan {
    * 1, so every invocation of a 64-column tile loads K. Lanes: 1 (unused).
    */
   scoreColumns: number;
+  /**
+   * Quick: the heads each invocation keeps (HL: one HV register of up to 4 heads per value, so each
+   * K/V element read feeds HL heads). 4 where the head block and D allow on SwiftShader, whose
+   * run of a FLOAT16 B4 N8 KV_N2 KV_S 8192 D64 decode took 0.2 s with 4 against 0.4 s with 1;
+   * 1 elsewhere: lavapipe compiled the vec4 form in 0.45 s against 0.25 s (its run: 33 against
+   * 54 ms). Other variants: 1 (unused).
+   */
+  laneHeads: number;
   /** Query heads per workgroup (divides groupSize) and head blocks per KV head. */
   headBlock: number;
   numHeadBlocks: number;
@@ -134,6 +142,8 @@ export interface DecodePlanOptions {
   tileKeys?: number;
   /** Force the tiles variant's score columns per invocation (tests; 1 when it does not divide the tile). */
   scoreColumns?: number;
+  /** Quick: at most this many heads per invocation (tests; the largest that fits, 1 at least). */
+  laneHeads?: number;
   /**
    * Force the variant (tests cover each); a forced plan has no quick plan. 'quick': the quick
    * tier itself, on the grid of the plan the planner would choose.
@@ -189,6 +199,7 @@ function largestDivisor(groupSize: number, fits: (gb: number) => boolean): numbe
 interface WorkgroupShape {
   variant: DecodeVariant;
   headBlock: number;
+  laneHeads: number;
   headDim: number;
   tileKeys: number;
   workgroupSize: number;
@@ -201,12 +212,14 @@ interface WorkgroupShape {
  * Every `var<workgroup>` of the split pass, declared from this list (WORKGROUP in the shaders)
  * and counted from it by the plan. Lanes: wmem holds the score stash and, without subgroups, the
  * published lane states (m, l, classes, GB·D accumulators per lane). Tiles: q, scores, per-head
- * m / alpha / classes, the tile's kept-column flags. Quick: each invocation's published state
- * (m, l, classes, D accumulators).
+ * m / alpha / classes, the tile's kept-column flags. Quick: each invocation's published states
+ * (m, l, classes, D accumulators for each of its heads).
  */
 export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
   const GB = w.headBlock;
-  if (w.variant === 'quick') return [{ name: 'red', elem: 'f32', length: w.workgroupSize * (w.headDim + 3) }];
+  if (w.variant === 'quick') {
+    return [{ name: 'red', elem: 'f32', length: w.workgroupSize * w.laneHeads * (w.headDim + 3) }];
+  }
   const window: WorkgroupArray[] = ['wgTotal', 'wgStart', 'wgFirst'].map((name) => ({ name, elem: 'u32', length: 1, scalar: true }));
   if (w.variant === 'lanes') {
     const stash = GB * w.stash;
@@ -256,21 +269,21 @@ export function tilesQuads(D: number, workgroupSize: number): TilesQuads {
 }
 
 /**
- * The tiles variant's per-head register type HV (4 heads per vec4<f32> for blocks of 3 or more,
- * vec2<f32> / f32 for blocks of 2 / 1) with toHV / fromHV (from / to the vec4 of heads that
- * workgroup memory holds) and hvAt (head i's value).
+ * The per-head register type HV of the tiles and quick variants (4 heads per vec4<f32> for blocks
+ * of 3 or more, vec2<f32> / f32 for blocks of 2 / 1) with toHV / fromHV (from / to the vec4 of
+ * heads that workgroup memory holds), hvAt (head i's value) and hvWith (head i replaced).
  */
 function headVecWgsl(headBlock: number): string {
   if (headBlock >= 3) {
     return ['alias HV = vec4<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v; }', 'fn fromHV(h: HV) -> vec4<f32> { return h; }',
-      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }'].join('\n');
+      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { var v = h; v[i] = x; return v; }'].join('\n');
   }
   if (headBlock === 2) {
     return ['alias HV = vec2<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v.xy; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0); }',
-      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }'].join('\n');
+      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { var v = h; v[i] = x; return v; }'].join('\n');
   }
   return ['alias HV = f32;', 'fn toHV(v: vec4<f32>) -> HV { return v.x; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0, 0.0); }',
-    'fn hvAt(h: HV, i: u32) -> f32 { return h; }'].join('\n');
+    'fn hvAt(h: HV, i: u32) -> f32 { return h; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { return x; }'].join('\n');
 }
 
 /** Tiles: score columns per invocation on CPU adapters (DecodePlan.scoreColumns). */
@@ -309,7 +322,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const budget = Math.min(caps.maxWorkgroupStorageBytes, 32768);
   const subgroupsOk = caps.subgroups && !opts.noSubgroups;
   const lanesBytes = (gb: number, stash: number): number => workgroupBytes(decodeWorkgroupArrays({
-    variant: 'lanes', headBlock: gb, headDim: D, tileKeys: 0, workgroupSize: LANES, stash, subgroupMerge: subgroupsOk,
+    variant: 'lanes', headBlock: gb, laneHeads: 1, headDim: D, tileKeys: 0, workgroupSize: LANES, stash, subgroupMerge: subgroupsOk,
   }));
   const lanesBlock = largestDivisor(G, (gb) => gb * D <= LANES_MAX_OUTPUTS && lanesBytes(gb, STASH_ROUND) <= budget);
   const lanesFit = D <= LANES_MAX_DIM && lanesBlock > 0;
@@ -337,7 +350,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   } else {
     tileKeys = opts.tileKeys ?? 64;
     const tilesBytes = (gb: number): number => workgroupBytes(decodeWorkgroupArrays({
-      variant: 'tiles', headBlock: gb, headDim: D, tileKeys, workgroupSize: tilesThreads(gb * D, caps).workgroupSize, stash: 0, subgroupMerge: false,
+      variant: 'tiles', headBlock: gb, laneHeads: 1, headDim: D, tileKeys, workgroupSize: tilesThreads(gb * D, caps).workgroupSize, stash: 0, subgroupMerge: false,
     }));
     // No head block fits: one head per workgroup, and decodeUnsupported reports the overflow.
     headBlock = Math.max(1, largestDivisor(G, (gb) => gb <= TILES_MAX_HEADS && tilesBytes(gb) <= budget));
@@ -361,7 +374,7 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   const splitsPerDispatch = Math.max(1, Math.min(numSplits, splitsFit, maxDim));
   const subgroupMerge = variant === 'lanes' && subgroupsOk;
   const shape = {
-    variant, workgroupSize, tileKeys, scoreColumns: scoreColumnsOf(tileKeys, caps, opts.scoreColumns), headBlock, numHeadBlocks,
+    variant, workgroupSize, tileKeys, scoreColumns: scoreColumnsOf(tileKeys, caps, opts.scoreColumns), laneHeads: 1, headBlock, numHeadBlocks,
     elemsPerInvocation, numSplits, splitLen, direct, subgroupMerge,
     batchesPerDispatch, splitsPerDispatch, yPerDispatch, maxWorkgroupsPerDimension: maxDim, kvRange,
   };
@@ -370,9 +383,9 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   // blocks, which keeps every parity the access path tests (encodeDecode checks the rebased ones).
   const access = kvAccessOf(problem, tensors);
   const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
-  if (opts.variant === 'quick') return quickOnGrid(plan, problem, budget) ?? plan;
+  if (opts.variant === 'quick') return quickOnGrid(plan, problem, caps, budget, opts.laneHeads) ?? plan;
   if (opts.variant || !caps.fallbackAdapter) return plan;
-  return { ...plan, quick: quickOnGrid(plan, problem, budget) };
+  return { ...plan, quick: quickOnGrid(plan, problem, caps, budget) };
 }
 
 /** Tiles: 64-256 invocations (about 8 outputs each, within the device limit), an even count of outputs each. */
@@ -382,23 +395,36 @@ function tilesThreads(outputs: number, caps: DeviceCaps): { workgroupSize: numbe
   return { workgroupSize, elemsPerInvocation: 2 * Math.ceil(outputs / (2 * workgroupSize)) };
 }
 
-/** Quick: the most invocations per head (lanes sharing a head's columns) and per workgroup. */
+/** Quick: the most lanes sharing a head group's columns, invocations per workgroup, and q floats per lane (HL·D). */
 const QUICK_MAX_LANES = 16;
 const QUICK_MAX_WORKGROUP = 64;
+const QUICK_LANE_FLOATS = 256;
 
 /**
- * The 'quick' split pass on `grid`'s grid, splits and workspace (a quick tier): GB heads × S lanes
- * per head, as many lanes as fit QUICK_MAX_WORKGROUP invocations and `budget` bytes of published
- * states; null when one lane per head does not fit.
+ * Quick: heads per invocation (DecodePlan.laneHeads: one HV), the largest divisor of the head
+ * block ≤ 4 whose q and acc fit QUICK_LANE_FLOATS each, on SwiftShader; 1 elsewhere; at most
+ * `forced` when given.
  */
-function quickOnGrid(grid: DecodePlan, problem: Problem, budget: number): DecodePlan | null {
+function quickLaneHeads(headBlock: number, headDim: number, caps: DeviceCaps, forced?: number): number {
+  const most = Math.min(4, forced ?? (caps.straightLineLanes ? 4 : 1));
+  return Math.max(1, largestDivisor(headBlock, (hl) => hl <= most && hl * headDim <= QUICK_LANE_FLOATS));
+}
+
+/**
+ * The 'quick' split pass on `grid`'s grid, splits and workspace (a quick tier): GB / HL head
+ * groups × S lanes per group, as many lanes as fit QUICK_MAX_WORKGROUP invocations and `budget`
+ * bytes of published states; null when one lane per group does not fit.
+ */
+function quickOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps, budget: number, forcedLaneHeads?: number): DecodePlan | null {
   const GB = grid.headBlock;
+  const laneHeads = quickLaneHeads(GB, problem.headDim, caps, forcedLaneHeads);
+  const groups = GB / laneHeads;
   const stateBytes = 4 * (problem.headDim + 3);
-  const lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / GB), Math.floor(budget / (GB * stateBytes)));
+  const lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / groups), Math.floor(budget / (GB * stateBytes)));
   if (lanes < 1) return null;
-  const workgroupSize = GB * lanes;
+  const workgroupSize = groups * lanes;
   const shape = {
-    ...grid, variant: 'quick' as const, workgroupSize, tileKeys: 0, scoreColumns: 1,
+    ...grid, variant: 'quick' as const, workgroupSize, tileKeys: 0, scoreColumns: 1, laneHeads,
     elemsPerInvocation: 2 * Math.ceil((GB * problem.headDim) / (2 * workgroupSize)), subgroupMerge: false,
   };
   return { ...shape, workgroupStorageBytes: workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, problem.headDim))), quick: null };
@@ -406,7 +432,7 @@ function quickOnGrid(grid: DecodePlan, problem: Problem, budget: number): Decode
 
 function workgroupShapeOf(plan: Omit<DecodePlan, 'workgroupStorageBytes' | 'quick' | 'access'>, headDim: number): WorkgroupShape {
   return {
-    variant: plan.variant, headBlock: plan.headBlock, headDim, tileKeys: plan.tileKeys, workgroupSize: plan.workgroupSize,
+    variant: plan.variant, headBlock: plan.headBlock, laneHeads: plan.laneHeads, headDim, tileKeys: plan.tileKeys, workgroupSize: plan.workgroupSize,
     stash: plan.variant === 'lanes' ? stashLen(plan) : 0, subgroupMerge: plan.subgroupMerge,
   };
 }
@@ -706,7 +732,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     qDtype: problem.queryDtype, kvDtype: problem.kvDtype, outDtype: storeDtype,
     maskDtype: problem.mask?.dtype ?? 'none', pseDtype: problem.pse?.dtype ?? 'none',
     softcap: problem.softcap > 0, sink: problem.learnableSink,
-    headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys, scoreColumns: plan.scoreColumns,
+    headDim: problem.headDim, headBlock: plan.headBlock, tileKeys: plan.tileKeys, scoreColumns: plan.scoreColumns, laneHeads: plan.laneHeads,
     wg: plan.workgroupSize, elems: plan.elemsPerInvocation, direct: plan.direct,
     split: plan.variant === 'lanes' ? stashLen(plan) : 0,
     subgroupMerge: plan.subgroupMerge,
@@ -765,6 +791,8 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         ...deq,
         ...words,
         WG: plan.workgroupSize,
+        HL: plan.laneHeads,
+        HEAD_VEC: headVecWgsl(plan.laneHeads),
         ROLLED: wgsl('common/rolled.wgsl'),
         WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
       });

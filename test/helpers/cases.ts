@@ -100,6 +100,8 @@ export interface CaseSpec {
   noSubgroups?: boolean;
   /** Tiles: KV columns each invocation scores (default: the plan's, 4 on CPU adapters, else 1). */
   scoreColumns?: number;
+  /** Decode quick: at most this many heads per invocation (DecodePlanOptions.laneHeads). */
+  laneHeads?: number;
 }
 
 /** One-line repro of a case (paste into the test's case list). */
@@ -349,7 +351,7 @@ export interface KernelRun {
 }
 
 /** Plan choices a case may fix (else the planner's own). */
-export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups' | 'scoreColumns'>;
+export type PlanChoices = Pick<CaseSpec, 'tune' | 'numSplits' | 'variant' | 'noSubgroups' | 'scoreColumns' | 'laneHeads'>;
 
 /** The decode kernel's paths: lanes (subgroup merge where the device has it), lanes merged through workgroup memory, tiles, quick. */
 const ALL_DECODE_PATHS: readonly { name: string; choices: PlanChoices }[] = [
