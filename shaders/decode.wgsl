@@ -32,18 +32,7 @@
 // WORKGROUP from the list the plan counts (qs ⌈GB/4⌉·D vec4, sc max(TK·⌈GB/4⌉, R·(GB·Q + ⌈GB/4⌉)) vec4,
 // per-head m, alpha, classes, kept[TK], and the KV-source row base of each kept column, kvBaseW[TK]).
 
-{{UNIFORMS}}
-
-{{BINDINGS}}
-
-{{AUX}}
-{{PACK}}
-
-{{LOADERS}}
-
-// The KV source (shaders/common/kv_source.wgsl: paged, shared prefix, antiquant) when KV_SRC, else
-// stubs; dense/list float K/V are read directly through the k*/v* strides.
-{{KV_SOURCE}}
+{{PREAMBLE}}
 
 override WG: u32 = 64u;
 const GB: u32 = {{GB}}u;
@@ -63,46 +52,13 @@ const R: u32 = {{R}}u;
 const QJ: u32 = {{QJ}}u;
 // Phase A: KV columns each invocation scores per tile (DecodePlan.scoreColumns; TK is a multiple).
 const CA: u32 = {{CA}}u;
-const LENS_SLOT: u32 = {{LENS_SLOT}}u;
-const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
-const HAS_MASK: bool = {{HAS_MASK}};
-const HAS_PSE: bool = {{HAS_PSE}};
-const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
-const HAS_SINK: bool = {{HAS_SINK}};
-const DIRECT: bool = {{DIRECT}};
-// Whole words: K/V rows read as u32 words of KW elements (KW > 1), unpacked by kvWordElem:
-// dense 16-bit K/V with dim stride 1 and even row bases, or K/V through the KV source whose rows
-// all start on a word (paged / antiquant, no prefix: KvAccess.sourceWords), dequantized here with
-// the parameters below. KW == 1: element reads (loadK / loadV, or the KV source's loadKeyAt /
-// loadValueAt, which dequantize themselves). Only kept columns reach a score or acc, and a kept
-// column's block is valid.
-const KW: u32 = {{KW}}u;
-const KV_WORDS: bool = KW > 1u;
 // Word reads through the KV source: phase A keeps each column's row base in kvBaseW for phase C.
 const SRC_WORDS: bool = KV_WORDS && KV_SRC;
-// Antiquant of word reads, per side: one (scale, offset) per column (per-token modes 1, 3, 4, 5)
-// or per (KV head, dim) (modes 0, 2: K's read once per dim step for all of an invocation's
-// columns, V's once per invocation, its dims being fixed). V_CHANNEL holds for element reads too.
-// Whether a side has offsets is the KV source's KVS_K_OFFSET / KVS_V_OFFSET (false in the stub).
-const K_TOKEN: bool = {{K_TOKEN}};
-const K_CHANNEL: bool = {{K_CHANNEL}};
-const V_TOKEN: bool = {{V_TOKEN}};
-const V_CHANNEL: bool = {{V_CHANNEL}};
-// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
-const PARTIAL: bool = !DIRECT;
-
-{{SOFTMAX_RULES}}
+// Antiquant of word reads (the preamble's K_TOKEN ... V_CHANNEL): K's per-channel parameters are
+// read once per dim step for all of an invocation's columns, V's once per invocation (its dims
+// are fixed); V_CHANNEL holds for element reads too.
 
 {{WORKGROUP}}
-
-fn outBits(x: f32) -> u32 {
-  {{OUT_PACK}}
-}
-{{OUT_STORE}}
-
-{{DECODE_IO}}
-
-{{ROLLED}}
 
 // The column groups' sums (after phase C) for output elements e0, e1 (flat, heads g0, g1): acc of
 // both, then l of both, each summed over the R groups' regions in sc.

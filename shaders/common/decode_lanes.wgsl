@@ -21,16 +21,7 @@
 // f32, RED = 3·GB + GB·D (the stash only with the subgroup merge), and two u32.
 
 {{ENABLE}}
-{{UNIFORMS}}
-
-{{BINDINGS}}
-
-{{AUX}}
-{{PACK}}
-
-{{LOADERS}}
-
-{{KV_SOURCE}}
+{{PREAMBLE}}
 
 const WG: u32 = {{WG}}u;
 const GB: u32 = {{GB}}u;
@@ -38,29 +29,11 @@ const D: u32 = {{HEAD_DIM}}u;
 const SPLIT: u32 = {{SPLIT}}u;
 const RED: u32 = 3u * GB + GB * D;
 const PAIRS: u32 = {{PAIRS}}u;
-const LENS_SLOT: u32 = {{LENS_SLOT}}u;
-const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
-const HAS_MASK: bool = {{HAS_MASK}};
-const HAS_PSE: bool = {{HAS_PSE}};
-const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
-const HAS_SINK: bool = {{HAS_SINK}};
-const DIRECT: bool = {{DIRECT}};
-// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
-const PARTIAL: bool = !DIRECT;
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
 const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
 
-{{SOFTMAX_RULES}}
-
 {{WORKGROUP}}
-
-fn outBits(x: f32) -> u32 {
-  {{OUT_PACK}}
-}
-{{OUT_STORE}}
-
-{{DECODE_IO}}
 
 // Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
 // head n0 over the WG lane states in wmem, with the learnable sink of split 0 (withSink).

@@ -22,16 +22,7 @@
 // variants do (storePair, storeLse). Non-finite scores follow shaders/common/softmax_rules.wgsl.
 // Workgroup memory: red, RED = D + 3 f32 per head of each invocation (m, l, f32(classes), acc).
 
-{{UNIFORMS}}
-
-{{BINDINGS}}
-
-{{AUX}}
-{{PACK}}
-
-{{LOADERS}}
-
-{{KV_SOURCE}}
+{{PREAMBLE}}
 
 const WG: u32 = {{WG}}u;
 const GB: u32 = {{GB}}u;
@@ -42,39 +33,10 @@ const HG: u32 = GB / HL;
 const S: u32 = WG / HG;
 const D: u32 = {{HEAD_DIM}}u;
 const RED: u32 = D + 3u;
-const LENS_SLOT: u32 = {{LENS_SLOT}}u;
-const KV_PAD_SLOT: u32 = {{KV_PAD_SLOT}}u;
-const HAS_MASK: bool = {{HAS_MASK}};
-const HAS_PSE: bool = {{HAS_PSE}};
-const HAS_SOFTCAP: bool = {{HAS_SOFTCAP}};
-const HAS_SINK: bool = {{HAS_SINK}};
-const DIRECT: bool = {{DIRECT}};
-// Antiquant through the KV source, per side: per-token parameters (modes 1, 3, 4, 5) or per
-// (KV head, dim) ones (modes 0, 2); offsets where the KV source has them (KVS_K_OFFSET, ...).
-const K_TOKEN: bool = {{K_TOKEN}};
-const K_CHANNEL: bool = {{K_CHANNEL}};
-const V_TOKEN: bool = {{V_TOKEN}};
-const V_CHANNEL: bool = {{V_CHANNEL}};
 const K_DEQ: bool = K_TOKEN || K_CHANNEL;
 const V_DEQ: bool = V_TOKEN || V_CHANNEL;
-// Elements per word read (KW > 1: unpacked by kvWordElem; KW divides D).
-const KW: u32 = {{KW}}u;
-const KV_WORDS: bool = KW > 1u;
-// Split mode: the states are partials of the KV splits (softmax_rules.wgsl).
-const PARTIAL: bool = !DIRECT;
-
-{{SOFTMAX_RULES}}
 
 {{WORKGROUP}}
-
-fn outBits(x: f32) -> u32 {
-  {{OUT_PACK}}
-}
-{{OUT_STORE}}
-
-{{DECODE_IO}}
-
-{{ROLLED}}
 
 // Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
 // head n0: the S lane states of head g = e / D (head g % HL of lanes g / HL + j·HG), with the

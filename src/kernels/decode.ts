@@ -748,14 +748,16 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       loaderFn('loadMask', 'maskBuf', problem.mask?.dtype ?? 'UINT8'),
       loaderFn('loadPse', 'pseBuf', problem.pse?.dtype ?? 'FLOAT32'),
     ];
-    const common = {
+    // What every variant declares alike (shaders/common/decode_preamble.wgsl).
+    const preamble = fill(wgsl('common/decode_preamble.wgsl'), {
       UNIFORMS: DECODE_UNIFORMS.wgslStruct(),
       BINDINGS: wgsl('common/decode_bindings.wgsl'),
       AUX: wgsl('common/aux.wgsl'),
       PACK: wgsl('common/f16pack.wgsl'),
-      LOADERS: loaders.join('\n'),
-      GB: plan.headBlock,
-      HEAD_DIM: problem.headDim,
+      LOADERS: [...loaders, `fn kvWordElem(w: u32, i: u32) -> f32 { return ${wgslOf(problem.kvDtype).element('w', 'i')}; }`].join('\n'),
+      KV_SOURCE: access.source
+        ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
+        : wgsl('common/decode_kv_stub.wgsl'),
       LENS_SLOT: AUX_BYTES / 4,
       KV_PAD_SLOT: AUX_SLOTS.kvPad,
       HAS_MASK: problem.mask ? 'true' : 'false',
@@ -763,38 +765,31 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
       HAS_SOFTCAP: problem.softcap > 0 ? 'true' : 'false',
       HAS_SINK: problem.learnableSink ? 'true' : 'false',
       DIRECT: plan.direct ? 'true' : 'false',
-      OUT_PACK: outBitsBody(storeDtype),
-      OUT_STORE: outStoreWgsl(storeDtype),
-      // The extensions' helpers (capScore, foldSink) read the softmax rules: pasted after them.
-      SOFTMAX_RULES: `${wgsl('common/softmax_rules.wgsl')}\n${wgsl('common/extensions.wgsl')}`,
-      DECODE_IO: wgsl('common/decode_io.wgsl'),
-      KV_SOURCE: access.source
-        ? `const KV_SRC: bool = true;\n${kvSourceWgsl(kvSourceSpec(problem))}\n${wgsl('common/decode_kv_select.wgsl')}`
-        : wgsl('common/decode_kv_stub.wgsl'),
-    };
-    const label = `fia.decode.${specKey('', spec)}`;
-    // Antiquant through the KV source, per side (tiles' word reads and quick dequantize themselves).
-    const deq = {
+      KW: wordElements(problem, access),
       K_TOKEN: access.source && access.deq.k === 'token' ? 'true' : 'false',
       K_CHANNEL: access.source && access.deq.k === 'channel' ? 'true' : 'false',
       V_TOKEN: access.source && access.deq.v === 'token' ? 'true' : 'false',
       V_CHANNEL: access.source && access.deq.v === 'channel' ? 'true' : 'false',
+      // The extensions' helpers (capScore, foldSink) read the softmax rules: pasted after them.
+      SOFTMAX_RULES: `${wgsl('common/softmax_rules.wgsl')}\n${wgsl('common/extensions.wgsl')}`,
+      OUT_PACK: outBitsBody(storeDtype),
+      OUT_STORE: outStoreWgsl(storeDtype),
+      DECODE_IO: wgsl('common/decode_io.wgsl'),
+      ROLLED: wgsl('common/rolled.wgsl'),
+    });
+    const common = {
+      PREAMBLE: preamble,
+      GB: plan.headBlock,
+      HEAD_DIM: problem.headDim,
+      WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     };
-    // Tiles and quick read whole words of KW elements where the access allows (kvWordElem unpacks).
-    const words = {
-      LOADERS: [...loaders, `fn kvWordElem(w: u32, i: u32) -> f32 { return ${wgslOf(problem.kvDtype).element('w', 'i')}; }`].join('\n'),
-      KW: wordElements(problem, access),
-    };
+    const label = `fia.decode.${specKey('', spec)}`;
     if (plan.variant === 'quick') {
       const code = fill(wgsl('common/decode_quick.wgsl'), {
         ...common,
-        ...deq,
-        ...words,
         WG: plan.workgroupSize,
         HL: plan.laneHeads,
         HEAD_VEC: headVecWgsl(plan.laneHeads),
-        ROLLED: wgsl('common/rolled.wgsl'),
-        WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
       });
       return { code, label };
     }
@@ -807,7 +802,6 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         WG: plan.workgroupSize,
         SPLIT: stashLen(plan),
         PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
-        WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, D))),
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
@@ -817,15 +811,11 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
     }
     const code = fill(wgsl('decode.wgsl'), {
       ...common,
-      ...words,
-      ...deq,
       TK: plan.tileKeys,
       CA: plan.scoreColumns,
       HEAD_VEC: headVecWgsl(plan.headBlock),
       ELEMS: plan.elemsPerInvocation,
       ...(({ laneQuads, groups, quadsPerLane }) => ({ QW: laneQuads, R: groups, QJ: quadsPerLane }))(tilesQuads(problem.headDim, plan.workgroupSize)),
-      ROLLED: wgsl('common/rolled.wgsl'),
-      WORKGROUP: workgroupDecls(decodeWorkgroupArrays(workgroupShapeOf(plan, problem.headDim))),
     });
     return { code, label, constants: { WG: plan.workgroupSize } };
   } };
