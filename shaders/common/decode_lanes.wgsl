@@ -28,6 +28,8 @@ const GB: u32 = {{GB}}u;
 const D: u32 = {{HEAD_DIM}}u;
 const SPLIT: u32 = {{SPLIT}}u;
 const RED: u32 = 3u * GB + GB * D;
+// The merge's lane states (decode_merge.wgsl): one per invocation.
+const MERGE_LANES: u32 = WG;
 const PAIRS: u32 = {{PAIRS}}u;
 // Merge the lane states with subgroup operations (the workgroup is one subgroup: WG = 4 and
 // WebGPU subgroups hold at least 4 invocations) instead of a workgroup-memory round trip.
@@ -35,33 +37,7 @@ const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
 
 {{WORKGROUP}}
 
-// Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
-// head n0 over the WG lane states in wmem, with the learnable sink of split 0 (withSink).
-struct Merged {
-  o: f32,
-  lseBits: u32,
-}
-
-// Lane j publishes m_g at j·RED + g, l_g at + GB + g, f32(cls_g) at + 2·GB + g, a_g_d at + 3·GB + g·D + d.
-fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
-  let g = e / D;
-  var m = NEG_MAX;
-  var cls = 0u;
-  for (var j = 0u; j < WG; j++) {
-    m = max(m, wmem[j * RED + g]);
-    cls |= u32(wmem[j * RED + 2u * GB + g]);
-  }
-  var l = 0.0;
-  var a = 0.0;
-  for (var j = 0u; j < WG; j++) {
-    // m_j, m are finite; an empty lane has l_j = a_j = 0.
-    let w = exp(wmem[j * RED + g] - m);
-    l += w * wmem[j * RED + GB + g];
-    a += w * wmem[j * RED + 3u * GB + e];
-  }
-  let st = withSink(n0 + g, split, m, l, cls);
-  return Merged(finalOut(a * st.scale, st.l, st.cls), bitcast<u32>(finalLse(st.m, st.l, st.cls)));
-}
+{{MERGE}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {

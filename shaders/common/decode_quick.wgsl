@@ -17,10 +17,11 @@
 // shaders/decode.wgsl does: dense 16-bit pairs, or KV-source rows that start on a word), else
 // element by element, directly or through the KV source. INT8/INT4 antiquant parameters are read
 // once, not per element: per channel into private arrays at the start, per token once per column.
-// The S lane states of a head are then merged by their max (the §11 rule) through workgroup
-// memory, split 0 folds in the learnable sink (withSink), and outputs are stored as the other
-// variants do (storePair, storeLse). Non-finite scores follow shaders/common/softmax_rules.wgsl.
-// Workgroup memory: red, RED = D + 3 f32 per head of each invocation (m, l, f32(classes), acc).
+// The S lane states of a head are then merged as the lanes variant merges its lanes
+// (common/decode_merge.wgsl: by their max, the §11 rule, then the learnable sink of split 0), and
+// outputs are stored as the other variants do (storePair, storeLse). Non-finite scores follow
+// shaders/common/softmax_rules.wgsl.
+// Workgroup memory: wmem, S lane states of RED = 3·GB + GB·D f32 (decode_merge.wgsl's layout).
 
 {{PREAMBLE}}
 
@@ -32,41 +33,16 @@ const HL: u32 = {{HL}}u;
 const HG: u32 = GB / HL;
 const S: u32 = WG / HG;
 const D: u32 = {{HEAD_DIM}}u;
-const RED: u32 = D + 3u;
+// The merge's lane states (decode_merge.wgsl): state j holds every head of the block, from the
+// HG invocations of lane j (lid = hg + j·HG).
+const MERGE_LANES: u32 = S;
+const RED: u32 = 3u * GB + GB * D;
 const K_DEQ: bool = K_TOKEN || K_CHANNEL;
 const V_DEQ: bool = V_TOKEN || V_CHANNEL;
 
 {{WORKGROUP}}
 
-// Merged output and lse bits of flat element e ∈ [0, GB·D) of the head block starting at query
-// head n0: the S lane states of head g = e / D (head g % HL of lanes g / HL + j·HG), with the
-// sink of split 0. Lane lid publishes head i of its group at (lid·HL + i)·RED.
-struct Merged {
-  o: f32,
-  lseBits: u32,
-}
-
-fn mergeLanes(e: u32, n0: u32, split: u32) -> Merged {
-  let g = e / D;
-  var m = NEG_MAX;
-  var cls = 0u;
-  for (var j = 0u; j < rolled(S); j++) {
-    let at = ((g / HL + j * HG) * HL + g % HL) * RED;
-    m = max(m, red[at]);
-    cls |= u32(red[at + 2u]);
-  }
-  var l = 0.0;
-  var a = 0.0;
-  for (var j = 0u; j < rolled(S); j++) {
-    // m_j, m are finite; a lane without kept columns has l_j = a_j = 0.
-    let at = ((g / HL + j * HG) * HL + g % HL) * RED;
-    let w = exp(red[at] - m);
-    l += w * red[at + 1u];
-    a += w * red[at + 3u + e % D];
-  }
-  let st = withSink(n0 + g, split, m, l, cls);
-  return Merged(finalOut(a * st.scale, st.l, st.cls), bitcast<u32>(finalLse(st.m, st.l, st.cls)));
-}
+{{MERGE}}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -177,14 +153,15 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     }
   }
 
-  // Publish the lane states, then merge per output element (pairs, as storePair takes them).
+  // Publish the states of the group's heads g0 + i in lane state `lane` (decode_merge.wgsl's
+  // layout), then merge per output element (pairs, as storePair takes them).
+  let at = lane * RED + g0;
   for (var i = 0u; i < rolled(HL); i++) {
-    let at = (lid * HL + i) * RED;
-    red[at] = hvAt(m, i);
-    red[at + 1u] = hvAt(l, i);
-    red[at + 2u] = f32(cls[i]);
+    wmem[at + i] = hvAt(m, i);
+    wmem[at + GB + i] = hvAt(l, i);
+    wmem[at + 2u * GB + i] = f32(cls[i]);
   }
-  for (var i = 0u; i < rolled(HL * D); i++) { red[(lid * HL + i / D) * RED + 3u + i % D] = hvAt(acc[i % D], i / D); }
+  for (var i = 0u; i < rolled(HL * D); i++) { wmem[lane * RED + 3u * GB + (g0 + i / D) * D + i % D] = hvAt(acc[i % D], i / D); }
   workgroupBarrier();
 
   let rowBase = b * u.numQoHeads + n0;

@@ -212,13 +212,15 @@ interface WorkgroupShape {
  * Every `var<workgroup>` of the split pass, declared from this list (WORKGROUP in the shaders)
  * and counted from it by the plan. Lanes: wmem holds the score stash and, without subgroups, the
  * published lane states (m, l, classes, GB·D accumulators per lane). Tiles: q, scores, per-head
- * m / alpha / classes, the tile's kept-column flags. Quick: each invocation's published states
- * (m, l, classes, D accumulators for each of its heads).
+ * m / alpha / classes, the tile's kept-column flags. Quick: wmem holds its S lane states (m, l,
+ * classes, GB·D accumulators each), laid out as lanes lays out its lanes (decode_merge.wgsl).
  */
 export function decodeWorkgroupArrays(w: WorkgroupShape): WorkgroupArray[] {
   const GB = w.headBlock;
   if (w.variant === 'quick') {
-    return [{ name: 'red', elem: 'f32', length: w.workgroupSize * w.laneHeads * (w.headDim + 3) }];
+    // S = WG / (GB / HL) lane states of every head of the block (decode_merge.wgsl's layout).
+    const laneStates = w.workgroupSize / (GB / w.laneHeads);
+    return [{ name: 'wmem', elem: 'f32', length: laneStates * (3 * GB + GB * w.headDim) }];
   }
   const window: WorkgroupArray[] = ['wgTotal', 'wgStart', 'wgFirst'].map((name) => ({ name, elem: 'u32', length: 1, scalar: true }));
   if (w.variant === 'lanes') {
@@ -790,6 +792,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         WG: plan.workgroupSize,
         HL: plan.laneHeads,
         HEAD_VEC: headVecWgsl(plan.laneHeads),
+        MERGE: wgsl('common/decode_merge.wgsl'),
       });
       return { code, label };
     }
@@ -802,6 +805,7 @@ function splitPassSource(problem: Problem, plan: DecodePlan): PipelineSource {
         WG: plan.workgroupSize,
         SPLIT: stashLen(plan),
         PAIRS: Math.ceil((GB * D) / (2 * plan.workgroupSize)),
+        MERGE: wgsl('common/decode_merge.wgsl'),
         ENABLE: plan.subgroupMerge ? 'enable subgroups;' : '',
         SUBGROUP_MERGE: plan.subgroupMerge ? 'true' : 'false',
         SUBGROUP_MERGE_BLOCK: plan.subgroupMerge
