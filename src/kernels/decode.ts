@@ -13,8 +13,9 @@
 //   D ≤ 512 (head blocks of at most 8 heads that fit workgroup memory). A first call (compile and
 //   run) takes 0.3-0.45 s on SwiftShader, about 1 s on lavapipe.
 // - 'quick' (shaders/common/decode_quick.wgsl): the compile tier of software adapters. Each
-//   invocation keeps one head's softmax state over a share of the split's columns, in rolled
-//   loops with one site per kind of memory access, merged through workgroup memory at the end.
+//   invocation keeps the softmax state of up to 4 heads (laneHeads) over a share of the split's
+//   columns, in rolled loops with one site per kind of memory access; the states are merged
+//   through workgroup memory at the end.
 // Tiers: a plan on a fallback (software) adapter carries a quick plan (`quick`): 'quick' on the
 // same grid, splits and workspace. An encode with `tiered` set (the executor's) runs the quick
 // plan while the plan's own split pass compiles off the thread, so the first call of a shape
