@@ -120,7 +120,7 @@ describe('FiaExecutor.prepare', () => {
  * once `steady` is prepared, the second run compiles nothing.
  */
 async function expectTierSwitch(stream: Stream, x: FiaInputs, encode: (encoder: GPUCommandEncoder) => void,
-  first: PipelineSource, steady: PipelineSource): Promise<void> {
+  first: PipelineSource, steady: readonly PipelineSource[]): Promise<void> {
   const device = stream.device;
   const run = async (): Promise<void> => {
     const encoder = device.createCommandEncoder();
@@ -129,11 +129,11 @@ async function expectTierSwitch(stream: Stream, x: FiaInputs, encode: (encoder: 
     await device.queue.onSubmittedWorkDone();
     await expectReference(stream, x, await readTensor(stream, x.attentionOut!));
   };
-  expect(first.key).not.toBe(steady.key);
+  expect(steady.map((s) => s.key)).not.toContain(first.key);
   await run();
   expect(pipelineState(device, first)).toBe('ready');
-  expect(pipelineState(device, steady)).not.toBe('absent');
-  await preparePipelines(device, [steady]);
+  for (const s of steady) expect(pipelineState(device, s)).not.toBe('absent');
+  await preparePipelines(device, steady);
   const before = pipelineCompileCounts(device);
   await run();
   expect(pipelineCompileCounts(device)).toEqual(before);
@@ -146,6 +146,8 @@ describe('compile tiers', () => {
     [gqa, 'lanes'], // GQA, split KV + combine
     [{ ...CALL, batch: 1, numQoHeads: 2, numKvHeads: 2, qSeqLen: 1, kvSeqLen: 40, headDim: 16 }, 'lanes'], // one split: written directly
     [gqa, 'tiles'],
+    // B4 · KV_N 2: 8 workgroups without splits, so the quick tier runs unsplit and writes directly.
+    [{ ...gqa, batch: 4 }, 'tiles'],
   ];
   for (const [shape, steady] of shapes) {
     it(`decode B${shape.batch} N${shape.numQoHeads} KVN${shape.numKvHeads} KVS${shape.kvSeqLen} D${shape.headDim}, ${steady}: the quick tier first, then the steady one; both match the reference`, async () => {
@@ -158,13 +160,17 @@ describe('compile tiers', () => {
       expect(plan.variant).toBe(steady);
       const quick = plan.quick!;
       expect(quick.variant).toBe('quick');
-      for (const k of ['headBlock', 'numHeadBlocks', 'numSplits', 'splitLen', 'direct', 'kvRange'] as const) expect(quick[k]).toEqual(plan[k]);
+      for (const k of ['headBlock', 'numHeadBlocks', 'kvRange'] as const) expect(quick[k]).toEqual(plan[k]);
+      // The plan's splits, or (a grid of 8 workgroups without them) one split written directly.
+      const unsplit = plan.numSplits > 1 && shape.batch * shape.numKvHeads >= 8;
+      expect([quick.numSplits, quick.direct]).toEqual(unsplit ? [1, true] : [plan.numSplits, plan.direct]);
+      if (unsplit) expect(decodePipelineSources(problem, plan, 'first-call')).toHaveLength(1);
       const ws = new WorkspaceAllocator();
       const regions = layoutDecodeWorkspace(problem, plan, ws, tensors);
       const kvLens = kvLensBuffer(device, problem.kvLens);
       const workspace = createBuffer(stream, Math.max(4, ws.bytes));
       await expectTierSwitch(stream, x, (encoder) => encodeDecode({ device, encoder, problem, plan, tensors, workspace, regions, kvLens, tiered: true }),
-        decodePipelineSources(problem, plan, 'first-call')[0]!, decodePipelineSources(problem, plan)[0]!);
+        decodePipelineSources(problem, plan, 'first-call')[0]!, decodePipelineSources(problem, plan));
       device.destroy();
     });
   }
@@ -186,7 +192,7 @@ describe('compile tiers', () => {
     const regions = layoutPrefillWorkspace(problem, plan, ws, tensors);
     const workspace = ws.bytes > 0 ? createBuffer(stream, ws.bytes) : null;
     await expectTierSwitch(stream, x, (encoder) => encodePrefill({ device, encoder, problem, plan, tensors, workspace, regions, tiered: true }),
-      prefillPipelineSources(problem, plan, 'first-call')[0]!, prefillPipelineSources(problem, plan)[0]!);
+      prefillPipelineSources(problem, plan, 'first-call')[0]!, prefillPipelineSources(problem, plan));
     device.destroy();
   });
 

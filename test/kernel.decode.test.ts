@@ -57,3 +57,20 @@ describe('decode quick, heads per invocation', () => {
     }
   }
 });
+
+// A quick plan whose grid has 8 workgroups without splits (B · KV_N) runs one split and writes
+// attentionOut and softmaxLse directly (no combine); the plan it rides on keeps its splits.
+describe('decode quick, unsplit on a wide grid', () => {
+  const cases: [string, Partial<CaseSpec>][] = [
+    ['B4 KV_N 2, f32 BNSD, lse', { batch: 4, kvSeqLen: 300, lse: true }],
+    ['B4 KV_N 2, f16 BSH odd D, mask', { batch: 4, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSH', headDim: 9, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.3 } }],
+  ];
+  for (const [name, over] of cases) {
+    it(name, async () => {
+      const r = await runCase(await testStream(), { ...base, variant: 'quick', ...over });
+      expect((r.plan as { variant?: string; numSplits?: number; direct?: boolean })).toMatchObject({ variant: 'quick', numSplits: 1, direct: true });
+      expect(r.out.ok ? '' : r.out.message).toBe('');
+      expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
+    });
+  }
+});

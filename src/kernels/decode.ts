@@ -17,7 +17,8 @@
 //   columns, in rolled loops with one site per kind of memory access; the states are merged
 //   through workgroup memory at the end.
 // Tiers: a plan on a fallback (software) adapter carries a quick plan (`quick`): 'quick' on the
-// same grid, splits and workspace. An encode with `tiered` set (the executor's) runs the quick
+// same grid and workspace, with the same KV splits or, where the grid is wide enough without
+// them, one split written directly (no combine pass to compile). An encode with `tiered` set (the executor's) runs the quick
 // plan while the plan's own split pass compiles off the thread, so the first call of a shape
 // waits for the small compile only. Hardware adapters compile the steady kernel directly.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
@@ -116,9 +117,9 @@ export interface DecodePlan {
   /** Workgroup storage the split pass declares (decodeWorkgroupArrays), within the device limit unless decodeUnsupported says otherwise. */
   workgroupStorageBytes: number;
   /**
-   * A plan chosen by the planner for a fallback adapter: the 'quick' plan with the same grid,
-   * splits and workspace (only the split-pass shader differs), which tiered encodes run until the
-   * plan's own split pass is compiled. null otherwise (hardware adapters, forced variants, or a
+   * A plan chosen by the planner for a fallback adapter: the 'quick' plan with the same grid and
+   * workspace, and the same KV splits or one written directly (quickOnGrid), which tiered encodes
+   * run until the plan's own split pass is compiled. null otherwise (hardware adapters, forced variants, or a
    * head block whose quick state does not fit workgroup memory).
    */
   quick: DecodePlan | null;
@@ -386,9 +387,10 @@ export function planDecode(problem: Problem, caps: DeviceCaps, opts: DecodePlanO
   // blocks, which keeps every parity the access path tests (encodeDecode checks the rebased ones).
   const access = kvAccessOf(problem, tensors);
   const plan: DecodePlan = { ...shape, workgroupStorageBytes, quick: null, access };
-  if (opts.variant === 'quick') return quickOnGrid(plan, problem, caps, budget, opts.laneHeads) ?? plan;
+  const quickOpts = { budget, laneHeads: opts.laneHeads, keepSplits: opts.numSplits !== undefined };
+  if (opts.variant === 'quick') return quickOnGrid(plan, problem, caps, quickOpts) ?? plan;
   if (opts.variant || !caps.fallbackAdapter) return plan;
-  return { ...plan, quick: quickOnGrid(plan, problem, caps, budget) };
+  return { ...plan, quick: quickOnGrid(plan, problem, caps, quickOpts) };
 }
 
 /** Tiles: 64-256 invocations (about 8 outputs each, within the device limit), an even count of outputs each. */
@@ -402,6 +404,12 @@ function tilesThreads(outputs: number, caps: DeviceCaps): { workgroupSize: numbe
 const QUICK_MAX_LANES = 16;
 const QUICK_MAX_WORKGROUP = 64;
 const QUICK_LANE_FLOATS = 256;
+/**
+ * Quick: a grid of at least this many workgroups without KV splits runs unsplit, writing the
+ * output directly: a first call then compiles no combine pass (lavapipe: about 0.1 s), and the
+ * workgroups still cover the cores of a typical CPU.
+ */
+const QUICK_UNSPLIT_WORKGROUPS = 8;
 
 /**
  * Quick: heads per invocation (DecodePlan.laneHeads: one HV), the largest divisor of the head
@@ -414,20 +422,29 @@ function quickLaneHeads(headBlock: number, headDim: number, caps: DeviceCaps, fo
 }
 
 /**
- * The 'quick' split pass on `grid`'s grid, splits and workspace (a quick tier): GB / HL head
- * groups × S lanes per group, as many lanes as fit QUICK_MAX_WORKGROUP invocations and `budget`
- * bytes of published states; null when one lane per group does not fit.
+ * The 'quick' split pass on `grid`'s grid and workspace (a quick tier): GB / HL head groups × S
+ * lanes per group, as many lanes as fit QUICK_MAX_WORKGROUP invocations and `budget` bytes of
+ * published states; null when one lane per group does not fit. Its KV splits are the grid's,
+ * or one split written directly (no combine) where the grid has QUICK_UNSPLIT_WORKGROUPS
+ * workgroups without them, unless the splits are forced (`keepSplits`), bound per dispatch
+ * (kvRange) or needed by an INT8 output (the combine quantizes it).
  */
-function quickOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps, budget: number, forcedLaneHeads?: number): DecodePlan | null {
+function quickOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps,
+  opts: { budget: number; laneHeads?: number; keepSplits: boolean }): DecodePlan | null {
   const GB = grid.headBlock;
-  const laneHeads = quickLaneHeads(GB, problem.headDim, caps, forcedLaneHeads);
+  const budget = opts.budget;
+  const laneHeads = quickLaneHeads(GB, problem.headDim, caps, opts.laneHeads);
   const groups = GB / laneHeads;
   const stateBytes = 4 * (problem.headDim + 3);
   const lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / groups), Math.floor(budget / (GB * stateBytes)));
   if (lanes < 1) return null;
   const workgroupSize = groups * lanes;
+  const unsplit = grid.numSplits > 1 && !opts.keepSplits && !grid.kvRange && !problem.outQuant
+    && problem.batch * problem.numKvHeads * grid.numHeadBlocks >= QUICK_UNSPLIT_WORKGROUPS;
+  const splits = unsplit
+    ? { numSplits: 1, splitLen: grid.numSplits * grid.splitLen, direct: true, splitsPerDispatch: 1 } : {};
   const shape = {
-    ...grid, variant: 'quick' as const, workgroupSize, tileKeys: 0, scoreColumns: 1, laneHeads,
+    ...grid, ...splits, variant: 'quick' as const, workgroupSize, tileKeys: 0, scoreColumns: 1, laneHeads,
     elemsPerInvocation: 2 * Math.ceil((GB * problem.headDim) / (2 * workgroupSize)), subgroupMerge: false,
   };
   return { ...shape, workgroupStorageBytes: workgroupBytes(decodeWorkgroupArrays(workgroupShapeOf(shape, problem.headDim))), quick: null };
@@ -711,9 +728,9 @@ export function decodePipeline(device: GPUDevice, problem: Problem, plan: Decode
  * ones are compiled (the quick plan's split pass when there is one).
  */
 export function decodePipelineSources(problem: Problem, plan: DecodePlan, tier: PipelineTier = 'steady'): PipelineSource[] {
-  const split = tier === 'first-call' && plan.quick ? plan.quick : plan;
-  const sources = [splitPassSource(problem, split)];
-  if (!plan.direct) sources.push(splitCombineSource(problem));
+  const run = tier === 'first-call' && plan.quick ? plan.quick : plan;
+  const sources = [splitPassSource(problem, run)];
+  if (!run.direct) sources.push(splitCombineSource(problem));
   return sources;
 }
 
@@ -869,7 +886,7 @@ export function decodeBatchRuns(problem: Problem, plan: DecodePlan): AxisRun[] {
 
 /** Records aux/lens copies, the split pass (dispatches per batch run × split run) and the combine. */
 export function encodeDecode(ctx: DecodeContext): void {
-  const { device, encoder, problem, plan, regions } = ctx;
+  const { device, encoder, problem, regions } = ctx;
   const ws = ctx.workspace;
   if (!ws) throw new Error('decode: a workspace buffer is required');
   const { batch: B, numQoHeads: N, numKvHeads: KVN, headDim: D } = problem;
@@ -882,14 +899,18 @@ export function encodeDecode(ctx: DecodeContext): void {
   if (regions.kvSource) encodeKvSourceCopies(encoder, ctx.tensors, ws, regions.meta.offset, regions.kvSource);
   const tensors = rebaseTensors(ctx.tensors);
 
-  const access = plan.access;
+  const access = ctx.plan.access;
   if (!sameAccess(access, kvAccessOf(problem, tensors))) {
     throw new Error('decode: the K/V tensors are addressed differently from the planned ones (plan with the tensors it runs)');
   }
   if (access.source && !regions.kvSource) throw new Error('decode: the workspace layout has no KV source copies');
-  // The quick tier shares the plan's grid, splits, uniforms and bindings: only the shader differs.
-  const steady = ctx.tiered && plan.quick ? readyPipeline(device, splitPassSource(problem, plan)) : null;
-  const pipeline = steady ?? decodePipeline(device, problem, ctx.tiered && plan.quick ? plan.quick : plan);
+  // A tiered encode runs the quick plan until the plan's own pipelines are compiled (all of them
+  // are scheduled: an unsplit quick plan compiles no combine pass). The same grid, bindings and
+  // workspace regions; the same splits or one written directly (the partials' regions unused).
+  const quickNow = ctx.tiered && ctx.plan.quick
+    && decodePipelineSources(problem, ctx.plan).map((s) => readyPipeline(device, s)).includes(null);
+  const plan = quickNow ? ctx.plan.quick! : ctx.plan;
+  const pipeline = decodePipeline(device, problem, plan);
   const query = tensors.query;
   const out = tensors.out;
   const lse = tensors.lse;
