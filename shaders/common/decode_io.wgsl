@@ -1,7 +1,24 @@
-// Decode split pass, shared by both variants (decode.wgsl 'tiles', decode_lanes.wgsl 'lanes'): the
+// Decode split pass, shared by its variants (decode.wgsl 'tiles', decode_lanes.wgsl 'lanes',
+// decode_quick.wgsl 'quick', through decode_preamble.wgsl): the workgroup's place in the grid, the
 // batch's KV window, the learnable sink and the stores of a workgroup's results. Needs the
-// bindings, D, DIRECT, HAS_SINK, LENS_SLOT, KV_PAD_SLOT, outBits and outStoreRun of the including
-// shader and the softmax rules.
+// bindings, GB, D, DIRECT, HAS_SINK, LENS_SLOT, KV_PAD_SLOT, outBits and outStoreRun of the
+// including shader and the softmax rules.
+
+// The workgroup's place in the grid (B, KV_N · numHeadBlocks, numSplits), dispatched in runs from
+// u.batchBase, u.yBase and u.splitBase: batch b, KV head h, the first query head n0 of its block of
+// GB heads, and its KV split.
+struct GridPlace {
+  b: u32,
+  h: u32,
+  n0: u32,
+  split: u32,
+}
+
+fn gridPlace(wg: vec3<u32>) -> GridPlace {
+  let gy = u.yBase + wg.y;
+  let h = gy / u.numHeadBlocks;
+  return GridPlace(u.batchBase + wg.x, h, h * u.groupSize + (gy % u.numHeadBlocks) * GB, u.splitBase + wg.z);
+}
 
 // Batch b's KV window (SEMANTICS §2): its L_b = P + Skv_b logical columns (§7: prefix columns
 // first) start at storage row `start`; right padding starts at 0, left padding at

@@ -41,11 +41,8 @@ const SUBGROUP_MERGE: bool = {{SUBGROUP_MERGE}};
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = u.batchBase + wg.x;
-  let gy = u.yBase + wg.y;
-  let h = gy / u.numHeadBlocks;
-  let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
-  let split = u.splitBase + wg.z;
+  let place = gridPlace(wg);
+  let b = place.b; let h = place.h; let n0 = place.n0; let split = place.split;
   if (lid == 0u) {
     let w = kvWindow(b);
     wgTotal = w.total;

@@ -46,11 +46,8 @@ const V_DEQ: bool = V_TOKEN || V_CHANNEL;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let b = u.batchBase + wg.x;
-  let gy = u.yBase + wg.y;
-  let h = gy / u.numHeadBlocks;
-  let n0 = h * u.groupSize + (gy % u.numHeadBlocks) * GB;
-  let split = u.splitBase + wg.z;
+  let place = gridPlace(wg);
+  let b = place.b; let h = place.h; let n0 = place.n0; let split = place.split;
   let hg = lid % HG;
   let lane = lid / HG;
   let g0 = hg * HL;            // the group's first head in the block

@@ -18,9 +18,9 @@
 //   through workgroup memory at the end.
 // Tiers: a plan on a fallback (software) adapter carries a quick plan (`quick`): 'quick' on the
 // same grid and workspace, with the same KV splits or, where the grid is wide enough without
-// them, one split written directly (no combine pass to compile). An encode with `tiered` set (the executor's) runs the quick
-// plan while the plan's own split pass compiles off the thread, so the first call of a shape
-// waits for the small compile only. Hardware adapters compile the steady kernel directly.
+// them, one split written directly (no combine pass to compile). An encode with `tiered` set (the
+// executor's) runs the quick plan while the plan's own pipelines compile off the thread, so the
+// first call of a shape waits for the small compile only. Hardware adapters compile the steady kernel directly.
 // K/V are read directly (dense, tensor list) or through the KV source (kvSource.ts: paged cache,
 // shared prefix, INT8/INT4 antiquant) from copies in the workspace meta region.
 // Extensions beyond the operator: the soft cap (capScore, a uniform) and the learnable sink, copied
@@ -119,8 +119,8 @@ export interface DecodePlan {
   /**
    * A plan chosen by the planner for a fallback adapter: the 'quick' plan with the same grid and
    * workspace, and the same KV splits or one written directly (quickOnGrid), which tiered encodes
-   * run until the plan's own split pass is compiled. null otherwise (hardware adapters, forced variants, or a
-   * head block whose quick state does not fit workgroup memory).
+   * run until the plan's own pipelines are compiled. null otherwise (hardware adapters, forced
+   * variants, or a head block whose quick state does not fit workgroup memory).
    */
   quick: DecodePlan | null;
   /** How the split pass addresses K/V, from the planned tensors (part of the shader: fixed by the plan). */
@@ -278,16 +278,16 @@ export function tilesQuads(D: number, workgroupSize: number): TilesQuads {
  * heads that workgroup memory holds), hvAt (head i's value) and hvWith (head i replaced).
  */
 function headVecWgsl(headBlock: number): string {
-  if (headBlock >= 3) {
-    return ['alias HV = vec4<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v; }', 'fn fromHV(h: HV) -> vec4<f32> { return h; }',
-      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { var v = h; v[i] = x; return v; }'].join('\n');
-  }
-  if (headBlock === 2) {
-    return ['alias HV = vec2<f32>;', 'fn toHV(v: vec4<f32>) -> HV { return v.xy; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0); }',
-      'fn hvAt(h: HV, i: u32) -> f32 { return h[i]; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { var v = h; v[i] = x; return v; }'].join('\n');
-  }
-  return ['alias HV = f32;', 'fn toHV(v: vec4<f32>) -> HV { return v.x; }', 'fn fromHV(h: HV) -> vec4<f32> { return vec4<f32>(h, 0.0, 0.0, 0.0); }',
-    'fn hvAt(h: HV, i: u32) -> f32 { return h; }', 'fn hvWith(h: HV, i: u32, x: f32) -> HV { return x; }'].join('\n');
+  const [type, to, from] = headBlock >= 3 ? ['vec4<f32>', 'v', 'h']
+    : headBlock === 2 ? ['vec2<f32>', 'v.xy', 'vec4<f32>(h, 0.0, 0.0)'] : ['f32', 'v.x', 'vec4<f32>(h, 0.0, 0.0, 0.0)'];
+  const vector = headBlock >= 2;
+  return [
+    `alias HV = ${type};`,
+    `fn toHV(v: vec4<f32>) -> HV { return ${to}; }`,
+    `fn fromHV(h: HV) -> vec4<f32> { return ${from}; }`,
+    `fn hvAt(h: HV, i: u32) -> f32 { return ${vector ? 'h[i]' : 'h'}; }`,
+    `fn hvWith(h: HV, i: u32, x: f32) -> HV { ${vector ? 'var v = h; v[i] = x; return v;' : 'return x;'} }`,
+  ].join('\n');
 }
 
 /** Tiles: score columns per invocation on CPU adapters (DecodePlan.scoreColumns). */
@@ -435,8 +435,12 @@ function quickOnGrid(grid: DecodePlan, problem: Problem, caps: DeviceCaps,
   const budget = opts.budget;
   const laneHeads = quickLaneHeads(GB, problem.headDim, caps, opts.laneHeads);
   const groups = GB / laneHeads;
-  const stateBytes = 4 * (problem.headDim + 3);
-  const lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / groups), Math.floor(budget / (GB * stateBytes)));
+  // The most lanes whose published states (decodeWorkgroupArrays) fit the budget.
+  const bytes = (lanes: number): number => workgroupBytes(decodeWorkgroupArrays({
+    variant: 'quick', headBlock: GB, laneHeads, headDim: problem.headDim, tileKeys: 0, workgroupSize: groups * lanes, stash: 0, subgroupMerge: false,
+  }));
+  let lanes = Math.min(QUICK_MAX_LANES, Math.floor(QUICK_MAX_WORKGROUP / groups));
+  while (lanes >= 1 && bytes(lanes) > budget) lanes--;
   if (lanes < 1) return null;
   const workgroupSize = groups * lanes;
   const unsplit = grid.numSplits > 1 && !opts.keepSplits && !grid.kvRange && !problem.outQuant
