@@ -111,8 +111,8 @@ describe('FiaExecutor.prepare', () => {
 });
 
 // Compile tiers. Decode: a plan for a fallback adapter (lanes or tiles) carries a 'quick' plan on
-// the same grid and workspace; a tiered encode (the executor's) runs it until the plan's own split
-// pass, compiling off the thread, is ready. Forced here on every adapter (the planner picks lanes
+// the same grid and workspace; a tiered encode (the executor's) runs it until the plan's own
+// pipelines, compiling off the thread, are ready. Forced here on every adapter (the planner picks lanes
 // on SwiftShader only). Prefill: the blocked plan carries the quick body's plan on every adapter.
 /**
  * A tiered encode run twice, each run checked against the reference: the first compiles the quick

@@ -16,6 +16,14 @@ const CASES: [string, Partial<CaseSpec>][] = [
 
 await describeDecodeCases('decode kernel vs reference', base, CASES);
 
+/** Runs `spec` through the kernel, checks that the plan has `planned`, and the outputs against the reference. */
+async function expectPlannedCase(spec: CaseSpec, planned: Record<string, unknown>): Promise<void> {
+  const r = await runCase(await testStream(), spec);
+  expect(r.plan).toMatchObject(planned);
+  expect(r.out.ok ? '' : r.out.message).toBe('');
+  expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
+}
+
 // The tiles variant's phase A with each score-column count: 1 (the plan on hardware adapters), 2,
 // and the CPU adapters' 4 (the cases above), asserted to be the plan's.
 describe('decode tiles, score columns per invocation', () => {
@@ -23,37 +31,25 @@ describe('decode tiles, score columns per invocation', () => {
     for (const [name, over] of [CASES[0]!, CASES[3]!, CASES[4]!, ['mask, 3 splits, odd D', {
       headDim: 9, numSplits: 3, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.4 },
     }] as [string, Partial<CaseSpec>], ['pse, f16', { dtype: 'FLOAT16', headDim: 16, pse: { batch1: false } }] as [string, Partial<CaseSpec>]]) {
-      it(`${scoreColumns}: ${name}`, async () => {
-        const spec: CaseSpec = { ...base, variant: 'tiles', scoreColumns, ...over };
-        const r = await runCase(await testStream(), spec);
-        expect((r.plan as { scoreColumns?: number }).scoreColumns).toBe(scoreColumns);
-        expect(r.out.ok ? '' : r.out.message).toBe('');
-        expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
-      });
+      it(`${scoreColumns}: ${name}`, () => expectPlannedCase({ ...base, variant: 'tiles', scoreColumns, ...over }, { scoreColumns }));
     }
   }
 });
 
 // The quick variant (the compile tier of software adapters) with each number of heads per
 // invocation: 1 (its plan on lavapipe), 2 and 4 (SwiftShader's where the head block has them),
-// asserted to be the plan's: 4 on a block of 2 heads takes 2.
+// asserted to be the plan's (the largest divisor of the head block up to the one asked for).
 describe('decode quick, heads per invocation', () => {
-  const cases: [string, Partial<CaseSpec>, number][] = [
-    ['G 4, bf16 BSND', { dtype: 'BFLOAT16', layout: 'BSND', numQoHeads: 8, numKvHeads: 2 }, 4],
-    ['G 4, mask, 3 splits, odd D', { numQoHeads: 8, headDim: 9, numSplits: 3, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.4 } }, 4],
-    ['G 2, pse, f16', { dtype: 'FLOAT16', headDim: 16, pse: { batch1: false } }, 2],
-    ['G 6 (blocks of 6: 3 heads per invocation), lse', { numQoHeads: 12, lse: true }, 4],
+  // Each case with the heads per invocation its plan takes when 1, 2 and 4 are asked for.
+  const cases: [string, Partial<CaseSpec>, [number, number, number]][] = [
+    ['G 4, bf16 BSND', { dtype: 'BFLOAT16', layout: 'BSND', numQoHeads: 8, numKvHeads: 2 }, [1, 2, 4]],
+    ['G 4, mask, 3 splits, odd D', { numQoHeads: 8, headDim: 9, numSplits: 3, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.4 } }, [1, 2, 4]],
+    ['G 2, pse, f16', { dtype: 'FLOAT16', headDim: 16, pse: { batch1: false } }, [1, 2, 2]],
+    ['G 6, lse', { numQoHeads: 12, lse: true }, [1, 2, 3]],
   ];
-  for (const laneHeads of [1, 2, 4]) {
-    for (const [name, over, most] of cases) {
-      const want = laneHeads === 4 && most === 4 && name.startsWith('G 6') ? 3 : Math.min(laneHeads, most);
-      it(`${laneHeads}: ${name}`, async () => {
-        const spec: CaseSpec = { ...base, variant: 'quick', laneHeads, ...over };
-        const r = await runCase(await testStream(), spec);
-        expect((r.plan as { variant?: string; laneHeads?: number })).toMatchObject({ variant: 'quick', laneHeads: want });
-        expect(r.out.ok ? '' : r.out.message).toBe('');
-        expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
-      });
+  for (const [k, laneHeads] of [1, 2, 4].entries()) {
+    for (const [name, over, planned] of cases) {
+      it(`${laneHeads}: ${name}`, () => expectPlannedCase({ ...base, variant: 'quick', laneHeads, ...over }, { variant: 'quick', laneHeads: planned[k] }));
     }
   }
 });
@@ -66,11 +62,6 @@ describe('decode quick, unsplit on a wide grid', () => {
     ['B4 KV_N 2, f16 BSH odd D, mask', { batch: 4, kvSeqLen: 300, dtype: 'FLOAT16', layout: 'BSH', headDim: 9, mask: { shape: 'B,S', dtype: 'BOOL', density: 0.3 } }],
   ];
   for (const [name, over] of cases) {
-    it(name, async () => {
-      const r = await runCase(await testStream(), { ...base, variant: 'quick', ...over });
-      expect((r.plan as { variant?: string; numSplits?: number; direct?: boolean })).toMatchObject({ variant: 'quick', numSplits: 1, direct: true });
-      expect(r.out.ok ? '' : r.out.message).toBe('');
-      expect(!r.lse || r.lse.ok ? '' : r.lse.message).toBe('');
-    });
+    it(name, () => expectPlannedCase({ ...base, variant: 'quick', ...over }, { variant: 'quick', numSplits: 1, direct: true }));
   }
 });
